@@ -1,0 +1,272 @@
+"""The intake service every channel shares: drafts in, sealed tips out.
+
+An adapter calls :meth:`Intake.handle` with the channel's own conversation id and a
+normalised event. The service loads the conversation's draft (keyed by a pseudonym, its
+content encrypted: rule P1), runs the engine, carries out the actions that concern
+storage (submit, discard), saves the draft, and hands back the actions that concern the
+channel (say, ask, show the summary, fetch an attachment, wipe, end).
+
+Submitting seals the transcript and every attachment to the reviewers (P2), makes them
+durable in the queue or the local spool (P7), and only then tells the engine, which tells
+the tipster "received". The plaintext draft and its attachments are deleted at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import secrets
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from conversations import (
+    Action,
+    AttachmentFailed,
+    Discard,
+    End,
+    Engine,
+    Event,
+    State,
+    Submit,
+    SubmitFailed,
+    Submitted,
+    build_transcript,
+    state_from_json,
+    state_to_json,
+)
+from conversations.answers import AttachmentsAnswer
+from privacy import X25519Recipient, encrypt
+from privacy.secrets import DraftCipher, DraftDecryptError, ServerSecret
+from storage import DraftStore, Spool, StorageError, TipQueue, submit_durably
+
+__all__ = ["Intake", "new_case_id"]
+
+log = logging.getLogger(__name__)
+
+_DRAFT_VERSION = 1
+# A state the engine does not know: it restarts the conversation and says so.
+_UNREADABLE = State(phase="asking", step="_unreadable")
+
+
+def new_case_id() -> str:
+    """A random case id: 120 bits, lowercase base32 (24 characters)."""
+    return base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+@dataclass
+class _Draft:
+    case_id: str
+    state: State
+    files: dict[str, str] = field(default_factory=dict)  # attachment ref -> storage key
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(
+            {
+                "v": _DRAFT_VERSION,
+                "case": self.case_id,
+                "state": state_to_json(self.state),
+                "files": self.files,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> _Draft:
+        doc: Any = json.loads(data)
+        if not isinstance(doc, dict) or doc.get("v") != _DRAFT_VERSION:
+            raise ValueError("unknown draft version")
+        files = doc.get("files")
+        case_id = doc.get("case")
+        if not isinstance(case_id, str) or not isinstance(files, dict):
+            raise ValueError("malformed draft")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+            raise ValueError("malformed draft files")
+        return cls(case_id, state_from_json(doc.get("state")), dict(files))
+
+
+class Intake:
+    """One channel's intake: ``channel`` names it in pseudonyms and transcripts."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        drafts: DraftStore,
+        queue: TipQueue,
+        spool: Spool,
+        secret: ServerSecret,
+        recipients: Sequence[X25519Recipient],
+        channel: str,
+        today: Callable[[], date] = _utc_today,
+    ) -> None:
+        if not recipients:
+            raise ValueError("at least one reviewer recipient is needed")
+        self.engine = engine
+        self.drafts = drafts
+        self.queue = queue
+        self.spool = spool
+        self.channel = channel
+        self._secret = secret
+        self._cipher: DraftCipher = secret.draft_cipher()
+        self._recipients = tuple(recipients)
+        self._today = today
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # ------------------------------------------------------------------ public
+    async def handle(self, conversation_id: str, event: Event) -> list[Action]:
+        """Handle one event of one conversation; events of a conversation run one at a time."""
+        key = self._secret.pseudonym(self.channel, conversation_id)
+        async with self._lock(key):
+            return await self._handle(key, event)
+
+    async def state(self, conversation_id: str) -> State | None:
+        """The conversation's current state, or None when it has no draft."""
+        key = self._secret.pseudonym(self.channel, conversation_id)
+        draft = await self._load(key)
+        return None if draft is None else draft.state
+
+    async def keep_attachment(self, conversation_id: str, ref: str, data: bytes) -> bool:
+        """Keep an accepted attachment's bytes, encrypted, with the draft. False if the
+        draft no longer holds that attachment (cancelled, expired, removed)."""
+        key = self._secret.pseudonym(self.channel, conversation_id)
+        async with self._lock(key):
+            draft = await self._load(key)
+            if draft is None or ref not in _refs(draft.state):
+                return False
+            blob_key = self._secret.pseudonym(f"{self.channel}:attachment", f"{key}:{ref}")
+            await self.drafts.put(blob_key, self._cipher.encrypt(data, blob_key.encode()))
+            draft.files[ref] = blob_key
+            await self._save(key, draft)
+            return True
+
+    # ------------------------------------------------------------------ internals
+    def _lock(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def _handle(self, key: str, event: Event) -> list[Action]:
+        draft = await self._load(key)
+        if draft is None:
+            draft = _Draft(new_case_id(), self.engine.initial())
+        state, actions = self.engine.handle(draft.state, event)
+        out: list[Action] = []
+        pending = list(actions)
+        ended = False
+        while pending:
+            action = pending.pop(0)
+            if isinstance(action, Submit):
+                missing = await self._missing_files(draft, state)
+                result = SubmitFailed() if missing else await self._submit(draft, state)
+                state, more = self.engine.handle(state, result)
+                for ref in missing:
+                    # The engine drops the file and tells the tipster to send it again.
+                    state, notice = self.engine.handle(state, AttachmentFailed(ref))
+                    more = [*notice, *more]
+                if isinstance(result, Submitted):
+                    await self._drop_files(draft)
+                pending[:0] = more
+            elif isinstance(action, Discard):
+                await self._discard(key, draft)
+                draft = _Draft(new_case_id(), state)
+            else:
+                out.append(action)
+                ended = ended or isinstance(action, End)
+        draft = replace(draft, state=state)
+        if ended or state.phase == "closed":
+            await self._discard(key, draft)
+        else:
+            # Forget files the engine no longer lists (a failed fetch, a restart).
+            for ref in set(draft.files) - _refs(state):
+                await self.drafts.delete(draft.files.pop(ref))
+            await self._save(key, draft)
+        return out
+
+    async def _load(self, key: str) -> _Draft | None:
+        blob = await self.drafts.get(key)
+        if blob is None:
+            return None
+        try:
+            return _Draft.from_bytes(self._cipher.decrypt(blob, key.encode()))
+        except (DraftDecryptError, ValueError, UnicodeDecodeError):
+            log.warning("a draft could not be read; the conversation starts again")
+            return _Draft(new_case_id(), _UNREADABLE)
+
+    async def _save(self, key: str, draft: _Draft) -> None:
+        await self.drafts.put(key, self._cipher.encrypt(draft.to_bytes(), key.encode()))
+        for blob_key in draft.files.values():
+            await self.drafts.touch(blob_key)
+
+    async def _discard(self, key: str, draft: _Draft) -> None:
+        await self._drop_files(draft)
+        await self.drafts.delete(key)
+
+    async def _drop_files(self, draft: _Draft) -> None:
+        for blob_key in draft.files.values():
+            await self.drafts.delete(blob_key)
+        draft.files.clear()
+
+    async def _submit(self, draft: _Draft, state: State) -> Submitted | SubmitFailed:
+        try:
+            files = await self._attachments(draft, state)
+            transcript = build_transcript(
+                self.engine.questionnaire,
+                state,
+                case_id=draft.case_id,
+                received_on=self._today(),
+                channel=self.channel,
+            )
+            plaintext = json.dumps(transcript, ensure_ascii=False, indent=2).encode("utf-8")
+            sealed = await asyncio.to_thread(encrypt, plaintext, self._recipients)
+            sealed_files = [await asyncio.to_thread(encrypt, f, self._recipients) for f in files]
+            where = await submit_durably(
+                self.queue, self.spool, draft.case_id, sealed, sealed_files
+            )
+        except (StorageError, OSError, DraftDecryptError) as exc:
+            log.error("a tip could not be submitted: %s", type(exc).__name__)
+            return SubmitFailed()
+        log.info("a tip was %s", where)
+        return Submitted()
+
+    async def _missing_files(self, draft: _Draft, state: State) -> list[str]:
+        """Attachments the engine lists whose bytes were never kept or have expired."""
+        missing = []
+        for ref in _ordered_refs(state):
+            blob_key = draft.files.get(ref)
+            if blob_key is None or not await self.drafts.touch(blob_key):
+                missing.append(ref)
+        return missing
+
+    async def _attachments(self, draft: _Draft, state: State) -> list[bytes]:
+        """The kept bytes of every attachment the transcript lists, in its order."""
+        found: list[bytes] = []
+        for ref in _ordered_refs(state):
+            blob = await self.drafts.get(draft.files[ref])
+            if blob is None:
+                raise StorageError("an attachment expired while the tip was sealed")
+            found.append(self._cipher.decrypt(blob, draft.files[ref].encode()))
+        return found
+
+
+def _ordered_refs(state: State) -> list[str]:
+    refs: list[str] = []
+    for _qid, value in state.answers:
+        if isinstance(value, AttachmentsAnswer):
+            refs.extend(f.ref for f in value.files)
+    return refs
+
+
+def _refs(state: State) -> set[str]:
+    return set(_ordered_refs(state))

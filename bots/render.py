@@ -1,0 +1,232 @@
+"""Rendering the engine's actions in the tipster's language, and reading typed answers.
+
+Every adapter (console, Telegram) renders through :class:`Renderer` and interprets typed
+input through :func:`interpret`, so the channels show the same words and understand the
+same answers. Catalogues are gettext ``.po`` files under ``locales/<lang>/LC_MESSAGES/``,
+compiled in memory when first used.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from conversations import (
+    BACK_OPTION,
+    SKIP_OPTION,
+    AnswerValue,
+    Ask,
+    Back,
+    Cancel,
+    ChangeLanguage,
+    Choose,
+    CountryName,
+    Event,
+    Help,
+    Label,
+    LanguageName,
+    Msg,
+    Questionnaire,
+    ShowSafety,
+    ShowSummary,
+    Skip,
+    Text,
+)
+from conversations import messages as m
+from conversations.answers import (
+    AttachmentsAnswer,
+    ChoiceAnswer,
+    CountryAnswer,
+    LocationAnswer,
+    Skipped,
+    TextAnswer,
+)
+from conversations.messages import N_
+
+__all__ = [
+    "COMMAND_WORDS",
+    "DOMAIN",
+    "LOCALES_DIR",
+    "Renderer",
+    "available_languages",
+    "interpret",
+]
+
+DOMAIN = "tipline"
+SOURCE_LANGUAGE = "en"
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+# Words a tipster can type instead of pressing a button, per command. Each is a msgid, so
+# every language has its own words; the English ones and slash commands always work too.
+COMMAND_WORDS: dict[Callable[[], Event], tuple[str, ...]] = {
+    Cancel: (N_("cancel"),),
+    Back: (N_("back"),),
+    Skip: (N_("skip"),),
+    Help: (N_("help"),),
+    ChangeLanguage: (N_("language"),),
+    ShowSafety: (N_("safety"),),
+}
+PRECISION_LABELS = {
+    "exact": m.PRECISION_EXACT,
+    "1km": m.PRECISION_1KM,
+    "10km": m.PRECISION_10KM,
+    "country": m.PRECISION_COUNTRY,
+}
+
+
+def _catalogue_path(lang: str) -> Path:
+    return LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def available_languages(wanted: Iterable[str]) -> tuple[str, ...]:
+    """The languages of ``wanted`` that can really be shown: English, and those with a
+    catalogue. A language without one is not offered, so nobody is answered in English
+    after choosing another language."""
+    return tuple(
+        lang for lang in wanted if lang == SOURCE_LANGUAGE or _catalogue_path(lang).is_file()
+    )
+
+
+@lru_cache(maxsize=32)
+def _translations(lang: str) -> gettext.NullTranslations:
+    path = _catalogue_path(lang)
+    if lang == SOURCE_LANGUAGE or not path.is_file():
+        return gettext.NullTranslations()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=lang, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def _locale(lang: str) -> Locale:
+    try:
+        return Locale.parse(lang)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(SOURCE_LANGUAGE)
+
+
+def _fold(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """Turns message ids and labels into text in one language."""
+
+    lang: str
+    questionnaire: Questionnaire
+
+    @property
+    def translations(self) -> gettext.NullTranslations:
+        return _translations(self.lang)
+
+    def text(self, msg: Msg) -> str:
+        tr = self.translations
+        if msg.plural is not None and msg.n is not None:
+            template = tr.ngettext(msg.id, msg.plural, msg.n)
+        else:
+            template = tr.gettext(msg.id)
+        values = dict(msg.values)
+        try:
+            return template.format(**values) if values else template
+        except (KeyError, IndexError, ValueError):
+            # A broken translation must never hide the message: fall back to English.
+            source = msg.id if msg.plural is None or msg.n == 1 else msg.plural
+            return source.format(**values) if values else source
+
+    def msgid(self, msgid: str) -> str:
+        return self.translations.gettext(msgid)
+
+    def label(self, label: Label) -> str:
+        match label:
+            case Msg():
+                return self.text(label)
+            case LanguageName(code):
+                name = _locale(code).get_display_name(_locale(code))
+                return name[:1].upper() + name[1:] if name else code
+            case CountryName(code):
+                return str(_locale(self.lang).territories.get(code, code))
+
+    def answer(self, step: str, value: AnswerValue) -> str:
+        """An answer as the summary shows it, in this language."""
+        match value:
+            case Skipped():
+                return self.msgid(m.SUMMARY_SKIPPED)
+            case TextAnswer(text):
+                return text
+            case ChoiceAnswer(option):
+                question = self.questionnaire.get(step)
+                if question is not None and question.type == "language":
+                    return self.label(LanguageName(option))
+                labels = {o.id: o.label for o in question.options} if question else {}
+                return self.msgid(labels[option]) if option in labels else option
+            case CountryAnswer(code, _typed):
+                return self.label(CountryName(code))
+            case LocationAnswer(precision, lat, lon):
+                precision_text = self.msgid(PRECISION_LABELS.get(precision, precision))
+                if lat is None or lon is None:
+                    return precision_text
+                return self.text(
+                    Msg.of(
+                        m.SUMMARY_LOCATION,
+                        latitude=f"{lat:g}",
+                        longitude=f"{lon:g}",
+                        precision=precision_text,
+                    )
+                )
+            case AttachmentsAnswer(files):
+                if not files:
+                    return self.msgid(m.SUMMARY_SKIPPED)
+                return self.text(
+                    Msg.plural_of(m.SUMMARY_FILES, m.SUMMARY_FILES_PLURAL, len(files))
+                )
+
+    def summary(self, summary: ShowSummary) -> list[tuple[str, str]]:
+        return [
+            (self.text(item.label), self.answer(item.step, item.value)) for item in summary.items
+        ]
+
+    def command_words(self, command: Callable[[], Event]) -> set[str]:
+        words = set()
+        for word in COMMAND_WORDS[command]:
+            words.add(_fold(word))
+            words.add(_fold(self.msgid(word)))
+        return words
+
+
+def interpret(ask: Ask | None, typed: str, renderer: Renderer) -> Event:
+    """A typed line as an event: a command word, an option (its number or its text), or
+    free text. Numbers are 1..n for the options, and 0 for "I don't know" when the question
+    can be skipped."""
+    folded = _fold(typed)
+    bare = folded.removeprefix("/")
+    for command in COMMAND_WORDS:
+        if bare in renderer.command_words(command):
+            return command()
+    if ask is None:
+        return Text(typed)
+    if folded == "0" and ask.skippable:
+        return Choose(ask.step, SKIP_OPTION)
+    if folded.isdigit() and ask.options and ask.expects in ("choice", "attachments"):
+        number = int(folded)
+        if 1 <= number <= len(ask.options):
+            return Choose(ask.step, ask.options[number - 1].id)
+    for option in ask.options:
+        if folded == _fold(renderer.label(option.label)):
+            return Choose(ask.step, option.id)
+    if ask.skippable and folded == _fold(renderer.msgid(m.SKIP)):
+        return Choose(ask.step, SKIP_OPTION)
+    if ask.can_go_back and folded == _fold(renderer.msgid(m.BACK)):
+        return Choose(ask.step, BACK_OPTION)
+    return Text(typed)

@@ -1,0 +1,780 @@
+"""The conversation engine: ``handle(state, event) -> (state, actions)``.
+
+Everything that affects the conversation's state lives in this module, and every
+transition is a row of :data:`TABLE`, keyed by the kind of step the conversation is at and
+the type of event that arrived. A pair missing from the table falls back to
+:func:`_not_here`, which re-asks the current question with a short reason; it never
+raises and never leaves the state undefined. The engine is synchronous, deterministic and
+does no I/O: no clock, no randomness, no network, no storage.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, Final
+
+from . import messages as m
+from .actions import (
+    Action,
+    Ask,
+    CountryName,
+    Discard,
+    End,
+    Expects,
+    FetchAttachment,
+    LanguageName,
+    Option,
+    Say,
+    ShowSummary,
+    Submit,
+    SummaryItem,
+    Wipe,
+)
+from .answers import (
+    AnswerValue,
+    AttachmentInfo,
+    AttachmentsAnswer,
+    ChoiceAnswer,
+    CountryAnswer,
+    LocationAnswer,
+    Skipped,
+    TextAnswer,
+)
+from .events import (
+    Attachment,
+    AttachmentFailed,
+    Back,
+    Cancel,
+    ChangeLanguage,
+    Choose,
+    Event,
+    Help,
+    Location,
+    ShowSafety,
+    Skip,
+    Start,
+    SubmitFailed,
+    Submitted,
+    Text,
+)
+from .messages import Msg
+from .places import apply_precision, match_country, parse_coordinates, valid_coordinates
+from .questionnaire import Question, Questionnaire
+from .state import (
+    CANCEL_STEP,
+    COUNTRY_PICK_STEP,
+    EDIT_STEP,
+    LANGUAGE_CONFIRM_STEP,
+    PRECISION_STEP,
+    SUBMITTING_STEP,
+    WIPE_STEP,
+    State,
+)
+
+__all__ = ["BACK_OPTION", "SKIP_OPTION", "STEP_KINDS", "TABLE", "Engine", "step_kind"]
+
+#: Reserved option ids: an adapter's "skip" and "back" buttons send these in a Choose,
+#: so a stale skip button from an earlier question is recognised like any other.
+SKIP_OPTION: Final = "_skip"
+BACK_OPTION: Final = "_back"
+#: Edit option that returns to the summary without changing anything.
+SUMMARY_OPTION: Final = "summary"
+MAX_CAPTION: Final = 1000
+
+Actions = list[Action]
+Result = tuple[State, Actions]
+Handler = Callable[["Questionnaire", State, Any], Result]
+
+# --------------------------------------------------------------------------- step kinds
+QUESTION_KINDS: Final = (
+    "language",
+    "notice",
+    "choice",
+    "text",
+    "species",
+    "country",
+    "location",
+    "attachments",
+    "review",
+)
+SUB_KINDS: Final = (
+    "language_confirm",
+    "precision",
+    "country_pick",
+    "edit",
+    "cancel",
+    "wipe",
+)
+STEP_KINDS: Final = ("new", "closed", "lost", "submitting", *QUESTION_KINDS, *SUB_KINDS)
+_SUB_KIND = {
+    LANGUAGE_CONFIRM_STEP: "language_confirm",
+    PRECISION_STEP: "precision",
+    COUNTRY_PICK_STEP: "country_pick",
+    EDIT_STEP: "edit",
+    CANCEL_STEP: "cancel",
+    WIPE_STEP: "wipe",
+}
+
+
+def step_kind(q: Questionnaire, state: State) -> str:
+    """The row of :data:`TABLE` that a state is in."""
+    if state.phase in ("new", "closed"):
+        return state.phase
+    if state.phase == "submitting":
+        return "submitting" if state.step == SUBMITTING_STEP else "lost"
+    if state.phase == "submitted":
+        return "wipe" if state.step == WIPE_STEP else "lost"
+    if state.step in _SUB_KIND and state.step != WIPE_STEP:
+        return _SUB_KIND[state.step] if _sub_step_valid(q, state) else "lost"
+    question = q.get(state.step)
+    if question is None or state.language not in q.languages:
+        return "lost"
+    return question.type
+
+
+def _sub_step_valid(q: Questionnaire, state: State) -> bool:
+    """A sub-step's data must still fit the questionnaire (it may change under a draft)."""
+    if state.step == EDIT_STEP:
+        return True
+    if state.step == CANCEL_STEP:
+        back = state.cancel_from
+        return back is not None and (back in _SUB_KIND or q.get(back) is not None)
+    if not state.pending:
+        return False
+    parent = q.get(state.pending[0])
+    wanted = {
+        LANGUAGE_CONFIRM_STEP: "language",
+        PRECISION_STEP: "location",
+        COUNTRY_PICK_STEP: "country",
+    }[state.step]
+    if parent is None or parent.type != wanted:
+        return False
+    if state.step == LANGUAGE_CONFIRM_STEP:
+        return len(state.pending) == 2 and state.pending[1] in q.languages
+    if state.step == PRECISION_STEP:
+        return len(state.pending) == 3 and _pending_coordinates(state) is not None
+    return len(state.pending) >= 3
+
+
+def _pending_coordinates(state: State) -> tuple[float, float] | None:
+    try:
+        lat, lon = float(state.pending[1]), float(state.pending[2])
+    except (ValueError, IndexError):
+        return None
+    return (lat, lon) if valid_coordinates(lat, lon) else None
+
+
+# --------------------------------------------------------------------------- helpers
+def _say(state: State, msgid: str, **values: str | int) -> Say:
+    return Say(Msg.of(msgid, **values), state.language)
+
+
+def _clean_text(text: str) -> str:
+    """NFC, no control characters but newlines and tabs, trimmed."""
+    text = unicodedata.normalize("NFC", text)
+    kept = "".join(
+        c
+        for c in text
+        if c in "\n\t"
+        or not unicodedata.category(c).startswith("C")
+        or unicodedata.category(c) == "Co"
+    )
+    return kept.strip()
+
+
+def _question(q: Questionnaire, state: State) -> Question:
+    question = q.get(state.step)
+    assert question is not None  # guaranteed by step_kind
+    return question
+
+
+def _resumable(q: Questionnaire, state: State) -> str:
+    """The question to come back to after an interruption (language change, cancel: no)."""
+    if state.step == CANCEL_STEP and state.cancel_from is not None:
+        return state.cancel_from
+    if state.step in (PRECISION_STEP, COUNTRY_PICK_STEP, LANGUAGE_CONFIRM_STEP):
+        return state.pending[0]
+    if state.step == EDIT_STEP:
+        return q.review.id
+    return state.step
+
+
+def _next_question(q: Questionnaire, state: State, after: str) -> str:
+    for question in q.questions[q.position(after) + 1 :]:
+        if question.type == "language" and state.answer(question.id) is not None:
+            continue  # the language was already settled (a fixed language, or a hint)
+        return question.id
+    return q.review.id
+
+
+def _options(q: Questionnaire, state: State) -> tuple[Option, ...]:
+    """The options offered at the current step (without the reserved skip/back)."""
+    step = state.step
+    if step == LANGUAGE_CONFIRM_STEP:
+        return (
+            Option("keep", LanguageName(state.pending[1])),
+            Option("other", Msg(m.OTHER_LANGUAGE)),
+        )
+    if step == PRECISION_STEP:
+        return (
+            Option("exact", Msg(m.PRECISION_EXACT)),
+            Option("1km", Msg(m.PRECISION_1KM)),
+            Option("10km", Msg(m.PRECISION_10KM)),
+            Option("country", Msg(m.PRECISION_COUNTRY)),
+        )
+    if step == COUNTRY_PICK_STEP:
+        return tuple(Option(code, CountryName(code)) for code in state.pending[2:])
+    if step == EDIT_STEP:
+        editable = tuple(
+            Option(question.id, Msg(question.label))
+            for question in q.questions
+            if question.type not in ("language", "notice", "review")
+        )
+        return (*editable, Option(SUMMARY_OPTION, Msg(m.BACK_TO_SUMMARY)))
+    if step == CANCEL_STEP:
+        return (Option("yes", Msg(m.CANCEL_YES)), Option("no", Msg(m.CANCEL_NO)))
+    if step == WIPE_STEP:
+        return (Option("yes", Msg(m.WIPE_YES)), Option("no", Msg(m.WIPE_NO)))
+    question = _question(q, state)
+    match question.type:
+        case "language":
+            return tuple(Option(code, LanguageName(code)) for code in q.languages)
+        case "notice":
+            return (Option("continue", Msg(m.CONTINUE)), Option("cancel", Msg(m.CANCEL_REPORT)))
+        case "choice":
+            return tuple(Option(o.id, Msg(o.label)) for o in question.options)
+        case "attachments":
+            return (Option("done", Msg(m.DONE)),)
+        case "review":
+            return (
+                Option("send", Msg(m.SEND)),
+                Option("edit", Msg(m.EDIT)),
+                Option("cancel", Msg(m.CANCEL_REPORT)),
+            )
+        case _:
+            return ()
+
+
+def _ask(q: Questionnaire, state: State) -> Actions:
+    """Ask the current step's question (for the review: the summary, then the question)."""
+    step = state.step
+    options = _options(q, state)
+    can_back = bool(state.history) or state.resume is not None
+    sub: dict[str, tuple[str, Expects, bool]] = {
+        LANGUAGE_CONFIRM_STEP: (m.CONFIRM_LANGUAGE, "choice", False),
+        PRECISION_STEP: (m.PRECISION_PROMPT, "choice", True),
+        COUNTRY_PICK_STEP: (m.REASON_COUNTRY_PICK, "choice", True),
+        EDIT_STEP: (m.EDIT_PROMPT, "choice", False),
+        CANCEL_STEP: (m.CANCEL_CONFIRM, "choice", False),
+        WIPE_STEP: (m.WIPE_OFFER, "choice", False),
+    }
+    if step in sub:
+        prompt, expects, skippable = sub[step]
+        back = step in (PRECISION_STEP, COUNTRY_PICK_STEP, EDIT_STEP)
+        return [Ask(step, Msg(prompt), options, expects, state.language, skippable, back)]
+    question = _question(q, state)
+    expects_by_type: dict[str, Expects] = {
+        "text": "text",
+        "species": "text",
+        "country": "text",
+        "location": "location",
+        "attachments": "attachments",
+    }
+    expects = expects_by_type.get(question.type, "choice")
+    skippable = not question.required and question.type not in ("notice", "review")
+    ask = Ask(
+        question.id, Msg(question.prompt), options, expects, state.language, skippable, can_back
+    )
+    if question.type == "review":
+        return [ShowSummary(_summary(q, state), state.language), ask]
+    return [ask]
+
+
+def _summary(q: Questionnaire, state: State) -> tuple[SummaryItem, ...]:
+    return tuple(
+        SummaryItem(question.id, Msg(question.label), state.answer(question.id) or Skipped())
+        for question in q.questions
+        if question.type not in ("language", "notice", "review")
+    )
+
+
+def _enter(q: Questionnaire, state: State, step: str, *, pending: tuple[str, ...] = ()) -> Result:
+    state = replace(state, phase="asking", step=step, pending=pending)
+    return state, _ask(q, state)
+
+
+def _reask(
+    q: Questionnaire, state: State, reason: str | None = None, **values: str | int
+) -> Result:
+    actions: Actions = [] if reason is None else [_say(state, reason, **values)]
+    return state, actions + _ask(q, state)
+
+
+def _answered(q: Questionnaire, state: State, question_id: str, value: AnswerValue) -> Result:
+    """Record an answer and move on: to ``resume`` if set, else to the next question."""
+    state = state.with_answer(question_id, value)
+    target = state.resume or _next_question(q, state, question_id)
+    history = state.history if state.resume else (*state.history, question_id)
+    return _enter(q, replace(state, history=history, resume=None), target)
+
+
+def _language_match(hint: str | None, languages: tuple[str, ...]) -> str | None:
+    """Map a channel's language hint (``pt-BR``, ``zh-hans``, ``sw``) to a supported code."""
+    if not hint:
+        return None
+    parts = hint.replace("-", "_").split("_")
+    wanted = parts[0].casefold()
+    exact = {code.casefold(): code for code in languages}.get(hint.replace("-", "_").casefold())
+    if exact:
+        return exact
+    if wanted == "zh" and any(p.casefold() in ("hant", "tw", "hk", "mo") for p in parts[1:]):
+        return None  # a Traditional Chinese reader is asked rather than given Simplified
+    for code in languages:
+        if code.split("_")[0].casefold() == wanted:
+            return code
+    return None
+
+
+# --------------------------------------------------------------------------- transitions
+def _begin(q: Questionnaire, state: State, event: Any) -> Result:
+    """Start a conversation; any first event does, a Start may carry a language."""
+    fixed = hint = None
+    if isinstance(event, Start):
+        fixed = event.language if event.language in q.languages else None
+        hint = _language_match(event.language_hint, q.languages)
+    if len(q.languages) == 1:
+        fixed = q.languages[0]  # nothing to choose
+    state = State(phase="asking", language=fixed or hint or q.default_language)
+    welcome = _say(state, m.WELCOME)
+    first = q.questions[0]
+    if first.type == "language" and fixed:
+        state = state.with_answer(first.id, ChoiceAnswer(fixed))
+        state, actions = _enter(q, state, _next_question(q, state, first.id))
+    elif first.type == "language" and hint:
+        state, actions = _enter(q, state, LANGUAGE_CONFIRM_STEP, pending=(first.id, hint))
+    else:
+        state, actions = _enter(q, state, first.id)
+    return state, [welcome, *actions]
+
+
+def _restart(q: Questionnaire, state: State, event: Any) -> Result:
+    """The draft no longer fits the questionnaire (it was edited): start again, say so."""
+    fresh = State(language=state.language if state.language in q.languages else q.default_language)
+    notice = _say(fresh, m.REASON_NEW_DRAFT)
+    state, actions = _begin(q, fresh, Start(language=fresh.language))
+    return state, [Discard(), notice, *actions]
+
+
+def _welcome_back(q: Questionnaire, state: State, event: Any) -> Result:
+    return _reask(q, state, m.WELCOME_BACK)
+
+
+def _not_here(q: Questionnaire, state: State, event: Any) -> Result:
+    return _reask(q, state, m.REASON_NOT_HERE)
+
+
+def _please_choose(q: Questionnaire, state: State, event: Any) -> Result:
+    return _reask(q, state, m.REASON_CHOOSE)
+
+
+def _ignore(q: Questionnaire, state: State, event: Any) -> Result:
+    return state, []
+
+
+def _please_wait(q: Questionnaire, state: State, event: Any) -> Result:
+    return state, [_say(state, m.REASON_PLEASE_WAIT)]
+
+
+def _help(q: Questionnaire, state: State, event: Any) -> Result:
+    question = q.get(state.step)
+    text = question.help if question is not None and question.help else m.HELP_GENERAL
+    return _reask(q, state, text)
+
+
+def _safety(q: Questionnaire, state: State, event: Any) -> Result:
+    notice = q.first_of_type("notice")
+    return _reask(q, state, notice.prompt if notice else m.SAFETY_AFTER)
+
+
+def _change_language(q: Questionnaire, state: State, event: Any) -> Result:
+    language = q.first_of_type("language")
+    if language is None:
+        return _not_here(q, state, event)
+    resume = state.resume or _resumable(q, state)
+    if resume == language.id:
+        return _reask(q, state)
+    return _enter(q, replace(state, resume=resume, cancel_from=None), language.id)
+
+
+def _cancel(q: Questionnaire, state: State, event: Any) -> Result:
+    return _enter(q, replace(state, cancel_from=state.step), CANCEL_STEP, pending=state.pending)
+
+
+def _cancel_confirmed(q: Questionnaire, state: State, event: Any) -> Result:
+    closed = State(phase="closed", language=state.language)
+    return closed, [_say(closed, m.CANCELLED), Discard(), End()]
+
+
+def _back(q: Questionnaire, state: State, event: Any) -> Result:
+    if state.step in (PRECISION_STEP, COUNTRY_PICK_STEP):
+        return _enter(q, state, state.pending[0])
+    if state.step == EDIT_STEP:
+        return _enter(q, state, q.review.id)
+    if state.resume is not None:
+        return _enter(q, replace(state, resume=None), state.resume)
+    if not state.history:
+        return _reask(q, state, m.REASON_FIRST_STEP)
+    *rest, previous = state.history
+    return _enter(q, replace(state, history=tuple(rest)), previous)
+
+
+def _skip(q: Questionnaire, state: State, event: Any) -> Result:
+    step = state.step
+    if step == LANGUAGE_CONFIRM_STEP:
+        return _answered(
+            q, replace(state, pending=()), state.pending[0], ChoiceAnswer(state.language)
+        )
+    if step in (PRECISION_STEP, COUNTRY_PICK_STEP):
+        return _answered(q, state, state.pending[0], Skipped())
+    if step == EDIT_STEP:
+        return _enter(q, state, q.review.id)
+    if step == CANCEL_STEP:
+        return _cancel_declined(q, state, event)
+    if step == WIPE_STEP:
+        return _wipe_declined(q, state, event)
+    question = _question(q, state)
+    if question.type == "language":
+        return _answered(q, state, question.id, ChoiceAnswer(state.language))
+    if question.type == "notice":
+        return _answered(q, state, question.id, ChoiceAnswer("continue"))
+    if question.type == "review":
+        return _not_here(q, state, event)
+    if question.required:
+        return _reask(q, state, m.REASON_REQUIRED)
+    if question.type == "attachments":
+        return _attachments_done(q, state)
+    return _answered(q, state, question.id, Skipped())
+
+
+def _choice(handler: Callable[[Questionnaire, State, str], Result]) -> Handler:
+    """Check a Choose against the current step and its options, then hand on the option."""
+
+    def checked(q: Questionnaire, state: State, event: Choose) -> Result:
+        if event.step != state.step:
+            return _reask(q, state, m.REASON_STALE)
+        ask = _ask(q, state)[-1]
+        assert isinstance(ask, Ask)
+        if event.option == SKIP_OPTION and ask.skippable:
+            return _skip(q, state, event)
+        if event.option == BACK_OPTION and ask.can_go_back:
+            return _back(q, state, event)
+        if event.option not in {o.id for o in ask.options}:
+            return _reask(q, state, m.REASON_CHOOSE)
+        return handler(q, state, event.option)
+
+    checked.__name__ = checked.__qualname__ = f"choose:{handler.__name__}"
+    return checked
+
+
+def _language_chosen(q: Questionnaire, state: State, option: str) -> Result:
+    return _answered(q, replace(state, language=option), state.step, ChoiceAnswer(option))
+
+
+def _language_confirmed(q: Questionnaire, state: State, option: str) -> Result:
+    parent = state.pending[0]
+    if option == "keep":
+        return _answered(q, replace(state, pending=()), parent, ChoiceAnswer(state.pending[1]))
+    return _enter(q, state, parent)
+
+
+def _notice_choice(q: Questionnaire, state: State, option: str) -> Result:
+    if option == "cancel":
+        return _cancel(q, state, None)
+    return _answered(q, state, state.step, ChoiceAnswer(option))
+
+
+def _option_chosen(q: Questionnaire, state: State, option: str) -> Result:
+    return _answered(q, state, state.step, ChoiceAnswer(option))
+
+
+def _text(q: Questionnaire, state: State, event: Text) -> Result:
+    question = _question(q, state)
+    text = _clean_text(event.text)
+    if not text:
+        return _reask(q, state, m.REASON_EMPTY)
+    if len(text) > question.max_length:
+        return _reask(q, state, m.REASON_TOO_LONG, max=question.max_length)
+    if len(text) < question.min_length:
+        return _reask(q, state, m.REASON_TOO_SHORT)
+    return _answered(q, state, question.id, TextAnswer(text))
+
+
+def _country_text(q: Questionnaire, state: State, event: Text) -> Result:
+    question = _question(q, state)
+    typed = _clean_text(event.text)[: question.max_length]
+    if not typed:
+        return _reask(q, state, m.REASON_EMPTY)
+    codes = match_country(typed, q.languages)
+    if len(codes) == 1:
+        return _answered(q, state, question.id, CountryAnswer(codes[0], typed))
+    if not codes:
+        return _reask(q, state, m.REASON_COUNTRY_UNKNOWN)
+    return _enter(q, state, COUNTRY_PICK_STEP, pending=(question.id, typed, *codes))
+
+
+def _country_typed_again(q: Questionnaire, state: State, event: Text) -> Result:
+    """At "did you mean one of these?", a new name is matched like a first one."""
+    return _country_text(q, replace(state, step=state.pending[0], pending=()), event)
+
+
+def _country_picked(q: Questionnaire, state: State, option: str) -> Result:
+    parent, typed = state.pending[0], state.pending[1]
+    return _answered(q, replace(state, pending=()), parent, CountryAnswer(option, typed))
+
+
+def _pin(q: Questionnaire, state: State, lat: float, lon: float) -> Result:
+    if not valid_coordinates(lat, lon):
+        return _reask(q, state, m.REASON_BAD_COORDINATES)
+    return _enter(q, state, PRECISION_STEP, pending=(state.step, repr(lat), repr(lon)))
+
+
+def _location_pin(q: Questionnaire, state: State, event: Location) -> Result:
+    return _pin(q, state, event.latitude, event.longitude)
+
+
+def _location_text(q: Questionnaire, state: State, event: Text) -> Result:
+    coordinates = parse_coordinates(event.text)
+    if coordinates is None:
+        return _reask(q, state, m.REASON_BAD_COORDINATES)
+    return _pin(q, state, *coordinates)
+
+
+def _precision_chosen(q: Questionnaire, state: State, option: str) -> Result:
+    coordinates = _pending_coordinates(state)
+    assert coordinates is not None  # guaranteed by step_kind
+    rounded = apply_precision(*coordinates, option)
+    answer = LocationAnswer(option, *(rounded or (None, None)))
+    return _answered(q, replace(state, pending=()), state.pending[0], answer)
+
+
+def _files(q: Questionnaire, state: State) -> tuple[Question, tuple[AttachmentInfo, ...]] | None:
+    question = q.first_of_type("attachments")
+    if question is None:
+        return None
+    current = state.answer(question.id)
+    return question, current.files if isinstance(current, AttachmentsAnswer) else ()
+
+
+def _attachment(q: Questionnaire, state: State, event: Attachment) -> Result:
+    found = _files(q, state)
+    if found is None:
+        return _not_here(q, state, event)
+    question, files = found
+    if any(f.ref == event.ref for f in files):
+        return state, []  # the same file delivered twice is kept once
+    if len(files) >= question.max_files:
+        return state, [_say(state, m.REASON_TOO_MANY_FILES, max=question.max_files)]
+    caption = _clean_text(event.caption)[:MAX_CAPTION] if event.caption else None
+    size = event.size if event.size is None or event.size >= 0 else None
+    info = AttachmentInfo(event.ref, event.kind[:32], size, caption or None)
+    files = (*files, info)
+    state = state.with_answer(question.id, AttachmentsAnswer(files), log=False)
+    received = Say(
+        Msg.plural_of(m.FILES_RECEIVED, m.FILES_RECEIVED_PLURAL, len(files)), state.language
+    )
+    return state, [FetchAttachment(event.ref), received]
+
+
+def _attachment_failed(q: Questionnaire, state: State, event: AttachmentFailed) -> Result:
+    found = _files(q, state)
+    if found is None or not any(f.ref == event.ref for f in found[1]):
+        return state, []
+    question, files = found
+    kept = tuple(f for f in files if f.ref != event.ref)
+    state = state.with_answer(question.id, AttachmentsAnswer(kept), log=False)
+    return state, [_say(state, m.REASON_ATTACHMENT_FAILED)]
+
+
+def _attachments_done(q: Questionnaire, state: State) -> Result:
+    question = _question(q, state)
+    current = state.answer(question.id)
+    files = current if isinstance(current, AttachmentsAnswer) else AttachmentsAnswer()
+    return _answered(q, state, question.id, files)
+
+
+def _attachments_choice(q: Questionnaire, state: State, option: str) -> Result:
+    return _attachments_done(q, state)
+
+
+def _send_a_file(q: Questionnaire, state: State, event: Any) -> Result:
+    return _reask(q, state, m.REASON_SEND_FILE)
+
+
+def _review_choice(q: Questionnaire, state: State, option: str) -> Result:
+    if option == "send":
+        return replace(state, phase="submitting", step=SUBMITTING_STEP), [Submit()]
+    if option == "edit":
+        return _enter(q, state, EDIT_STEP)
+    return _cancel(q, state, None)
+
+
+def _edit_choice(q: Questionnaire, state: State, option: str) -> Result:
+    review = q.review.id
+    if option == SUMMARY_OPTION:
+        return _enter(q, state, review)
+    return _enter(q, replace(state, resume=review), option)
+
+
+def _cancel_choice(q: Questionnaire, state: State, option: str) -> Result:
+    if option == "yes":
+        return _cancel_confirmed(q, state, None)
+    return _cancel_declined(q, state, None)
+
+
+def _cancel_declined(q: Questionnaire, state: State, event: Any) -> Result:
+    back = state.cancel_from or q.questions[0].id
+    return _enter(q, replace(state, cancel_from=None), back, pending=state.pending)
+
+
+def _submitted(q: Questionnaire, state: State, event: Submitted) -> Result:
+    # The plaintext answers leave the draft here: the sealed tip is all that remains (P2).
+    done = State(phase="submitted", step=WIPE_STEP, language=state.language)
+    return done, [_say(done, m.SUBMITTED), _say(done, m.SAFETY_AFTER), *_ask(q, done)]
+
+
+def _submit_failed(q: Questionnaire, state: State, event: SubmitFailed) -> Result:
+    state = replace(state, phase="asking", step=q.review.id)
+    return _reask(q, state, m.REASON_SUBMIT_FAILED)
+
+
+def _wipe_choice(q: Questionnaire, state: State, option: str) -> Result:
+    closed = State(phase="closed", language=state.language)
+    if option == "yes":
+        return closed, [Wipe(), End()]
+    return closed, [_say(closed, m.GOODBYE), End()]
+
+
+def _wipe_declined(q: Questionnaire, state: State, event: Any) -> Result:
+    return _wipe_choice(q, state, "no")
+
+
+# --------------------------------------------------------------------------- the table
+EventType = type[Event]
+
+
+def _rows(**specific: Handler) -> dict[EventType, Handler]:
+    """The rows every asking step shares, overridden by the step's own."""
+    names: dict[str, EventType] = {
+        "start": Start,
+        "text": Text,
+        "choose": Choose,
+        "location": Location,
+        "attachment": Attachment,
+        "attachment_failed": AttachmentFailed,
+        "cancel": Cancel,
+        "back": Back,
+        "skip": Skip,
+        "help": Help,
+        "language": ChangeLanguage,
+        "safety": ShowSafety,
+        "submitted": Submitted,
+        "submit_failed": SubmitFailed,
+    }
+    rows: dict[EventType, Handler] = {
+        Start: _welcome_back,
+        Text: _please_choose,
+        Location: _not_here,
+        Attachment: _attachment,
+        AttachmentFailed: _attachment_failed,
+        Cancel: _cancel,
+        Back: _back,
+        Skip: _skip,
+        Help: _help,
+        ChangeLanguage: _change_language,
+        ShowSafety: _safety,
+        Submitted: _ignore,
+        SubmitFailed: _ignore,
+    }
+    for name, handler in specific.items():
+        rows[names[name]] = handler
+    return rows
+
+
+_EVERY_EVENT: tuple[EventType, ...] = (
+    Start,
+    Text,
+    Choose,
+    Location,
+    Attachment,
+    AttachmentFailed,
+    Cancel,
+    Back,
+    Skip,
+    Help,
+    ChangeLanguage,
+    ShowSafety,
+    Submitted,
+    SubmitFailed,
+)
+_STEP_ROWS: dict[str, dict[EventType, Handler]] = {
+    "new": dict.fromkeys(_EVERY_EVENT, _begin),
+    "closed": dict.fromkeys(_EVERY_EVENT, _begin),
+    "lost": dict.fromkeys(_EVERY_EVENT, _restart),
+    "submitting": {
+        **dict.fromkeys(_EVERY_EVENT, _please_wait),
+        Submitted: _submitted,
+        SubmitFailed: _submit_failed,
+        AttachmentFailed: _ignore,
+    },
+    "language": _rows(choose=_choice(_language_chosen)),
+    "language_confirm": _rows(choose=_choice(_language_confirmed)),
+    "notice": _rows(choose=_choice(_notice_choice)),
+    "choice": _rows(choose=_choice(_option_chosen)),
+    "text": _rows(text=_text, choose=_choice(_option_chosen)),
+    "species": _rows(text=_text, choose=_choice(_option_chosen)),
+    "country": _rows(text=_country_text, choose=_choice(_option_chosen)),
+    "country_pick": _rows(text=_country_typed_again, choose=_choice(_country_picked)),
+    "location": _rows(text=_location_text, location=_location_pin, choose=_choice(_option_chosen)),
+    "precision": _rows(choose=_choice(_precision_chosen)),
+    "attachments": _rows(text=_send_a_file, choose=_choice(_attachments_choice)),
+    "review": _rows(choose=_choice(_review_choice)),
+    "edit": _rows(choose=_choice(_edit_choice)),
+    "cancel": _rows(
+        choose=_choice(_cancel_choice), cancel=_cancel_confirmed, back=_cancel_declined
+    ),
+    "wipe": {
+        **dict.fromkeys(_EVERY_EVENT, _please_choose),
+        Choose: _choice(_wipe_choice),
+        Start: _begin,
+        Attachment: _not_here,
+        Cancel: _wipe_declined,
+        Back: _wipe_declined,
+        Skip: _wipe_declined,
+        Submitted: _ignore,
+        SubmitFailed: _ignore,
+        AttachmentFailed: _ignore,
+    },
+}
+#: (step kind, event type) -> handler. Every step kind has a row for every event type.
+TABLE: Final[dict[tuple[str, EventType], Handler]] = {
+    (kind, event_type): handler
+    for kind, rows in _STEP_ROWS.items()
+    for event_type, handler in rows.items()
+}
+
+
+class Engine:
+    """The engine bound to one questionnaire."""
+
+    def __init__(self, questionnaire: Questionnaire) -> None:
+        self.questionnaire = questionnaire
+
+    def handle(self, state: State, event: Event) -> Result:
+        kind = step_kind(self.questionnaire, state)
+        handler = TABLE.get((kind, type(event)), _not_here)
+        return handler(self.questionnaire, state, event)
+
+    def initial(self) -> State:
+        return State(language=self.questionnaire.default_language)

@@ -1,0 +1,154 @@
+"""Normalised inputs to the engine.
+
+An adapter turns whatever its channel delivers (a Telegram update, a console line, an
+operator's keystroke) into exactly one of these. They carry no platform identifiers:
+no user id, chat id, username, name, phone number or timestamp (rule P1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Attachment",
+    "AttachmentFailed",
+    "Back",
+    "Cancel",
+    "ChangeLanguage",
+    "Choose",
+    "Event",
+    "Help",
+    "Location",
+    "ShowSafety",
+    "Skip",
+    "Start",
+    "SubmitFailed",
+    "Submitted",
+    "Text",
+]
+
+
+@dataclass(frozen=True)
+class Start:
+    """The tipster opened the conversation (/start, or a first message).
+
+    ``language_hint`` is the channel's guess (Telegram's language_code), used once for the
+    language question and never stored. ``language`` is a choice already made (an operator
+    who started the console with ``--lang``): the language question is then not asked.
+    """
+
+    language_hint: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Choose:
+    """An option picked. ``step`` is the question the option was offered for, so a stale
+    button from an earlier message, or forged callback data, is recognised."""
+
+    step: str
+    option: str
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the tipster sent. ``ref`` is the adapter's own opaque handle for fetching it
+    (never a platform user or chat identifier)."""
+
+    ref: str
+    kind: str
+    size: int | None = None
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentFailed:
+    """The adapter could not fetch or keep an attachment the engine accepted."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class Cancel:
+    pass
+
+
+@dataclass(frozen=True)
+class Back:
+    pass
+
+
+@dataclass(frozen=True)
+class Skip:
+    pass
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class ChangeLanguage:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowSafety:
+    pass
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The sealed tip is durable (in the queue, or in the local spool)."""
+
+
+@dataclass(frozen=True)
+class SubmitFailed:
+    """Sealing or storing failed; the draft is intact and the tipster may retry."""
+
+
+Event = (
+    Start
+    | Text
+    | Choose
+    | Location
+    | Attachment
+    | AttachmentFailed
+    | Cancel
+    | Back
+    | Skip
+    | Help
+    | ChangeLanguage
+    | ShowSafety
+    | Submitted
+    | SubmitFailed
+)
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    Start,
+    Text,
+    Choose,
+    Location,
+    Attachment,
+    AttachmentFailed,
+    Cancel,
+    Back,
+    Skip,
+    Help,
+    ChangeLanguage,
+    ShowSafety,
+    Submitted,
+    SubmitFailed,
+)

@@ -1,0 +1,126 @@
+"""Every message the engine can ask an adapter to show, as gettext message ids.
+
+The engine never renders text. It returns :class:`Msg` values whose ``id`` is the English
+source string (the gettext msgid); an adapter renders them through the tipster's
+catalogue. Strings are marked with :func:`N_` so that ``pybabel extract`` finds them.
+Placeholders use ``str.format`` names (``{count}``), never positional ``%s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["N_", "Msg"]
+
+
+def N_(msgid: str) -> str:
+    """Mark a string for extraction without translating it (gettext's no-op marker)."""
+    return msgid
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A message id with its values; ``plural`` and ``n`` select a plural form."""
+
+    id: str
+    values: tuple[tuple[str, str | int], ...] = ()
+    plural: str | None = None
+    n: int | None = None
+
+    @classmethod
+    def of(cls, msgid: str, **values: str | int) -> Msg:
+        return cls(msgid, tuple(sorted(values.items())))
+
+    @classmethod
+    def plural_of(cls, singular: str, plural: str, n: int, **values: str | int) -> Msg:
+        return cls(singular, tuple(sorted({**values, "n": n}.items())), plural, n)
+
+
+# Engine messages. Questionnaire prompts and labels live in the questionnaire file.
+WELCOME = N_(
+    "Welcome. This service lets you report crimes against wildlife and forests, "
+    "such as poaching, trafficking and illegal logging."
+)
+WELCOME_BACK = N_("Your report is still here. We continue where you stopped.")
+CHOOSE_LANGUAGE = N_("Which language do you want to use?")
+CONFIRM_LANGUAGE = N_("Do you want to continue in this language?")
+OTHER_LANGUAGE = N_("Another language")
+SKIP = N_("I don't know / prefer not to say")
+BACK = N_("Back")
+DONE = N_("Done")
+YES = N_("Yes")
+NO = N_("No")
+CONTINUE = N_("Continue")
+CANCEL_REPORT = N_("Cancel")
+SEND = N_("Send the report")
+EDIT = N_("Change an answer")
+BACK_TO_SUMMARY = N_("Back to the summary")
+
+REASON_STALE = N_("That button belongs to an earlier question. Please answer this one.")
+REASON_CHOOSE = N_("Please choose one of the options.")
+REASON_EMPTY = N_("Please type your answer.")
+REASON_TOO_SHORT = N_("Please write a little more.")
+REASON_TOO_LONG = N_("That is too long. Please keep it under {max} characters.")
+REASON_REQUIRED = N_("We need this answer to understand the report. Please answer in a few words.")
+REASON_NOT_HERE = N_("This question cannot take that. Please answer it as asked.")
+REASON_FIRST_STEP = N_("This is the first question.")
+REASON_COUNTRY_UNKNOWN = N_(
+    "We could not find that country. Please type its name again, or skip this question."
+)
+REASON_COUNTRY_PICK = N_("Did you mean one of these?")
+REASON_BAD_COORDINATES = N_(
+    "Please send a location pin, or type the coordinates as two numbers, "
+    "for example: -1.2921, 36.8219"
+)
+REASON_TOO_MANY_FILES = N_("You cannot send more than {max} files. Press Done to continue.")
+REASON_SEND_FILE = N_("Please send a photo, video, voice note or document, or press Done.")
+REASON_ATTACHMENT_FAILED = N_("We could not receive one of your files. You can send it again.")
+REASON_SUBMIT_FAILED = N_(
+    "Your report could not be sent just now. Nothing was lost. Please try again in a moment."
+)
+REASON_PLEASE_WAIT = N_("Your report is being sent. Please wait a moment.")
+REASON_NEW_DRAFT = N_(
+    "We could not continue your earlier report, so we start again. Nothing was sent."
+)
+
+HELP_GENERAL = N_(
+    "Answer the question, or choose a button. You can also type: "
+    "skip (to leave a question out), back (to the previous question), "
+    "language (to change the language), cancel (to stop and delete your report)."
+)
+PRECISION_PROMPT = N_(
+    "How precise should this location be in your report? "
+    "Less precise is safer if only a few people know the place."
+)
+PRECISION_EXACT = N_("Exact")
+PRECISION_1KM = N_("About 1 km")
+PRECISION_10KM = N_("About 10 km")
+PRECISION_COUNTRY = N_("Country only")
+FILE_RECEIVED = N_("File received.")
+FILES_RECEIVED = N_("{n} file received so far.")
+FILES_RECEIVED_PLURAL = N_("{n} files received so far.")
+
+SUMMARY_INTRO = N_("Please check your report before you send it.")
+SUMMARY_SKIPPED = N_("(not answered)")
+SUMMARY_LOCATION = N_("{latitude}, {longitude} ({precision})")
+SUMMARY_FILES = N_("{n} file")
+SUMMARY_FILES_PLURAL = N_("{n} files")
+EDIT_PROMPT = N_("Which answer do you want to change?")
+
+CANCEL_CONFIRM = N_("Do you want to stop and delete this report? Nothing will be sent.")
+CANCEL_YES = N_("Yes, delete it")
+CANCEL_NO = N_("No, continue")
+CANCELLED = N_("Your report was deleted. Nothing was sent. You can start again at any time.")
+
+SUBMITTED = N_(
+    "Thank you. Your report was received safely. It is encrypted: only the reviewers can read it."
+)
+SAFETY_AFTER = N_(
+    "For your safety: do not tell anyone you sent a report, and delete this chat "
+    "if someone could look at your phone."
+)
+WIPE_OFFER = N_("Do you want us to delete this conversation from this chat now?")
+WIPE_YES = N_("Yes, delete the chat")
+WIPE_NO = N_("No, keep it")
+WIPED = N_("This conversation was deleted.")
+GOODBYE = N_("Thank you. You can close this chat now.")

@@ -1,0 +1,80 @@
+"""The transcript: the document a reviewer receives, sealed, for each tip.
+
+Schema (``schema_version`` 1), documented for reviewers in docs/transcript.md::
+
+    {
+      "schema_version": 1,
+      "case_id": "k7f3...",               # random, assigned when the draft began
+      "received_on": "2026-11-23",        # the day only, never the time (P4)
+      "channel": "telegram" | "console" | ...,
+      "language": "sw",
+      "questionnaire_version": 1,
+      "answers": {"<question id>": <answer>, ...},       # the final answer to each question
+      "transcript": [{"question": "<id>", "prompt": "<English prompt>", "answer": <answer>}],
+      "attachments": [{"index": 0, "kind": "photo", "size": 123, "caption": null}]
+    }
+
+An ``<answer>`` is an object with a ``type``: ``skipped``; ``choice`` (``option``); ``text``
+(``text``); ``country`` (``code``, ISO 3166-1 alpha-2, and ``typed``, the tipster's words);
+``location`` (``precision`` and, unless it is ``country``, rounded ``latitude`` and
+``longitude``); ``attachments`` (``files``: ``kind``, ``size``, ``caption``).
+No platform identifier of any kind appears (P1): not the user, chat or message ids, nor
+the adapter's file handles.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from .answers import AnswerValue, AttachmentsAnswer, answer_to_json
+from .questionnaire import Questionnaire
+from .state import State
+
+__all__ = ["SCHEMA_VERSION", "build_transcript"]
+
+SCHEMA_VERSION = 1
+
+
+def _public(value: AnswerValue) -> dict[str, Any]:
+    """An answer as reviewers see it: attachment handles are the channel's, so they go."""
+    data = answer_to_json(value)
+    if isinstance(value, AttachmentsAnswer):
+        data["files"] = [
+            {"index": i, "kind": f.kind, "size": f.size, "caption": f.caption}
+            for i, f in enumerate(value.files)
+        ]
+    return data
+
+
+def build_transcript(
+    q: Questionnaire, state: State, *, case_id: str, received_on: date, channel: str
+) -> dict[str, Any]:
+    """The transcript of a conversation ready to be sealed (the review step was reached)."""
+    answers = {qid: _public(value) for qid, value in state.answers}
+    prompts = {question.id: question.prompt for question in q.questions}
+    transcript = [
+        {"question": qid, "prompt": prompts.get(qid, ""), "answer": _public(value)}
+        for qid, value in state.log
+    ]
+    evidence = q.first_of_type("attachments")
+    files = state.answer(evidence.id) if evidence else None
+    attachments = (
+        [
+            {"index": i, "kind": f.kind, "size": f.size, "caption": f.caption}
+            for i, f in enumerate(files.files)
+        ]
+        if isinstance(files, AttachmentsAnswer)
+        else []
+    )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "case_id": case_id,
+        "received_on": received_on.isoformat(),
+        "channel": channel,
+        "language": state.language,
+        "questionnaire_version": q.version,
+        "answers": answers,
+        "transcript": transcript,
+        "attachments": attachments,
+    }

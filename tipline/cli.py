@@ -1,0 +1,200 @@
+"""The ``tipline`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bots.console import ConsoleChannel
+from privacy import (
+    AgeError,
+    NoIdentityMatchError,
+    X25519Identity,
+    decrypt,
+    read_identity_file,
+    write_identity_file,
+)
+from review.render import render_tip
+from storage import StorageError
+
+from .runtime import offered_questionnaire, open_runtime
+from .settings import ConfigError, Settings
+
+__all__ = ["main"]
+
+
+def _fail(message: str) -> click.ClickException:
+    return click.ClickException(message)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _run(coro: Any) -> Any:
+    try:
+        return asyncio.run(coro)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
+    except StorageError as exc:
+        raise _fail(f"storage: {exc}") from exc
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more (never identities or answers).")
+def main(verbose: bool) -> None:
+    """Tipline: secure, multilingual tip intake for wildlife and forest crime."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+# ----------------------------------------------------------------------------- console
+@main.command()
+@click.option("--lang", help="Conversation language (skips the language question).")
+def console(lang: str | None) -> None:
+    """Run the intake as a terminal chat (reads one answer a line when piped)."""
+    settings = _settings()
+    try:
+        questionnaire = offered_questionnaire(settings)
+        settings.recipients()
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
+    if lang is not None and lang not in questionnaire.languages:
+        raise click.BadParameter(
+            f"{lang!r} is not available; choose one of {', '.join(questionnaire.languages)}",
+            param_hint="--lang",
+        )
+
+    async def session() -> int:
+        async with open_runtime(settings) as runtime:
+            intake = runtime.intake("console", questionnaire)
+            return await ConsoleChannel(intake, questionnaire).run(lang)
+
+    code = _run(session())
+    sys.exit(code)
+
+
+# ----------------------------------------------------------------------------- keys
+@main.group()
+def keys() -> None:
+    """Reviewer keys (age X25519 identities)."""
+
+
+@keys.command("generate")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Where to write the identity file (must not exist).",
+)
+def keys_generate(out: Path) -> None:
+    """Write a new reviewer identity file and print its age1... recipient.
+
+    Run this on the reviewer's own machine: the identity never goes to the bot host.
+    """
+    identity = X25519Identity.generate()
+    try:
+        write_identity_file(out, identity)
+    except FileExistsError as exc:
+        raise _fail(f"{out} exists already; refusing to overwrite a key") from exc
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror}") from exc
+    click.echo(str(identity.recipient))
+    click.echo(
+        f"Identity written to {out} (owner-only). Give the bot host only the recipient "
+        "above (TIPLINE_RECIPIENTS); keep the identity file on this machine and back it up.",
+        err=True,
+    )
+
+
+# ----------------------------------------------------------------------------- review
+def _identities(path: Path | None) -> list[X25519Identity]:
+    if path is None:
+        env = os.environ.get("TIPLINE_IDENTITY")
+        if not env:
+            raise _fail("give --identity FILE (or set TIPLINE_IDENTITY)")
+        path = Path(env)
+    try:
+        return read_identity_file(path)
+    except OSError as exc:
+        raise _fail(f"cannot read identity file {path}: {exc.strerror}") from exc
+    except (AgeError, ValueError) as exc:
+        raise _fail(f"identity file {path}: {exc}") from exc
+
+
+@main.group()
+def review() -> None:
+    """Reviewer tools: claim, decrypt locally, acknowledge."""
+
+
+@review.command("next")
+@click.option(
+    "--identity",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Your age identity file (or TIPLINE_IDENTITY).",
+)
+@click.option("--reviewer", default=None, help="Your name in the queue (default: login name).")
+@click.option("--json", "as_json", is_flag=True, help="Print the decrypted transcript as JSON.")
+def review_next(identity: Path | None, reviewer: str | None, as_json: bool) -> None:
+    """Claim the next tip, decrypt it on this machine and show it."""
+    identities = _identities(identity)
+    settings = _settings()
+    consumer = reviewer or os.environ.get("TIPLINE_REVIEWER") or getpass.getuser()
+
+    async def claim() -> tuple[str, bytes, int] | None:
+        async with open_runtime(settings) as runtime:
+            tip = await runtime.queue.claim_next(consumer)
+            return None if tip is None else (tip.case_id, tip.sealed, len(tip.attachments))
+
+    claimed = _run(claim())
+    if claimed is None:
+        click.echo("No tip is waiting.")
+        return
+    case_id, sealed, attachments = claimed
+    try:
+        transcript = json.loads(decrypt(sealed, identities))
+    except NoIdentityMatchError as exc:
+        raise _fail(f"case {case_id} is not sealed to this identity") from exc
+    except (AgeError, ValueError) as exc:
+        raise _fail(f"case {case_id} cannot be opened: {exc}") from exc
+    if as_json:
+        click.echo(json.dumps(transcript, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_tip(transcript, offered_questionnaire(settings), attachments))
+        click.echo(f"\nWhen you are done: tipline review ack {case_id}")
+
+
+@review.command("ack")
+@click.argument("case_id")
+def review_ack(case_id: str) -> None:
+    """Acknowledge a tip: it leaves the pending list. Safe to repeat."""
+    settings = _settings()
+
+    async def ack() -> bool:
+        async with open_runtime(settings) as runtime:
+            try:
+                return await runtime.queue.ack(case_id)
+            except ValueError as exc:
+                raise _fail(str(exc)) from exc
+
+    done = _run(ack())
+    click.echo(f"Acknowledged {case_id}." if done else f"Nothing to acknowledge for {case_id}.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
