@@ -26,6 +26,7 @@ __all__ = [
 
 # CLDR territories that are not countries a tipster would mean.
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ", "AQ"})
+_MAX_COUNTRY_QUERY = 60
 # Precision id -> decimal places kept. 2 places is a cell of about 1.1 km, 1 place about 11 km.
 PRECISIONS: dict[str, int | None] = {"exact": 5, "1km": 2, "10km": 1, "country": None}
 
@@ -78,9 +79,9 @@ def _variants(name: str) -> tuple[str, ...]:
 
 def match_country(text: str, languages: Iterable[str]) -> tuple[str, ...]:
     """Country codes the text may name, best first; one code means a confident match."""
-    query = normalise(text)
-    if not query:
-        return ()
+    query = normalise(text[: _MAX_COUNTRY_QUERY * 2])
+    if not query or len(query) > _MAX_COUNTRY_QUERY:
+        return ()  # no country name is this long; fuzzy matching it would only cost time
     index = _index(tuple(languages))
     exact = index.get(query)
     if exact:

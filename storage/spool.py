@@ -1,0 +1,246 @@
+"""The local spool (rule P7): sealed tips wait on disk while Redis is down.
+
+Spooled tips are ciphertext, so they are safe at rest. One file per case,
+``<case_id>.tip``, written atomically (temporary file, fsync, rename, fsync of the
+directory). File format, all integers big-endian::
+
+    b"TLSPOOL1"                       magic and format version (8 bytes)
+    u16 length, case id (ASCII)       must match the file name
+    u32 number of blobs (1 + attachments)
+    per blob: u64 length, bytes       the sealed tip first, then sealed attachments
+    32 bytes SHA-256 of everything above
+
+A file that does not parse or whose digest does not match is never pushed and never
+deleted: it is moved to ``quarantine/`` and reported (log warning, `SpoolCorruptError`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import hashlib
+import logging
+import os
+import struct
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from redis.exceptions import RedisError
+
+from storage.errors import SpoolCorruptError, StorageError, StorageUnavailableError
+from storage.queue import TipQueue, sealed_blobs, validate_case_id
+
+__all__ = ["SPOOL_MAGIC", "Spool", "submit_durably"]
+
+log = logging.getLogger(__name__)
+
+SPOOL_MAGIC = b"TLSPOOL1"
+_SUFFIX = ".tip"
+_TMP_SUFFIX = ".tmp"
+_DIGEST_SIZE = hashlib.sha256().digest_size
+# A temporary file older than this is left over from a crash, not a write in progress.
+_STALE_TMP_SECONDS = 600.0
+
+
+def _encode(case_id: str, blobs: Sequence[bytes]) -> bytes:
+    case = case_id.encode("ascii")
+    parts = [SPOOL_MAGIC, struct.pack(">H", len(case)), case, struct.pack(">I", len(blobs))]
+    for blob in blobs:
+        parts += [struct.pack(">Q", len(blob)), blob]
+    body = b"".join(parts)
+    return body + hashlib.sha256(body).digest()
+
+
+def _decode(case_id: str, data: bytes) -> tuple[bytes, tuple[bytes, ...]]:
+    """Parse a spool file; ValueError with a short reason if it is not intact."""
+    if len(data) < len(SPOOL_MAGIC) + _DIGEST_SIZE or not data.startswith(SPOOL_MAGIC):
+        raise ValueError("bad magic or too short")
+    body, digest = data[:-_DIGEST_SIZE], data[-_DIGEST_SIZE:]
+    if hashlib.sha256(body).digest() != digest:
+        raise ValueError("digest mismatch (truncated or damaged)")
+    pos = len(SPOOL_MAGIC)
+    try:
+        (case_len,) = struct.unpack_from(">H", body, pos)
+        pos += 2
+        stored_case = body[pos : pos + case_len].decode("ascii")
+        pos += case_len
+        (count,) = struct.unpack_from(">I", body, pos)
+        pos += 4
+        blobs: list[bytes] = []
+        for _ in range(count):
+            (size,) = struct.unpack_from(">Q", body, pos)
+            pos += 8
+            if pos + size > len(body):
+                raise ValueError("blob runs past the end")
+            blobs.append(body[pos : pos + size])
+            pos += size
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise ValueError("malformed header") from exc
+    if pos != len(body) or count < 1:
+        raise ValueError("unexpected layout")
+    if not blobs[0]:
+        raise ValueError("empty sealed tip")
+    if stored_case != case_id:
+        raise ValueError("case id does not match the file name")
+    return blobs[0], tuple(blobs[1:])
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Spool:
+    """A directory of sealed tips waiting for Redis (created 0700)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.quarantine_dir = self.directory / "quarantine"
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
+
+    def _path(self, case_id: str) -> Path:
+        return self.directory / (validate_case_id(case_id) + _SUFFIX)
+
+    def put(self, case_id: str, sealed: bytes, attachments: Sequence[bytes] = ()) -> None:
+        """Write a sealed tip durably (replacing an earlier file for the same case)."""
+        target = self._path(case_id)
+        data = _encode(case_id, sealed_blobs(sealed, attachments))
+        tmp = self.directory / f".{case_id}.{os.getpid()}.{time.monotonic_ns()}{_TMP_SUFFIX}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        _fsync_dir(self.directory)
+
+    def list(self) -> builtins.list[str]:
+        """Case ids waiting in the spool, oldest first (by modification time)."""
+        found: list[tuple[int, str]] = []
+        for path in self.directory.iterdir():
+            name = path.name
+            if not name.endswith(_SUFFIX) or name.startswith("."):
+                continue
+            case_id = name[: -len(_SUFFIX)]
+            try:
+                validate_case_id(case_id)
+                found.append((path.stat().st_mtime_ns, case_id))
+            except (ValueError, FileNotFoundError):
+                continue
+        return [case_id for _, case_id in sorted(found)]
+
+    def load(self, case_id: str) -> tuple[bytes, tuple[bytes, ...]]:
+        """Return ``(sealed, attachments)``; a damaged file is quarantined and
+        `SpoolCorruptError` raised. FileNotFoundError if the case is not spooled."""
+        path = self._path(case_id)
+        data = path.read_bytes()
+        try:
+            return _decode(case_id, data)
+        except ValueError as exc:
+            moved = self._quarantine(path)
+            raise SpoolCorruptError(
+                f"spool file for case {case_id} is damaged ({exc}); moved to {moved}"
+            ) from exc
+
+    def remove(self, case_id: str) -> None:
+        """Delete a spooled tip (after Redis acknowledged it); missing is not an error."""
+        try:
+            self._path(case_id).unlink()
+        except FileNotFoundError:
+            return
+        _fsync_dir(self.directory)
+
+    def quarantined(self) -> builtins.list[str]:
+        """File names in ``quarantine/``: damaged spool files waiting for a human."""
+        if not self.quarantine_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.quarantine_dir.iterdir())
+
+    async def flush(self, queue: TipQueue) -> int:
+        """Push every spooled tip to ``queue``, oldest first, removing each file only
+        after Redis accepted it. Returns how many were pushed; stops (without raising)
+        at the first `StorageUnavailableError`, leaving the rest in the spool."""
+        pushed, _ = await self._flush(queue)
+        return pushed
+
+    async def _flush(self, queue: TipQueue) -> tuple[int, bool]:
+        """Like `flush`; also says whether it stopped because Redis is unavailable."""
+        await asyncio.to_thread(self._quarantine_stale_tmp)
+        pushed = 0
+        for case_id in await asyncio.to_thread(self.list):
+            try:
+                sealed, attachments = await asyncio.to_thread(self.load, case_id)
+            except FileNotFoundError:
+                continue  # pushed and removed by a concurrent flush
+            except SpoolCorruptError:
+                continue  # quarantined and logged
+            try:
+                await queue.submit(case_id, sealed, attachments)
+            except StorageUnavailableError:
+                return pushed, True
+            except (StorageError, RedisError) as exc:
+                # One tip Redis will not take must not block the others: it stays here.
+                log.warning("spooled case %s not pushed: %s", case_id, type(exc).__name__)
+                continue
+            await asyncio.to_thread(self.remove, case_id)
+            pushed += 1
+        return pushed, False
+
+    def _quarantine(self, path: Path) -> Path:
+        self.quarantine_dir.mkdir(mode=0o700, exist_ok=True)
+        target = self.quarantine_dir / path.name
+        if target.exists():
+            target = self.quarantine_dir / f"{path.name}.{time.time_ns()}"
+        os.replace(path, target)
+        _fsync_dir(self.quarantine_dir)
+        _fsync_dir(self.directory)
+        log.warning("spool file %s quarantined as %s", path.name, target)
+        return target
+
+    def _quarantine_stale_tmp(self) -> None:
+        """Temporary files left by a crash mid-write are partial: quarantine them."""
+        now = time.time()
+        for path in self.directory.iterdir():
+            if not (path.name.startswith(".") and path.name.endswith(_TMP_SUFFIX)):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if now - path.stat().st_mtime > _STALE_TMP_SECONDS:
+                    self._quarantine(path)
+
+
+async def submit_durably(
+    queue: TipQueue,
+    spool: Spool,
+    case_id: str,
+    sealed: bytes,
+    attachments: Sequence[bytes] = (),
+) -> Literal["queued", "spooled"]:
+    """Queue a sealed tip, or spool it if Redis is unavailable.
+
+    Older spooled tips are pushed first so reviewers see tips in order. Either outcome
+    is durable, so the tipster may be told the tip was received. Errors other than
+    unavailability (a bug, a full disk for the spool) propagate.
+    """
+    validate_case_id(case_id)
+    _, unavailable = await spool._flush(queue)
+    if not unavailable:
+        try:
+            await queue.submit(case_id, sealed, attachments)
+            return "queued"
+        except StorageUnavailableError:
+            pass
+    log.warning("Redis unavailable; tip spooled until it is back")
+    await asyncio.to_thread(spool.put, case_id, sealed, attachments)
+    return "spooled"

