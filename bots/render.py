@@ -116,6 +116,12 @@ def _locale(lang: str) -> Locale:
         return Locale.parse(SOURCE_LANGUAGE)
 
 
+def _degrees(value: float) -> str:
+    """A coordinate as kept (at most 5 decimals), never in scientific notation."""
+    text = f"{value:.5f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
@@ -180,8 +186,8 @@ class Renderer:
                 return self.text(
                     Msg.of(
                         m.SUMMARY_LOCATION,
-                        latitude=f"{lat:g}",
-                        longitude=f"{lon:g}",
+                        latitude=_degrees(lat),
+                        longitude=_degrees(lon),
                         precision=precision_text,
                     )
                 )
@@ -218,7 +224,7 @@ def interpret(ask: Ask | None, typed: str, renderer: Renderer) -> Event:
         return Text(typed)
     if folded == "0" and ask.skippable:
         return Choose(ask.step, SKIP_OPTION)
-    if folded.isdigit() and ask.options and ask.expects in ("choice", "attachments"):
+    if folded.isdecimal() and ask.options and ask.expects in ("choice", "attachments"):
         number = int(folded)
         if 1 <= number <= len(ask.options):
             return Choose(ask.step, ask.options[number - 1].id)

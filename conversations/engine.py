@@ -60,7 +60,13 @@ from .events import (
     Text,
 )
 from .messages import Msg
-from .places import apply_precision, match_country, parse_coordinates, valid_coordinates
+from .places import (
+    apply_precision,
+    confident_country,
+    match_country,
+    parse_coordinates,
+    valid_coordinates,
+)
 from .questionnaire import Question, Questionnaire
 from .state import (
     CANCEL_STEP,
@@ -516,9 +522,10 @@ def _country_text(q: Questionnaire, state: State, event: Text) -> Result:
     typed = _clean_text(event.text)[: question.max_length]
     if not typed:
         return _reask(q, state, m.REASON_EMPTY)
+    confident = confident_country(typed, q.languages)
+    if confident is not None:
+        return _answered(q, state, question.id, CountryAnswer(confident, typed))
     codes = match_country(typed, q.languages)
-    if len(codes) == 1:
-        return _answered(q, state, question.id, CountryAnswer(codes[0], typed))
     if not codes:
         return _reask(q, state, m.REASON_COUNTRY_UNKNOWN)
     return _enter(q, state, COUNTRY_PICK_STEP, pending=(question.id, typed, *codes))

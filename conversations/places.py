@@ -18,6 +18,7 @@ from babel import Locale, UnknownLocaleError
 __all__ = [
     "PRECISIONS",
     "apply_precision",
+    "confident_country",
     "country_codes",
     "match_country",
     "normalise",
@@ -31,14 +32,30 @@ _MAX_COUNTRY_QUERY = 60
 PRECISIONS: dict[str, int | None] = {"exact": 5, "1km": 2, "10km": 1, "country": None}
 
 
+def _strip_accent(previous: str) -> bool:
+    """Accents on Latin, Greek and Cyrillic letters are dropped ("Côte" = "cote"); the marks
+    of other scripts (Devanagari vowel signs, Khmer and Burmese marks) are part of the word."""
+    try:
+        return unicodedata.name(previous).startswith(("LATIN", "GREEK", "CYRILLIC"))
+    except ValueError:
+        return False
+
+
 def normalise(text: str) -> str:
-    """Case-fold, drop diacritics and punctuation, fold compatibility forms and spaces."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    # Keep letters of every script (and their marks where the script needs them); drop the rest.
-    cleaned = re.sub(r"[^\w]+", " ", unicodedata.normalize("NFC", stripped))
-    return " ".join(cleaned.replace("_", " ").split())
+    """Case-fold, drop Latin-script diacritics and punctuation, fold compatibility forms and
+    spaces; letters, digits and the marks of every script are kept."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    kept: list[str] = []
+    base = ""
+    for char in decomposed:
+        category = unicodedata.category(char)
+        if category.startswith("M"):
+            if base and not _strip_accent(base):
+                kept.append(char)
+            continue
+        base = char
+        kept.append(char if category[0] in "LN" else " ")
+    return " ".join(unicodedata.normalize("NFC", "".join(kept)).split())
 
 
 @lru_cache(maxsize=1)
@@ -77,8 +94,19 @@ def _variants(name: str) -> tuple[str, ...]:
     return (name, m.group(1), m.group(2)) if m else (name,)
 
 
+def confident_country(text: str, languages: Iterable[str]) -> str | None:
+    """The country the text names exactly (in any of the languages), if only one."""
+    query = normalise(text[: _MAX_COUNTRY_QUERY * 2])
+    found = _index(tuple(languages)).get(query) if query else None
+    if found and len(found) == 1 and len(match_country(text, languages)) == 1:
+        return next(iter(found))
+    return None
+
+
 def match_country(text: str, languages: Iterable[str]) -> tuple[str, ...]:
-    """Country codes the text may name, best first; one code means a confident match."""
+    """Countries the text may name, best first: exact names, then names it begins (four
+    letters or more), then near misses. Only :func:`confident_country` is an answer;
+    these are candidates to offer."""
     query = normalise(text[: _MAX_COUNTRY_QUERY * 2])
     if not query or len(query) > _MAX_COUNTRY_QUERY:
         return ()  # no country name is this long; fuzzy matching it would only cost time
@@ -90,9 +118,11 @@ def match_country(text: str, languages: Iterable[str]) -> tuple[str, ...]:
         others = sorted(also - exact)
         return (*sorted(exact), *others) if len(others) <= 4 else tuple(sorted(exact))
     prefixed = sorted({c for name, cs in index.items() if name.startswith(query) for c in cs})
-    if len(query) >= 3 and 1 <= len(prefixed) <= 5:
+    if len(query) >= 4 and 1 <= len(prefixed) <= 5:
         return tuple(prefixed)
-    close = difflib.get_close_matches(query, list(index), n=5, cutoff=0.8)
+    if len(query) < 4:
+        return ()  # too short to guess from: "car" is not Costa Rica
+    close = difflib.get_close_matches(query, [n for n in index if len(n) >= 4], n=5, cutoff=0.8)
     found: list[str] = []
     for name in close:
         for code in sorted(index[name]):
@@ -101,24 +131,29 @@ def match_country(text: str, languages: Iterable[str]) -> tuple[str, ...]:
     return tuple(found[:5])
 
 
-_COORDS = re.compile(
-    r"^\s*\(?\s*([+-]?\d{1,3}(?:[.,]\d+)?)\s*(?:[,;\s]\s*)\s*([+-]?\d{1,3}(?:[.,]\d+)?)\s*\)?\s*$"
+_NUMBER = r"[+-]?\d{1,3}(?:\.\d+)?"
+_NUMBER_COMMA = r"[+-]?\d{1,3},\d+"
+# "-1.2921, 36.8219" / "-1.2921 36.8219" / "(-1.2921; 36.8219)", and with decimal commas
+# "-1,2921; 36,8219" or "-1,2921 36,8219" (then the numbers need a semicolon or a space).
+_COORDS = (
+    re.compile(rf"\(?\s*({_NUMBER})\s*(?:[,;]|\s)\s*({_NUMBER})\s*\)?"),
+    re.compile(rf"\(?\s*({_NUMBER_COMMA})\s*(?:;|\s)\s*({_NUMBER_COMMA})\s*\)?"),
 )
 
 
 def parse_coordinates(text: str) -> tuple[float, float] | None:
     """Read "lat, lon" typed as decimal degrees; None if it is not that or out of range."""
-    text = unicodedata.normalize("NFKC", text)
-    m = _COORDS.match(text)
-    if not m:
-        # "1,5 36,8" style decimal commas need a space or semicolon between the numbers.
-        return None
-    try:
-        lat = float(m.group(1).replace(",", "."))
-        lon = float(m.group(2).replace(",", "."))
-    except ValueError:
-        return None
-    return (lat, lon) if valid_coordinates(lat, lon) else None
+    text = unicodedata.normalize("NFKC", text).strip()
+    for pattern in _COORDS:
+        m = pattern.fullmatch(text)
+        if m:
+            try:
+                lat = float(m.group(1).replace(",", "."))
+                lon = float(m.group(2).replace(",", "."))
+            except ValueError:
+                return None
+            return (lat, lon) if valid_coordinates(lat, lon) else None
+    return None
 
 
 def valid_coordinates(lat: float, lon: float) -> bool:

@@ -124,7 +124,7 @@ def questionnaire_from_mapping(data: Any) -> Questionnaire:
     if not isinstance(languages, list) or not languages:
         raise QuestionnaireError("'languages' must be a non-empty list of locale codes")
     for code in languages:
-        if not isinstance(code, str) or not _LANG.match(code):
+        if not isinstance(code, str) or not _LANG.fullmatch(code):
             raise QuestionnaireError(f"'languages': {code!r} is not a locale code like 'fr'")
     if len(set(languages)) != len(languages):
         raise QuestionnaireError("'languages' lists a language twice")
@@ -152,7 +152,7 @@ def _question(index: int, data: Any) -> Question:
     if not isinstance(data, dict):
         raise QuestionnaireError(f"{where}: must be a mapping")
     qid = data.get("id")
-    if not isinstance(qid, str) or not _ID.match(qid):
+    if not isinstance(qid, str) or not _ID.fullmatch(qid):
         raise QuestionnaireError(
             f"{where}: 'id' must be lowercase letters, digits and _, at most 24 characters"
         )
@@ -210,7 +210,7 @@ def _option(where: str, data: Any) -> QOption:
     if not isinstance(data, dict) or set(data) != {"id", "label"}:
         raise QuestionnaireError(f"{where}: each option needs exactly 'id' and 'label'")
     oid = data["id"]
-    if not isinstance(oid, str) or not _ID.match(oid):
+    if not isinstance(oid, str) or not _ID.fullmatch(oid):
         raise QuestionnaireError(
             f"{where}: option id {oid!r} must be lowercase letters, digits, _"
         )
