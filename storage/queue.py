@@ -96,7 +96,24 @@ redis.call('HSET', KEYS[1], 'v', ARGV[2], 'sealed', ARGV[3], 'attachments', tost
 for i = 1, count do
   redis.call('HSET', KEYS[1], 'att:' .. tostring(i - 1), ARGV[3 + i])
 end
-entry = redis.call('XADD', KEYS[2], '*', 'v', ARGV[2], 'case', ARGV[1])
+-- The entry id tells the day, never the time (P4): <start of the UTC day in ms>-<n>.
+local now = redis.call('TIME')
+local ms = math.floor(tonumber(now[1]) / 86400) * 86400000
+local seq = 0
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[2])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      local last_ms, last_seq = string.match(info[i + 1], '^(%d+)-(%d+)$')
+      last_ms, last_seq = tonumber(last_ms), tonumber(last_seq)
+      if last_ms >= ms then
+        ms, seq = last_ms, last_seq + 1
+      end
+    end
+  end
+end
+entry = redis.call('XADD', KEYS[2], string.format('%d-%d', ms, seq),
+  'v', ARGV[2], 'case', ARGV[1])
 redis.call('HSET', KEYS[1], 'entry', entry)
 return {entry, 1}
 """

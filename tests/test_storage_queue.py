@@ -282,3 +282,20 @@ async def test_only_sealed_bytes_are_accepted(redis_client: aioredis.Redis) -> N
     with pytest.raises(ValueError, match="empty"):
         await queue.submit(CASE, b"")
     assert await redis_client.dbsize() == 0
+
+
+async def test_entry_ids_tell_the_day_not_the_time(redis_client: aioredis.Redis) -> None:
+    """Stream ids are normally millisecond timestamps; ours are the day's start (P4)."""
+    queue = TipQueue(redis_client)
+    await queue.ensure_group()
+    ids = [await queue.submit(f"case{i:04d}x", b"sealed") for i in range(3)]
+    day_ms = 86_400_000
+    parsed = [tuple(int(part) for part in entry.split("-")) for entry in ids]
+    assert all(ms % day_ms == 0 for ms, _ in parsed)
+    assert parsed == sorted(parsed) and len(set(parsed)) == 3
+    seconds, _micro = await redis_client.time()
+    assert parsed[0][0] == seconds // 86_400 * day_ms
+    # A stream that already holds a later id (a clock set back) still takes new entries.
+    await redis_client.xadd("tipline:tips", {"v": "1", "case": "future00"}, id=f"{10**13}-0")
+    later = await queue.submit("case9999x", b"sealed")
+    assert later == f"{10**13}-1"
