@@ -387,7 +387,7 @@ def test_identity_repr_hides_the_secret(identity: X25519Identity) -> None:
 def _replace_char(text: str, index: int, alphabet: str) -> str:
     current = text[index]
     replacement = next(c for c in alphabet if c != current.lower())
-    if current.isupper():
+    if text == text.upper():  # an identity: keep it all upper case, whatever the character
         replacement = replacement.upper()
     return text[:index] + replacement + text[index + 1 :]
 

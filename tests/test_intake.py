@@ -1,0 +1,292 @@
+"""The intake service on a real Redis: drafts, sealing, the queue, the spool, and leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+
+from bots.intake import Intake
+from conversations import (
+    Action,
+    Ask,
+    Attachment,
+    Cancel,
+    Choose,
+    End,
+    Engine,
+    Event,
+    FetchAttachment,
+    Location,
+    Say,
+    Start,
+    Text,
+)
+from conversations import messages as m
+from privacy import X25519Identity, decrypt
+from privacy.secrets import ServerSecret
+from storage import DraftStore, Spool, TipQueue, connect
+
+from .dialogue import default_questionnaire
+from .leaks import assert_absent, file_contents, redis_contents
+
+CHAT_ID = "987654321"  # a Telegram-like chat id; it must never be stored
+DESCRIPTION = "Nine sacks of Kilindini-pangolin-scales loaded at night"
+PLACE = "Warehouse behind the Makupa fuel depot"
+SPECIES = "Trenggiling sisik"
+
+
+@dataclass
+class Harness:
+    intake: Intake
+    client: aioredis.Redis
+    queue: TipQueue
+    reviewer: X25519Identity
+    spool_dir: Path
+
+    async def send(self, event: Event, chat: str = CHAT_ID) -> list[Action]:
+        return await self.intake.handle(chat, event)
+
+
+def _intake(
+    client: aioredis.Redis,
+    tmp_path: Path,
+    reviewer: X25519Identity,
+    ttl: timedelta = timedelta(hours=24),
+    queue_client: aioredis.Redis | None = None,
+) -> tuple[Intake, TipQueue]:
+    queue = TipQueue(queue_client or client)
+    intake = Intake(
+        engine=Engine(default_questionnaire()),
+        drafts=DraftStore(client, ttl=ttl),
+        queue=queue,
+        spool=Spool(tmp_path / "spool"),
+        secret=ServerSecret(b"s" * 32),
+        recipients=[reviewer.recipient],
+        channel="telegram",
+        today=lambda: date(2026, 5, 17),
+    )
+    return intake, queue
+
+
+@pytest_asyncio.fixture
+async def harness(redis_client: aioredis.Redis, tmp_path: Path) -> AsyncIterator[Harness]:
+    reviewer = X25519Identity.generate()
+    intake, queue = _intake(redis_client, tmp_path, reviewer)
+    await queue.ensure_group()
+    yield Harness(intake, redis_client, queue, reviewer, tmp_path / "spool")
+
+
+def _last_ask(actions: list[Action]) -> Ask:
+    asks = [a for a in actions if isinstance(a, Ask)]
+    assert asks, actions
+    return asks[-1]
+
+
+async def _to_review(h: Harness, chat: str = CHAT_ID) -> Ask:
+    """A full conversation up to the summary, answering every question."""
+    ask = _last_ask(await h.send(Start(language_hint="en-GB"), chat))
+    script: dict[str, Event] = {
+        "_language_confirm": Choose("_language_confirm", "keep"),
+        "safety": Choose("safety", "continue"),
+        "category": Choose("category", "trafficking"),
+        "description": Text(DESCRIPTION),
+        "species": Text(SPECIES),
+        "country": Text("Kenya"),
+        "place": Text(PLACE),
+        "location": Location(-4.0435123, 39.6682377),
+        "_precision": Choose("_precision", "exact"),
+        "when": Choose("when", "ongoing"),
+        "when_details": Text("Every Tuesday"),
+        "evidence": Choose("evidence", "done"),
+        "followup": Choose("followup", "no"),
+    }
+    while ask.step != "review":
+        ask = _last_ask(await h.send(script[ask.step], chat))
+    return ask
+
+
+async def test_a_tip_is_sealed_queued_and_the_draft_is_gone(harness: Harness) -> None:
+    h = harness
+    await _to_review(h)
+    actions = await h.send(Choose("review", "send"))
+    said = [a.msg.id for a in actions if isinstance(a, Say)]
+    assert said[0] == m.SUBMITTED
+    assert await h.queue.depth() == 1
+    tip = await h.queue.claim_next("alice")
+    assert tip is not None
+    transcript = json.loads(decrypt(tip.sealed, [h.reviewer]))
+    assert transcript["schema_version"] == 1
+    assert transcript["received_on"] == "2026-05-17"
+    assert transcript["channel"] == "telegram"
+    assert transcript["case_id"] == tip.case_id
+    assert transcript["answers"]["description"]["text"] == DESCRIPTION
+    assert transcript["answers"]["location"] == {
+        "type": "location",
+        "precision": "exact",
+        "latitude": -4.04351,
+        "longitude": 39.66824,
+    }
+    # After the wipe offer is answered, nothing of the conversation is left in Redis.
+    await h.send(Choose("_wipe", "no"))
+    keys = [k async for k in h.client.scan_iter("tipline:draft:*")]
+    assert keys == []
+
+
+async def test_nothing_identifying_or_readable_is_stored(harness: Harness) -> None:
+    h = harness
+    await _to_review(h)
+    # Mid-conversation: the draft is there, encrypted, under a pseudonym.
+    stored = await redis_contents(h.client)
+    assert b"tipline:draft:" in stored
+    needles = [
+        CHAT_ID,
+        DESCRIPTION,
+        PLACE,
+        SPECIES,
+        "Kenya",
+        "4.0435",
+        "39.668",
+        "Tuesday",
+        "trafficking",
+        "en-GB",
+    ]
+    assert_absent(stored, needles, "Redis mid-conversation")
+    await h.send(Choose("review", "send"))
+    await h.send(Choose("_wipe", "yes"))
+    stored = await redis_contents(h.client)
+    assert_absent(stored, needles, "Redis after submission")
+    assert_absent(file_contents(h.spool_dir.parent), needles, "the data directory")
+
+
+async def test_logs_hold_no_identity_or_answers(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    await _to_review(harness)
+    await harness.send(Choose("review", "send"))
+    logged = "\n".join(r.getMessage() for r in caplog.records).encode()
+    assert_absent(logged, [CHAT_ID, DESCRIPTION, PLACE, SPECIES, "Kenya"], "the logs")
+
+
+async def test_a_double_tap_on_send_queues_one_tip(harness: Harness) -> None:
+    await _to_review(harness)
+    send = Choose("review", "send")
+    first, second = await asyncio.gather(harness.send(send), harness.send(send))
+    assert await harness.client.xlen("tipline:tips") == 1
+    said = [a.msg.id for a in first + second if isinstance(a, Say)]
+    assert said.count(m.SUBMITTED) == 1 and m.REASON_STALE in said
+
+
+async def test_chats_do_not_share_drafts(harness: Harness) -> None:
+    await _to_review(harness, chat="111")
+    ask = _last_ask(await harness.send(Start(), chat="222"))
+    assert ask.step == "language"
+    ask = _last_ask(await harness.send(Start(), chat="111"))
+    assert ask.step == "review"
+
+
+async def test_cancel_deletes_the_draft_at_once(harness: Harness) -> None:
+    h = harness
+    await h.send(Start(language="en"))
+    await h.send(Choose("safety", "continue"))
+    assert [k async for k in h.client.scan_iter("tipline:draft:*")] != []
+    await h.send(Cancel())
+    actions = await h.send(Choose("_cancel", "yes"))
+    assert any(isinstance(a, End) for a in actions)
+    assert [k async for k in h.client.scan_iter("*")] == [b"tipline:tips"]
+
+
+async def test_idle_drafts_expire(redis_client: aioredis.Redis, tmp_path: Path) -> None:
+    reviewer = X25519Identity.generate()
+    intake, _queue = _intake(redis_client, tmp_path, reviewer, ttl=timedelta(seconds=1))
+    await intake.handle(CHAT_ID, Start(language="en"))
+    keys = [k async for k in redis_client.scan_iter("tipline:draft:*")]
+    assert len(keys) == 1 and 0 < await redis_client.pttl(keys[0]) <= 1000
+    await asyncio.sleep(1.3)
+    assert [k async for k in redis_client.scan_iter("tipline:draft:*")] == []
+    actions = await intake.handle(CHAT_ID, Text("hello again"))
+    assert next(a.msg.id for a in actions if isinstance(a, Say)) == m.WELCOME
+
+
+async def test_attachments_are_kept_encrypted_and_sealed_with_the_tip(harness: Harness) -> None:
+    h = harness
+    photo = b"\xff\xd8\xff-pretend-jpeg-Kilindini-" + bytes(range(256)) * 100
+    await _to_review(h)
+    await h.send(Choose("review", "edit"))
+    await h.send(Choose("_edit", "evidence"))
+    actions = await h.send(Attachment("file-AAA", "photo", len(photo)))
+    assert FetchAttachment("file-AAA") in actions
+    assert await h.intake.keep_attachment(CHAT_ID, "file-AAA", photo)
+    assert not await h.intake.keep_attachment(CHAT_ID, "never-announced", b"x")
+    assert b"pretend-jpeg" not in await redis_contents(h.client)
+    await h.send(Choose("evidence", "done"))
+    await h.send(Choose("review", "send"))
+    tip = await h.queue.claim_next("alice")
+    assert tip is not None and len(tip.attachments) == 1
+    assert decrypt(tip.attachments[0], [h.reviewer]) == photo
+    transcript = json.loads(decrypt(tip.sealed, [h.reviewer]))
+    assert transcript["attachments"] == [
+        {"index": 0, "kind": "photo", "size": len(photo), "caption": None}
+    ]
+    assert "file-AAA" not in json.dumps(transcript)
+    await h.send(Choose("_wipe", "no"))
+    assert [k async for k in h.client.scan_iter("tipline:draft:*")] == []
+
+
+async def test_an_attachment_never_fetched_is_dropped_not_sealed_as_missing(
+    harness: Harness,
+) -> None:
+    h = harness
+    await _to_review(h)
+    await h.send(Choose("review", "edit"))
+    await h.send(Choose("_edit", "evidence"))
+    await h.send(Attachment("lost-file", "photo", 10))
+    await h.send(Choose("evidence", "done"))
+    actions = await h.send(Choose("review", "send"))
+    said = [a.msg.id for a in actions if isinstance(a, Say)]
+    assert said == [m.REASON_ATTACHMENT_FAILED, m.REASON_SUBMIT_FAILED]
+    assert await h.queue.depth() == 0
+    actions = await h.send(Choose("review", "send"))
+    assert m.SUBMITTED in [a.msg.id for a in actions if isinstance(a, Say)]
+    assert await h.queue.depth() == 1
+
+
+async def test_an_unreadable_draft_starts_again(harness: Harness) -> None:
+    h = harness
+    await h.send(Start(language="en"))
+    [key] = [k async for k in h.client.scan_iter("tipline:draft:*")]
+    await h.client.set(key, b"\x01garbage")
+    actions = await h.send(Text("hello"))
+    said = [a.msg.id for a in actions if isinstance(a, Say)]
+    assert m.REASON_NEW_DRAFT in said
+
+
+async def test_redis_down_at_submit_spools_and_pushes_later(
+    redis_client: aioredis.Redis, redis_url: str, tmp_path: Path
+) -> None:
+    """P7: with the queue unreachable the sealed tip waits in the spool, the tipster is told
+    it was received, and it reaches the queue exactly once when Redis answers again."""
+    reviewer = X25519Identity.generate()
+    dead = await connect(
+        f"unix://{tmp_path}/no-such.sock", socket_timeout=0.5, connect_timeout=0.5, retries=0
+    )
+    intake, _ = _intake(redis_client, tmp_path, reviewer, queue_client=dead)
+    h = Harness(intake, redis_client, TipQueue(redis_client), reviewer, tmp_path / "spool")
+    await _to_review(h)
+    actions = await h.send(Choose("review", "send"))
+    assert m.SUBMITTED in [a.msg.id for a in actions if isinstance(a, Say)]
+    spool = Spool(tmp_path / "spool")
+    assert len(spool.list()) == 1
+    assert await spool.flush(h.queue) == 1 and await spool.flush(h.queue) == 0
+    tip = await h.queue.claim_next("alice")
+    assert tip is not None
+    assert json.loads(decrypt(tip.sealed, [reviewer]))["answers"]["place"]["text"] == PLACE
+    await dead.aclose()
