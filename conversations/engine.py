@@ -785,3 +785,19 @@ class Engine:
 
     def initial(self) -> State:
         return State(language=self.questionnaire.default_language)
+
+
+def describe_table() -> str:
+    """The transition table as a Markdown matrix (docs/engine.md is generated from it)."""
+    events = [event_type.__name__ for event_type in _EVERY_EVENT]
+    lines = [
+        "| step kind | " + " | ".join(events) + " |",
+        "|---|" + "---|" * len(events),
+    ]
+    for kind in STEP_KINDS:
+        cells = [
+            TABLE[(kind, event_type)].__name__.lstrip("_").replace("choose:_", "choose: ")
+            for event_type in _EVERY_EVENT
+        ]
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

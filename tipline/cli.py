@@ -122,6 +122,14 @@ def keys_generate(out: Path) -> None:
     )
 
 
+@keys.command("recipient")
+@click.argument("identity_file", type=click.Path(path_type=Path, dir_okay=False))
+def keys_recipient(identity_file: Path) -> None:
+    """Print the age1... recipient of each identity in an identity file."""
+    for identity in _identities(identity_file):
+        click.echo(str(identity.recipient))
+
+
 # ----------------------------------------------------------------------------- review
 def _identities(path: Path | None) -> list[X25519Identity]:
     if path is None:

@@ -1,0 +1,15 @@
+FROM python:3.11-slim-bookworm
+RUN useradd --create-home --uid 10001 tipline
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bots bots
+COPY conversations conversations
+COPY locales locales
+COPY privacy privacy
+COPY review review
+COPY storage storage
+COPY tipline tipline
+RUN pip install --no-cache-dir .
+USER tipline
+ENV TIPLINE_DATA_DIR=/data
+ENTRYPOINT ["tipline"]
