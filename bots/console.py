@@ -33,7 +33,7 @@ from conversations import (
 )
 from conversations import messages as m
 
-from .intake import Intake
+from .intake import Intake, WipeChat
 from .render import Renderer, interpret
 
 __all__ = ["EXIT_ENDED", "EXIT_INPUT_ENDED", "ConsoleChannel"]
@@ -89,7 +89,7 @@ class ConsoleChannel:
         self._print(f"> {line}")
         return line
 
-    async def _perform(self, actions: Sequence[Action]) -> bool:
+    async def _perform(self, actions: Sequence[Action | WipeChat]) -> bool:
         """Render the actions; True when the conversation ended."""
         ended = False
         for action in actions:
@@ -109,7 +109,7 @@ class ConsoleChannel:
                     # Nothing on a console sends files; should one arrive, it is refused.
                     more = await self.intake.handle(self.conversation_id, AttachmentFailed(ref))
                     ended = await self._perform(more) or ended
-                case Wipe():
+                case WipeChat() | Wipe():
                     if self.interactive:
                         self.stdout.write(_CLEAR)
                 case End():

@@ -35,6 +35,7 @@ from conversations import (
     Submit,
     SubmitFailed,
     Submitted,
+    Wipe,
     build_transcript,
     state_from_json,
     state_to_json,
@@ -44,11 +45,12 @@ from privacy import X25519Recipient, encrypt
 from privacy.secrets import DraftCipher, DraftDecryptError, ServerSecret
 from storage import DraftStore, Spool, StorageError, TipQueue, submit_durably
 
-__all__ = ["Intake", "new_case_id"]
+__all__ = ["Intake", "WipeChat", "new_case_id"]
 
 log = logging.getLogger(__name__)
 
 _DRAFT_VERSION = 1
+_MAX_REMEMBERED = 2000  # message ids kept for a wipe; a longer chat wipes its newest
 # A state the engine does not know: it restarts the conversation and says so.
 _UNREADABLE = State(phase="asking", step="_unreadable")
 
@@ -62,11 +64,20 @@ def _utc_today() -> date:
     return datetime.now(UTC).date()
 
 
+@dataclass(frozen=True)
+class WipeChat:
+    """The engine's Wipe, with the channel's message ids noted for this conversation
+    (:meth:`Intake.remember`): the channel deletes those messages."""
+
+    message_ids: tuple[int, ...] = ()
+
+
 @dataclass
 class _Draft:
     case_id: str
     state: State
     files: dict[str, str] = field(default_factory=dict)  # attachment ref -> storage key
+    messages: list[int] = field(default_factory=list)  # the channel's ids, for a wipe
 
     def to_bytes(self) -> bytes:
         return json.dumps(
@@ -75,6 +86,7 @@ class _Draft:
                 "case": self.case_id,
                 "state": state_to_json(self.state),
                 "files": self.files,
+                "messages": self.messages,
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -91,7 +103,12 @@ class _Draft:
             raise ValueError("malformed draft")
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
             raise ValueError("malformed draft files")
-        return cls(case_id, state_from_json(doc.get("state")), dict(files))
+        messages = doc.get("messages", [])
+        if not isinstance(messages, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in messages
+        ):
+            raise ValueError("malformed draft messages")
+        return cls(case_id, state_from_json(doc.get("state")), dict(files), messages)
 
 
 class Intake:
@@ -123,7 +140,7 @@ class Intake:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # ------------------------------------------------------------------ public
-    async def handle(self, conversation_id: str, event: Event) -> list[Action]:
+    async def handle(self, conversation_id: str, event: Event) -> list[Action | WipeChat]:
         """Handle one event of one conversation; events of a conversation run one at a time."""
         key = self._secret.pseudonym(self.channel, conversation_id)
         async with self._lock(key):
@@ -149,6 +166,21 @@ class Intake:
             await self._save(key, draft)
             return True
 
+    async def remember(self, conversation_id: str, message_ids: Sequence[int]) -> None:
+        """Note the channel's message ids of this conversation (both sides), kept only in
+        the encrypted draft, so that a wipe after submission can delete them. Nothing is
+        kept once the conversation has ended."""
+        if not message_ids:
+            return
+        key = self._secret.pseudonym(self.channel, conversation_id)
+        async with self._lock(key):
+            draft = await self._load(key)
+            if draft is None or draft.state.phase in ("new", "closed"):
+                return
+            draft.messages.extend(i for i in message_ids if i not in draft.messages)
+            del draft.messages[:-_MAX_REMEMBERED]
+            await self._save(key, draft)
+
     # ------------------------------------------------------------------ internals
     def _lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -157,12 +189,12 @@ class Intake:
             self._locks[key] = lock
         return lock
 
-    async def _handle(self, key: str, event: Event) -> list[Action]:
+    async def _handle(self, key: str, event: Event) -> list[Action | WipeChat]:
         draft = await self._load(key)
         if draft is None:
             draft = _Draft(new_case_id(), self.engine.initial())
         state, actions = self.engine.handle(draft.state, event)
-        out: list[Action] = []
+        out: list[Action | WipeChat] = []
         pending = list(actions)
         ended = False
         while pending:
@@ -181,6 +213,9 @@ class Intake:
             elif isinstance(action, Discard):
                 await self._discard(key, draft)
                 draft = _Draft(new_case_id(), state)
+            elif isinstance(action, Wipe):
+                out.append(WipeChat(tuple(draft.messages)))
+                draft.messages.clear()
             else:
                 out.append(action)
                 ended = ended or isinstance(action, End)

@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from bots.intake import Intake
+from bots.intake import Intake, WipeChat
 from conversations import (
     Action,
     Ask,
@@ -51,7 +51,7 @@ class Harness:
     reviewer: X25519Identity
     spool_dir: Path
 
-    async def send(self, event: Event, chat: str = CHAT_ID) -> list[Action]:
+    async def send(self, event: Event, chat: str = CHAT_ID) -> list[Action | WipeChat]:
         return await self.intake.handle(chat, event)
 
 
@@ -84,7 +84,7 @@ async def harness(redis_client: aioredis.Redis, tmp_path: Path) -> AsyncIterator
     yield Harness(intake, redis_client, queue, reviewer, tmp_path / "spool")
 
 
-def _last_ask(actions: list[Action]) -> Ask:
+def _last_ask(actions: list[Action | WipeChat]) -> Ask:
     asks = [a for a in actions if isinstance(a, Ask)]
     assert asks, actions
     return asks[-1]
@@ -290,3 +290,16 @@ async def test_redis_down_at_submit_spools_and_pushes_later(
     assert tip is not None
     assert json.loads(decrypt(tip.sealed, [reviewer]))["answers"]["place"]["text"] == PLACE
     await dead.aclose()
+
+
+async def test_a_wipe_returns_the_remembered_message_ids(harness: Harness) -> None:
+    h = harness
+    await h.intake.remember(CHAT_ID, [1, 2])  # no conversation yet: nothing is kept
+    await _to_review(h)
+    await h.intake.remember(CHAT_ID, [10, 11, 12])
+    await h.intake.remember(CHAT_ID, [12, 13])
+    await h.send(Choose("review", "send"))
+    actions = await h.send(Choose("_wipe", "yes"))
+    assert WipeChat((10, 11, 12, 13)) in actions
+    assert any(isinstance(a, End) for a in actions)
+    assert [k async for k in h.client.scan_iter("tipline:draft:*")] == []
