@@ -25,6 +25,7 @@ from privacy import (
 from review.render import render_tip
 from storage import StorageError
 
+from .commands import discovered
 from .runtime import offered_questionnaire, open_runtime
 from .settings import ConfigError, Settings
 
@@ -202,6 +203,10 @@ def review_ack(case_id: str) -> None:
 
     done = _run(ack())
     click.echo(f"Acknowledged {case_id}." if done else f"Nothing to acknowledge for {case_id}.")
+
+
+for _command in discovered():
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
