@@ -13,10 +13,12 @@ import io
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -88,12 +90,28 @@ def _catalogue_path(lang: str) -> Path:
 
 
 def available_languages(wanted: Iterable[str]) -> tuple[str, ...]:
-    """The languages of ``wanted`` that can really be shown: English, and those with a
-    catalogue. A language without one is not offered, so nobody is answered in English
-    after choosing another language."""
-    return tuple(
-        lang for lang in wanted if lang == SOURCE_LANGUAGE or _catalogue_path(lang).is_file()
-    )
+    """The languages of ``wanted`` that can really be shown: English, and those whose
+    catalogue translates every message of the template. A language with a missing or
+    incomplete catalogue is not offered, so nobody who chose it is answered in English."""
+    return tuple(lang for lang in wanted if lang == SOURCE_LANGUAGE or _complete(lang))
+
+
+@lru_cache(maxsize=64)
+def _complete(lang: str) -> bool:
+    path = _catalogue_path(lang)
+    template = LOCALES_DIR / f"{DOMAIN}.pot"
+    if not path.is_file() or not template.is_file():
+        return False
+    with template.open("rb") as pot:
+        wanted = {m.id for m in read_po(pot) if m.id}
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=lang)
+    done = set()
+    for message in catalog:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.id and not message.fuzzy and all(strings):
+            done.add(message.id)
+    return wanted <= done
 
 
 @lru_cache(maxsize=32)
@@ -137,13 +155,27 @@ class Renderer:
     def translations(self) -> gettext.NullTranslations:
         return _translations(self.lang)
 
+    @property
+    def rtl(self) -> bool:
+        return bool(_locale(self.lang).text_direction == "rtl")
+
+    def isolate(self, text: str) -> str:
+        """In a right-to-left language, wrap text that comes from elsewhere (the tipster's
+        words, numbers, names) in Unicode bidi isolates (FSI ... PDI), so Latin words and
+        numbers inside Arabic sentences keep their order in Telegram and in a terminal."""
+        return f"\u2068{text}\u2069" if self.rtl and text else text
+
+    def date(self, day: date) -> str:
+        """A day in this language's long form ("23 novembre 2026")."""
+        return str(format_date(day, "long", locale=_locale(self.lang)))
+
     def text(self, msg: Msg) -> str:
         tr = self.translations
         if msg.plural is not None and msg.n is not None:
             template = tr.ngettext(msg.id, msg.plural, msg.n)
         else:
             template = tr.gettext(msg.id)
-        values = dict(msg.values)
+        values = {k: self.isolate(str(v)) for k, v in msg.values}
         try:
             return template.format(**values) if values else template
         except (KeyError, IndexError, ValueError):
@@ -194,9 +226,7 @@ class Renderer:
             case AttachmentsAnswer(files):
                 if not files:
                     return self.msgid(m.SUMMARY_SKIPPED)
-                return self.text(
-                    Msg.plural_of(m.SUMMARY_FILES, m.SUMMARY_FILES_PLURAL, len(files))
-                )
+                return self.text(Msg.plural_of(m.SUMMARY_FILES, len(files)))
 
     def summary(self, summary: ShowSummary) -> list[tuple[str, str]]:
         return [

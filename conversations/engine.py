@@ -588,9 +588,7 @@ def _attachment(q: Questionnaire, state: State, event: Attachment) -> Result:
     info = AttachmentInfo(event.ref, event.kind[:32], size, caption or None)
     files = (*files, info)
     state = state.with_answer(question.id, AttachmentsAnswer(files), log=False)
-    received = Say(
-        Msg.plural_of(m.FILES_RECEIVED, m.FILES_RECEIVED_PLURAL, len(files)), state.language
-    )
+    received = Say(Msg.plural_of(m.FILES_RECEIVED, len(files)), state.language)
     return state, [FetchAttachment(event.ref), received]
 
 

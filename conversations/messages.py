@@ -10,12 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["N_", "Msg"]
+__all__ = ["NP_", "N_", "Msg", "Plural"]
 
 
 def N_(msgid: str) -> str:
     """Mark a string for extraction without translating it (gettext's no-op marker)."""
     return msgid
+
+
+def NP_(singular: str, plural: str) -> Plural:
+    """Mark a message with plural forms (extracted as one entry with ``msgid_plural``)."""
+    return Plural(singular, plural)
+
+
+@dataclass(frozen=True)
+class Plural:
+    singular: str
+    plural: str
 
 
 @dataclass(frozen=True)
@@ -32,8 +43,9 @@ class Msg:
         return cls(msgid, tuple(sorted(values.items())))
 
     @classmethod
-    def plural_of(cls, singular: str, plural: str, n: int, **values: str | int) -> Msg:
-        return cls(singular, tuple(sorted({**values, "n": n}.items())), plural, n)
+    def plural_of(cls, forms: Plural, n: int, **values: str | int) -> Msg:
+        """The form for ``n`` (which the text can show as ``{n}``)."""
+        return cls(forms.singular, tuple(sorted({**values, "n": n}.items())), forms.plural, n)
 
 
 # Engine messages. Questionnaire prompts and labels live in the questionnaire file.
@@ -97,14 +109,12 @@ PRECISION_1KM = N_("About 1 km")
 PRECISION_10KM = N_("About 10 km")
 PRECISION_COUNTRY = N_("Country only")
 FILE_RECEIVED = N_("File received.")
-FILES_RECEIVED = N_("{n} file received so far.")
-FILES_RECEIVED_PLURAL = N_("{n} files received so far.")
+FILES_RECEIVED = NP_("{n} file received so far.", "{n} files received so far.")
 
 SUMMARY_INTRO = N_("Please check your report before you send it.")
 SUMMARY_SKIPPED = N_("(not answered)")
 SUMMARY_LOCATION = N_("{latitude}, {longitude} ({precision})")
-SUMMARY_FILES = N_("{n} file")
-SUMMARY_FILES_PLURAL = N_("{n} files")
+SUMMARY_FILES = NP_("{n} file", "{n} files")
 EDIT_PROMPT = N_("Which answer do you want to change?")
 
 CANCEL_CONFIRM = N_("Do you want to stop and delete this report? Nothing will be sent.")

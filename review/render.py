@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from datetime import date
 from typing import Any
 
 from bots.render import Renderer
@@ -27,9 +29,12 @@ def render_tip(
 ) -> str:
     """Every answer, then the question-and-answer transcript in the order given."""
     renderer = Renderer(lang, questionnaire)
+    received = str(transcript.get("received_on"))
+    with contextlib.suppress(ValueError):
+        received = renderer.date(date.fromisoformat(received))
     lines = [
         f"Case {transcript.get('case_id')}",
-        f"  received on {transcript.get('received_on')} via {transcript.get('channel')}, "
+        f"  received on {received} via {transcript.get('channel')}, "
         f"language {transcript.get('language')}, "
         f"schema version {transcript.get('schema_version')}",
         "",

@@ -10,12 +10,15 @@ import stat
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from bots.render import Renderer
 from storage import EmbeddedRedis, connect
 
+from .dialogue import default_questionnaire
 from .leaks import assert_absent, file_contents, redis_contents
 
 DESCRIPTION = "Two men sold Ivory-Tusk-7731 carvings from a blue pickup"
@@ -162,7 +165,9 @@ def test_piped_conversation_to_review_and_stock_age(cli: Env) -> None:
         "(not answered)",
         "No",
         transcript["case_id"],
-        transcript["received_on"],
+        Renderer("en", default_questionnaire()).date(
+            date.fromisoformat(transcript["received_on"])
+        ),
     ]:
         assert expected in shown.stdout, expected
     case = transcript["case_id"]

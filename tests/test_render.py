@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from babel import Locale
+from babel.messages.pofile import read_po, write_po
 
 from bots import render
 from bots.render import Renderer, available_languages, interpret
@@ -40,6 +42,7 @@ from conversations.answers import (
     TextAnswer,
 )
 from conversations.engine import BACK_OPTION, SKIP_OPTION
+from conversations.messages import NP_
 from conversations.questionnaire import Question
 
 ROOT = Path(__file__).parents[1]
@@ -312,12 +315,12 @@ def test_values_are_not_formatted_twice(en: Renderer) -> None:
     ],
 )
 def test_plural_in_english(n: int, expected: str, en: Renderer) -> None:
-    msg = Msg.plural_of(m.FILES_RECEIVED, m.FILES_RECEIVED_PLURAL, n)
+    msg = Msg.plural_of(m.FILES_RECEIVED, n)
     assert en.text(msg) == expected
 
 
 def test_plural_with_other_values(en: Renderer) -> None:
-    msg = Msg.plural_of("{n} file in {where}", "{n} files in {where}", 3, where="Arusha")
+    msg = Msg.plural_of(NP_("{n} file in {where}", "{n} files in {where}"), 3, where="Arusha")
     assert en.text(msg) == "3 files in Arusha"
 
 
@@ -481,13 +484,8 @@ def test_available_languages_of_the_default_questionnaire() -> None:
     found = available_languages([*LANGUAGES, "xx"])
     assert "en" in found
     assert "xx" not in found
-    # In the order wanted, and only those with a catalogue (or English).
-    assert list(found) == [
-        lang
-        for lang in LANGUAGES
-        if lang == "en"
-        or (render.LOCALES_DIR / lang / "LC_MESSAGES" / f"{render.DOMAIN}.po").is_file()
-    ]
+    # In the order wanted, and only those with a complete catalogue (or English).
+    assert list(found) == [lang for lang in LANGUAGES if lang == "en" or render._complete(lang)]
 
 
 # -- a catalogue ------------------------------------------------------------------------------
@@ -544,21 +542,37 @@ def french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Renderer
     folder = tmp_path / "fr" / "LC_MESSAGES"
     folder.mkdir(parents=True)
     (folder / f"{render.DOMAIN}.po").write_text(FRENCH_PO, encoding="utf-8")
+    # The template: the messages this small catalogue really translates (so it is complete).
+    template = read_po(io.StringIO(FRENCH_PO))
+    for message in list(template):
+        if message.id and (message.fuzzy or not message.string):
+            del template[message.id]
+    with (tmp_path / f"{render.DOMAIN}.pot").open("wb") as pot:
+        write_po(pot, template)
     monkeypatch.setattr(render, "LOCALES_DIR", tmp_path)
     render._translations.cache_clear()
+    render._complete.cache_clear()
     try:
         yield Renderer("fr", QUESTIONNAIRE)
     finally:
         render._translations.cache_clear()
+        render._complete.cache_clear()
 
 
 def test_catalogue_makes_a_language_available(french: Renderer) -> None:
     assert available_languages(["en", "fr", "xx"]) == ("en", "fr")
 
 
+def test_an_incomplete_catalogue_is_not_offered(french: Renderer, tmp_path: Path) -> None:
+    pot = tmp_path / f"{render.DOMAIN}.pot"
+    pot.write_text(pot.read_text() + '\nmsgid "A message nobody translated"\nmsgstr ""\n')
+    render._complete.cache_clear()
+    assert available_languages(["en", "fr"]) == ("en",)
+
+
 def test_catalogue_translates_with_its_plural_rule(french: Renderer) -> None:
     def files(n: int) -> str:
-        return french.text(Msg.plural_of(m.FILES_RECEIVED, m.FILES_RECEIVED_PLURAL, n))
+        return french.text(Msg.plural_of(m.FILES_RECEIVED, n))
 
     assert files(0) == "0 fichier reçu pour l'instant."  # French: 0 is singular
     assert files(1) == "1 fichier reçu pour l'instant."
