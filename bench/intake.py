@@ -30,11 +30,11 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bots.intake import Intake  # noqa: E402
-from conversations import Choose, Engine, Start, Text, parse_questionnaire  # noqa: E402
-from privacy import X25519Identity, encrypt  # noqa: E402
-from privacy.secrets import ServerSecret  # noqa: E402
-from storage import DraftStore, EmbeddedRedis, Spool, TipQueue, connect  # noqa: E402
+from bots.intake import Intake
+from conversations import Choose, Engine, Start, Text, parse_questionnaire
+from privacy import X25519Identity, encrypt
+from privacy.secrets import ServerSecret
+from storage import DraftStore, EmbeddedRedis, Spool, TipQueue, connect
 
 ROOT = Path(__file__).resolve().parents[1]
 
