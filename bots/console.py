@@ -25,6 +25,7 @@ from conversations import (
     AttachmentFailed,
     End,
     FetchAttachment,
+    FollowUp,
     Questionnaire,
     Say,
     ShowSummary,
@@ -64,8 +65,11 @@ class ConsoleChannel:
         self.last_ask: Ask | None = None
         self.lang = questionnaire.default_language
 
-    async def run(self, language: str | None = None) -> int:
-        actions = await self.intake.handle(self.conversation_id, Start(language=language))
+    async def run(self, language: str | None = None, *, followup: bool = False) -> int:
+        first: Start | FollowUp = (
+            FollowUp(language=language) if followup else Start(language=language)
+        )
+        actions = await self.intake.handle(self.conversation_id, first)
         while True:
             if await self._perform(actions):
                 return EXIT_ENDED

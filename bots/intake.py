@@ -21,16 +21,21 @@ import secrets
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from conversations import (
     Action,
     AttachmentFailed,
+    CheckReceipt,
     Discard,
     End,
     Engine,
     Event,
+    FollowupFailed,
+    FollowupSent,
+    ReceiptChecked,
+    SendFollowup,
     State,
     Submit,
     SubmitFailed,
@@ -40,10 +45,12 @@ from conversations import (
     state_from_json,
     state_to_json,
 )
-from conversations.answers import AttachmentsAnswer
-from privacy import X25519Recipient, encrypt
-from privacy.secrets import DraftCipher, DraftDecryptError, ServerSecret
+from conversations.answers import AttachmentsAnswer, ChoiceAnswer
+from privacy import AgeError, X25519Recipient, decrypt, encrypt
+from privacy.receipt import ReceiptKeys, new_code
+from privacy.secrets import RECEIPT_LABEL, DraftCipher, DraftDecryptError, ServerSecret
 from storage import DraftStore, Spool, StorageError, TipQueue, submit_durably
+from storage.followup import FollowupStore
 
 __all__ = ["Intake", "WipeChat", "new_case_id"]
 
@@ -78,6 +85,7 @@ class _Draft:
     state: State
     files: dict[str, str] = field(default_factory=dict)  # attachment ref -> storage key
     messages: list[int] = field(default_factory=list)  # the channel's ids, for a wipe
+    followup_case: str | None = None  # the case a receipt code opened, until the answer
 
     def to_bytes(self) -> bytes:
         return json.dumps(
@@ -87,6 +95,7 @@ class _Draft:
                 "state": state_to_json(self.state),
                 "files": self.files,
                 "messages": self.messages,
+                "followup_case": self.followup_case,
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -108,7 +117,11 @@ class _Draft:
             isinstance(i, int) and not isinstance(i, bool) for i in messages
         ):
             raise ValueError("malformed draft messages")
-        return cls(case_id, state_from_json(doc.get("state")), dict(files), messages)
+        followup_case = doc.get("followup_case")
+        if followup_case is not None and not isinstance(followup_case, str):
+            raise ValueError("malformed draft follow-up")
+        state = state_from_json(doc.get("state"))
+        return cls(case_id, state, dict(files), messages, followup_case)
 
 
 class Intake:
@@ -124,7 +137,9 @@ class Intake:
         secret: ServerSecret,
         recipients: Sequence[X25519Recipient],
         channel: str,
+        followups: FollowupStore | None = None,
         today: Callable[[], date] = _utc_today,
+        receipt_limits: tuple[int, int] = (5, 60),
     ) -> None:
         if not recipients:
             raise ValueError("at least one reviewer recipient is needed")
@@ -137,6 +152,10 @@ class Intake:
         self._cipher: DraftCipher = secret.draft_cipher()
         self._recipients = tuple(recipients)
         self._today = today
+        self.followups = followups
+        # Wrong codes: at most this many per conversation an hour, and overall a minute.
+        self._per_chat_tries, self._global_tries = receipt_limits
+        self._pepper = secret.derive(RECEIPT_LABEL)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # ------------------------------------------------------------------ public
@@ -199,7 +218,15 @@ class Intake:
         ended = False
         while pending:
             action = pending.pop(0)
-            if isinstance(action, Submit):
+            if isinstance(action, CheckReceipt):
+                checked = await self._check_receipt(key, draft, action.code)
+                state, more = self.engine.handle(state, checked)
+                pending[:0] = more
+            elif isinstance(action, SendFollowup):
+                sent = await self._send_followup(draft, action.text, state.language)
+                state, more = self.engine.handle(state, sent)
+                pending[:0] = more
+            elif isinstance(action, Submit):
                 missing = await self._missing_files(draft, state)
                 result = SubmitFailed() if missing else await self._submit(draft, state)
                 state, more = self.engine.handle(state, result)
@@ -273,7 +300,74 @@ class Intake:
             log.error("a tip could not be submitted: %s", type(exc).__name__)
             return SubmitFailed()
         log.info("a tip was %s", where)
-        return Submitted()
+        return Submitted(receipt=await self._issue_receipt(draft.case_id, state))
+
+    # ------------------------------------------------------------------ follow-up (P6)
+    async def _issue_receipt(self, case_id: str, state: State) -> str | None:
+        """A receipt code for a tipster who asked for one. Only a slow hash of the code is
+        kept; the tip is already durable, so a failure here costs the receipt, not the tip."""
+        question = self.engine.questionnaire.receipt_question()
+        if self.followups is None or question is None:
+            return None
+        if state.answer(question.id) != ChoiceAnswer(question.receipt_option or ""):
+            return None
+        code = new_code()
+        keys = await asyncio.to_thread(ReceiptKeys.derive, code, self._pepper)
+        try:
+            await self.followups.create(keys.lookup, case_id, str(keys.recipient))
+        except StorageError:
+            log.error("a receipt could not be registered")
+            return None
+        return code
+
+    async def _check_receipt(self, key: str, draft: _Draft, code: str) -> ReceiptChecked:
+        if self.followups is None:
+            return ReceiptChecked(ok=False)
+        try:
+            hour, minute = timedelta(hours=1), timedelta(minutes=1)
+            if await self.followups.throttled(f"chat:{key}", self._per_chat_tries, hour) or (
+                await self.followups.throttled("all", self._global_tries, minute)
+            ):
+                return ReceiptChecked(ok=False, throttled=True)
+            keys = await asyncio.to_thread(ReceiptKeys.derive, code, self._pepper)
+            case_id = await self.followups.case_for(keys.lookup)
+            if case_id is None:
+                return ReceiptChecked(ok=False)
+            sealed = await self.followups.questions(case_id)
+        except StorageError:
+            return ReceiptChecked(ok=False)
+        questions = []
+        for blob in sealed:
+            try:
+                questions.append(decrypt(blob, [keys.identity]).decode("utf-8"))
+            except (AgeError, UnicodeDecodeError):
+                log.warning("a follow-up question could not be opened")
+        draft.followup_case = case_id
+        return ReceiptChecked(ok=True, questions=tuple(questions))
+
+    async def _send_followup(
+        self, draft: _Draft, text: str, language: str
+    ) -> FollowupSent | FollowupFailed:
+        case_id = draft.followup_case
+        if self.followups is None or case_id is None:
+            return FollowupFailed()
+        document = {
+            "schema_version": 1,
+            "type": "followup_answer",
+            "case_id": case_id,
+            "received_on": self._today().isoformat(),
+            "channel": self.channel,
+            "language": language,
+            "text": text,
+        }
+        plaintext = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+        try:
+            sealed = await asyncio.to_thread(encrypt, plaintext, self._recipients)
+            await self.followups.answer(case_id, sealed)
+        except StorageError:
+            return FollowupFailed()
+        draft.followup_case = None
+        return FollowupSent()
 
     async def _missing_files(self, draft: _Draft, state: State) -> list[str]:
         """Attachments the engine lists whose bytes were never kept or have expired."""

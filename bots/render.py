@@ -33,6 +33,7 @@ from conversations import (
     Choose,
     CountryName,
     Event,
+    FollowUp,
     Help,
     Label,
     LanguageName,
@@ -53,6 +54,7 @@ from conversations.answers import (
     TextAnswer,
 )
 from conversations.messages import N_
+from conversations.places import normalise
 
 __all__ = [
     "COMMAND_WORDS",
@@ -76,6 +78,7 @@ COMMAND_WORDS: dict[Callable[[], Event], tuple[str, ...]] = {
     Help: (N_("help"),),
     ChangeLanguage: (N_("language"),),
     ShowSafety: (N_("safety"),),
+    FollowUp: (N_("followup"),),
 }
 PRECISION_LABELS = {
     "exact": m.PRECISION_EXACT,
@@ -141,7 +144,9 @@ def _degrees(value: float) -> str:
 
 
 def _fold(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    """Typed words and labels compare without case, punctuation or Latin-script accents
+    ("atras" is "atrás", "huỷ" is "hủy"); other scripts' marks are kept (they are letters)."""
+    return normalise(text)
 
 
 @dataclass(frozen=True)
@@ -245,11 +250,12 @@ def interpret(ask: Ask | None, typed: str, renderer: Renderer) -> Event:
     """A typed line as an event: a command word, an option (its number or its text), or
     free text. Numbers are 1..n for the options, and 0 for "I don't know" when the question
     can be skipped."""
-    folded = _fold(typed)
+    folded = " ".join(unicodedata.normalize("NFKC", typed).casefold().split())
     bare = folded.removeprefix("/")
-    for command in COMMAND_WORDS:
-        if bare in renderer.command_words(command):
-            return command()
+    if not bare.startswith("/"):
+        for command in COMMAND_WORDS:
+            if _fold(bare) in renderer.command_words(command):
+                return command()
     if ask is None:
         return Text(typed)
     if folded == "0" and ask.skippable:
@@ -259,10 +265,10 @@ def interpret(ask: Ask | None, typed: str, renderer: Renderer) -> Event:
         if 1 <= number <= len(ask.options):
             return Choose(ask.step, ask.options[number - 1].id)
     for option in ask.options:
-        if folded == _fold(renderer.label(option.label)):
+        if _fold(folded) == _fold(renderer.label(option.label)):
             return Choose(ask.step, option.id)
-    if ask.skippable and folded == _fold(renderer.msgid(m.SKIP)):
+    if ask.skippable and _fold(folded) == _fold(renderer.msgid(m.SKIP)):
         return Choose(ask.step, SKIP_OPTION)
-    if ask.can_go_back and folded == _fold(renderer.msgid(m.BACK)):
+    if ask.can_go_back and _fold(folded) == _fold(renderer.msgid(m.BACK)):
         return Choose(ask.step, BACK_OPTION)
     return Text(typed)

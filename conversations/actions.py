@@ -15,6 +15,7 @@ from .messages import Msg
 __all__ = [
     "Action",
     "Ask",
+    "CheckReceipt",
     "CountryName",
     "Discard",
     "End",
@@ -23,6 +24,7 @@ __all__ = [
     "LanguageName",
     "Option",
     "Say",
+    "SendFollowup",
     "ShowSummary",
     "Submit",
     "SummaryItem",
@@ -104,6 +106,22 @@ class Submit:
 
 
 @dataclass(frozen=True)
+class CheckReceipt:
+    """Look the receipt code up (rate-limited), then send back ReceiptChecked. The code
+    travels in this action only; it is never part of the state."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class SendFollowup:
+    """Seal the tipster's follow-up text to the reviewers and add it to the case found by
+    the last CheckReceipt, then send back FollowupSent or FollowupFailed."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Discard:
     """Delete the draft and every attachment kept with it, now."""
 
@@ -118,4 +136,15 @@ class End:
     """The conversation is over; the channel forgets it."""
 
 
-Action = Say | Ask | ShowSummary | FetchAttachment | Submit | Discard | Wipe | End
+Action = (
+    Say
+    | Ask
+    | ShowSummary
+    | FetchAttachment
+    | Submit
+    | Discard
+    | Wipe
+    | End
+    | CheckReceipt
+    | SendFollowup
+)

@@ -19,6 +19,7 @@ from . import messages as m
 from .actions import (
     Action,
     Ask,
+    CheckReceipt,
     CountryName,
     Discard,
     End,
@@ -27,6 +28,7 @@ from .actions import (
     LanguageName,
     Option,
     Say,
+    SendFollowup,
     ShowSummary,
     Submit,
     SummaryItem,
@@ -50,8 +52,12 @@ from .events import (
     ChangeLanguage,
     Choose,
     Event,
+    FollowUp,
+    FollowupFailed,
+    FollowupSent,
     Help,
     Location,
+    ReceiptChecked,
     ShowSafety,
     Skip,
     Start,
@@ -68,12 +74,17 @@ from .places import (
     valid_coordinates,
 )
 from .questionnaire import Question, Questionnaire
+from .receipts import format_code, parse_code
 from .state import (
     CANCEL_STEP,
     COUNTRY_PICK_STEP,
     EDIT_STEP,
+    FOLLOWUP_STEP,
+    FOLLOWUP_WAIT_STEP,
     LANGUAGE_CONFIRM_STEP,
     PRECISION_STEP,
+    RECEIPT_STEP,
+    RECEIPT_WAIT_STEP,
     SUBMITTING_STEP,
     WIPE_STEP,
     State,
@@ -112,6 +123,10 @@ SUB_KINDS: Final = (
     "edit",
     "cancel",
     "wipe",
+    "receipt",
+    "receipt_wait",
+    "followup",
+    "followup_wait",
 )
 STEP_KINDS: Final = ("new", "closed", "lost", "submitting", *QUESTION_KINDS, *SUB_KINDS)
 _SUB_KIND = {
@@ -121,7 +136,15 @@ _SUB_KIND = {
     EDIT_STEP: "edit",
     CANCEL_STEP: "cancel",
     WIPE_STEP: "wipe",
+    RECEIPT_STEP: "receipt",
+    RECEIPT_WAIT_STEP: "receipt_wait",
+    FOLLOWUP_STEP: "followup",
+    FOLLOWUP_WAIT_STEP: "followup_wait",
 }
+_FOLLOWUP_STEPS = (RECEIPT_STEP, RECEIPT_WAIT_STEP, FOLLOWUP_STEP, FOLLOWUP_WAIT_STEP)
+MAX_QUESTIONS_SHOWN: Final = 20
+MAX_QUESTION_LENGTH: Final = 2000
+MAX_FOLLOWUP_LENGTH: Final = 4000
 
 
 def step_kind(q: Questionnaire, state: State) -> str:
@@ -142,8 +165,8 @@ def step_kind(q: Questionnaire, state: State) -> str:
 
 def _sub_step_valid(q: Questionnaire, state: State) -> bool:
     """A sub-step's data must still fit the questionnaire (it may change under a draft)."""
-    if state.step == EDIT_STEP:
-        return True
+    if state.step in (EDIT_STEP, *_FOLLOWUP_STEPS):
+        return not state.pending
     if state.step == CANCEL_STEP:
         back = state.cancel_from
         return back is not None and (back in _SUB_KIND or q.get(back) is not None)
@@ -243,6 +266,8 @@ def _options(q: Questionnaire, state: State) -> tuple[Option, ...]:
         return (Option("yes", Msg(m.CANCEL_YES)), Option("no", Msg(m.CANCEL_NO)))
     if step == WIPE_STEP:
         return (Option("yes", Msg(m.WIPE_YES)), Option("no", Msg(m.WIPE_NO)))
+    if step in _FOLLOWUP_STEPS:
+        return ()
     question = _question(q, state)
     match question.type:
         case "language":
@@ -275,7 +300,11 @@ def _ask(q: Questionnaire, state: State) -> Actions:
         EDIT_STEP: (m.EDIT_PROMPT, "choice", False),
         CANCEL_STEP: (m.CANCEL_CONFIRM, "choice", False),
         WIPE_STEP: (m.WIPE_OFFER, "choice", False),
+        RECEIPT_STEP: (m.FOLLOWUP_ASK_CODE, "text", False),
+        FOLLOWUP_STEP: (m.FOLLOWUP_ANSWER_PROMPT, "text", False),
     }
+    if step in (RECEIPT_WAIT_STEP, FOLLOWUP_WAIT_STEP):
+        return []  # waiting for the intake's answer: nothing to ask
     if step in sub:
         prompt, expects, skippable = sub[step]
         back = step in (PRECISION_STEP, COUNTRY_PICK_STEP, EDIT_STEP)
@@ -450,6 +479,8 @@ def _skip(q: Questionnaire, state: State, event: Any) -> Result:
         return _cancel_declined(q, state, event)
     if step == WIPE_STEP:
         return _wipe_declined(q, state, event)
+    if step in (RECEIPT_STEP, FOLLOWUP_STEP):
+        return _followup_ended(q, state, m.GOODBYE)
     question = _question(q, state)
     if question.type == "language":
         return _answered(q, state, question.id, ChoiceAnswer(state.language))
@@ -646,7 +677,15 @@ def _cancel_declined(q: Questionnaire, state: State, event: Any) -> Result:
 def _submitted(q: Questionnaire, state: State, event: Submitted) -> Result:
     # The plaintext answers leave the draft here: the sealed tip is all that remains (P2).
     done = State(phase="submitted", step=WIPE_STEP, language=state.language)
-    return done, [_say(done, m.SUBMITTED), _say(done, m.SAFETY_AFTER), *_ask(q, done)]
+    receipt = []
+    if event.receipt is not None and parse_code(event.receipt) is not None:
+        receipt = [_say(done, m.RECEIPT_GIVEN, code=format_code(event.receipt))]
+    return done, [
+        _say(done, m.SUBMITTED),
+        *receipt,
+        _say(done, m.SAFETY_AFTER),
+        *_ask(q, done),
+    ]
 
 
 def _submit_failed(q: Questionnaire, state: State, event: SubmitFailed) -> Result:
@@ -663,6 +702,76 @@ def _wipe_choice(q: Questionnaire, state: State, option: str) -> Result:
 
 def _wipe_declined(q: Questionnaire, state: State, event: Any) -> Result:
     return _wipe_choice(q, state, "no")
+
+
+# --------------------------------------------------------------------------- follow-up
+def _begin_followup(q: Questionnaire, state: State, event: Any) -> Result:
+    """A tipster with a receipt code comes back (rule P6): no report is drafted."""
+    language = state.language if state.language in q.languages else q.default_language
+    if isinstance(event, FollowUp):
+        if event.language in q.languages:
+            language = event.language
+        else:
+            language = _language_match(event.language_hint, q.languages) or language
+    fresh = State(phase="asking", language=language)
+    discard: Actions = [Discard()] if state.phase == "asking" else []
+    state, actions = _enter(q, fresh, RECEIPT_STEP)
+    return state, [*discard, *actions]
+
+
+def _finish_first(q: Questionnaire, state: State, event: Any) -> Result:
+    return _reask(q, state, m.FOLLOWUP_FINISH_FIRST)
+
+
+def _receipt_text(q: Questionnaire, state: State, event: Text) -> Result:
+    code = parse_code(event.text)
+    if code is None:
+        return _reask(q, state, m.REASON_CODE_FORM)
+    return replace(state, step=RECEIPT_WAIT_STEP), [CheckReceipt(code)]
+
+
+def _receipt_checked(q: Questionnaire, state: State, event: ReceiptChecked) -> Result:
+    if event.throttled:
+        return _followup_ended(q, state, m.REASON_TOO_MANY_TRIES)
+    if not event.ok:
+        state, actions = _enter(q, state, RECEIPT_STEP)
+        return state, [_say(state, m.REASON_CODE_UNKNOWN), *actions]
+    state = replace(state, step=FOLLOWUP_STEP)
+    questions = [_clean_text(text)[:MAX_QUESTION_LENGTH] for text in event.questions]
+    questions = [text for text in questions if text][:MAX_QUESTIONS_SHOWN]
+    said: Actions
+    if questions:
+        said = [Say(Msg.plural_of(m.FOLLOWUP_QUESTIONS, len(questions)), state.language)]
+        said += [
+            _say(state, m.FOLLOWUP_QUESTION, n=i, question=text)
+            for i, text in enumerate(questions, start=1)
+        ]
+    else:
+        said = [_say(state, m.FOLLOWUP_NO_QUESTIONS)]
+    return state, [*said, *_ask(q, state)]
+
+
+def _followup_text(q: Questionnaire, state: State, event: Text) -> Result:
+    text = _clean_text(event.text)
+    if not text:
+        return _reask(q, state, m.REASON_EMPTY)
+    if len(text) > MAX_FOLLOWUP_LENGTH:
+        return _reask(q, state, m.REASON_TOO_LONG, max=MAX_FOLLOWUP_LENGTH)
+    return replace(state, step=FOLLOWUP_WAIT_STEP), [SendFollowup(text)]
+
+
+def _followup_sent(q: Questionnaire, state: State, event: FollowupSent) -> Result:
+    return _followup_ended(q, state, m.FOLLOWUP_SENT)
+
+
+def _followup_failed(q: Questionnaire, state: State, event: FollowupFailed) -> Result:
+    state, actions = _enter(q, state, FOLLOWUP_STEP)
+    return state, [_say(state, m.REASON_SUBMIT_FAILED), *actions]
+
+
+def _followup_ended(q: Questionnaire, state: State, msgid: str) -> Result:
+    closed = State(phase="closed", language=state.language)
+    return closed, [_say(closed, msgid), End()]
 
 
 # --------------------------------------------------------------------------- the table
@@ -686,6 +795,10 @@ def _rows(**specific: Handler) -> dict[EventType, Handler]:
         "safety": ShowSafety,
         "submitted": Submitted,
         "submit_failed": SubmitFailed,
+        "followup": FollowUp,
+        "receipt_checked": ReceiptChecked,
+        "followup_sent": FollowupSent,
+        "followup_failed": FollowupFailed,
     }
     rows: dict[EventType, Handler] = {
         Start: _welcome_back,
@@ -701,6 +814,10 @@ def _rows(**specific: Handler) -> dict[EventType, Handler]:
         ShowSafety: _safety,
         Submitted: _ignore,
         SubmitFailed: _ignore,
+        FollowUp: _finish_first,
+        ReceiptChecked: _ignore,
+        FollowupSent: _ignore,
+        FollowupFailed: _ignore,
     }
     for name, handler in specific.items():
         rows[names[name]] = handler
@@ -722,16 +839,28 @@ _EVERY_EVENT: tuple[EventType, ...] = (
     ShowSafety,
     Submitted,
     SubmitFailed,
+    FollowUp,
+    ReceiptChecked,
+    FollowupSent,
+    FollowupFailed,
+)
+_INTAKE_RESULTS: tuple[EventType, ...] = (
+    Submitted,
+    SubmitFailed,
+    ReceiptChecked,
+    FollowupSent,
+    FollowupFailed,
+    AttachmentFailed,
 )
 _STEP_ROWS: dict[str, dict[EventType, Handler]] = {
-    "new": dict.fromkeys(_EVERY_EVENT, _begin),
-    "closed": dict.fromkeys(_EVERY_EVENT, _begin),
-    "lost": dict.fromkeys(_EVERY_EVENT, _restart),
+    "new": {**dict.fromkeys(_EVERY_EVENT, _begin), FollowUp: _begin_followup},
+    "closed": {**dict.fromkeys(_EVERY_EVENT, _begin), FollowUp: _begin_followup},
+    "lost": {**dict.fromkeys(_EVERY_EVENT, _restart), FollowUp: _begin_followup},
     "submitting": {
         **dict.fromkeys(_EVERY_EVENT, _please_wait),
+        **dict.fromkeys(_INTAKE_RESULTS, _ignore),
         Submitted: _submitted,
         SubmitFailed: _submit_failed,
-        AttachmentFailed: _ignore,
     },
     "language": _rows(choose=_choice(_language_chosen)),
     "language_confirm": _rows(choose=_choice(_language_confirmed)),
@@ -757,9 +886,31 @@ _STEP_ROWS: dict[str, dict[EventType, Handler]] = {
         Cancel: _wipe_declined,
         Back: _wipe_declined,
         Skip: _wipe_declined,
-        Submitted: _ignore,
-        SubmitFailed: _ignore,
-        AttachmentFailed: _ignore,
+        **dict.fromkeys(_INTAKE_RESULTS, _ignore),
+        FollowUp: _begin_followup,
+    },
+    "receipt": _rows(
+        text=_receipt_text,
+        choose=_choice(_option_chosen),
+        attachment=_not_here,
+        followup=_welcome_back,
+    ),
+    "receipt_wait": {
+        **dict.fromkeys(_EVERY_EVENT, _please_wait),
+        **dict.fromkeys(_INTAKE_RESULTS, _ignore),
+        ReceiptChecked: _receipt_checked,
+    },
+    "followup": _rows(
+        text=_followup_text,
+        choose=_choice(_option_chosen),
+        attachment=_not_here,
+        followup=_welcome_back,
+    ),
+    "followup_wait": {
+        **dict.fromkeys(_EVERY_EVENT, _please_wait),
+        **dict.fromkeys(_INTAKE_RESULTS, _ignore),
+        FollowupSent: _followup_sent,
+        FollowupFailed: _followup_failed,
     },
 }
 #: (step kind, event type) -> handler. Every step kind has a row for every event type.

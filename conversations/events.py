@@ -17,8 +17,12 @@ __all__ = [
     "ChangeLanguage",
     "Choose",
     "Event",
+    "FollowUp",
+    "FollowupFailed",
+    "FollowupSent",
     "Help",
     "Location",
+    "ReceiptChecked",
     "ShowSafety",
     "Skip",
     "Start",
@@ -111,12 +115,43 @@ class ShowSafety:
 
 @dataclass(frozen=True)
 class Submitted:
-    """The sealed tip is durable (in the queue, or in the local spool)."""
+    """The sealed tip is durable (in the queue, or in the local spool). ``receipt`` is the
+    follow-up code issued for it, when the tipster asked for one: shown once, not kept."""
+
+    receipt: str | None = None
 
 
 @dataclass(frozen=True)
 class SubmitFailed:
     """Sealing or storing failed; the draft is intact and the tipster may retry."""
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The tipster wants to check for reviewers' questions with a receipt code."""
+
+    language_hint: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiptChecked:
+    """The result of a CheckReceipt: ``questions`` waiting for the tipster when the code
+    is known; ``throttled`` when too many wrong codes were tried."""
+
+    ok: bool
+    questions: tuple[str, ...] = ()
+    throttled: bool = False
+
+
+@dataclass(frozen=True)
+class FollowupSent:
+    """The tipster's follow-up answer is sealed and stored."""
+
+
+@dataclass(frozen=True)
+class FollowupFailed:
+    """The follow-up answer could not be stored; the tipster may try again."""
 
 
 Event = (
@@ -134,6 +169,10 @@ Event = (
     | ShowSafety
     | Submitted
     | SubmitFailed
+    | FollowUp
+    | ReceiptChecked
+    | FollowupSent
+    | FollowupFailed
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -151,4 +190,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ShowSafety,
     Submitted,
     SubmitFailed,
+    FollowUp,
+    ReceiptChecked,
+    FollowupSent,
+    FollowupFailed,
 )

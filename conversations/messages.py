@@ -134,3 +134,24 @@ WIPE_YES = N_("Yes, delete the chat")
 WIPE_NO = N_("No, keep it")
 WIPED = N_("This conversation was deleted.")
 GOODBYE = N_("Thank you. You can close this chat now.")
+
+RECEIPT_GIVEN = N_(
+    "Your receipt code is: {code}. Write it down somewhere safe. With it you can check "
+    "for questions from our reviewers: send /followup or type followup."
+)
+FOLLOWUP_ASK_CODE = N_("Please type your 16-digit receipt code.")
+REASON_CODE_FORM = N_("A receipt code has 16 digits. Please check it and type it again.")
+REASON_CODE_UNKNOWN = N_("We do not know this code. Please check it and type it again.")
+REASON_TOO_MANY_TRIES = N_("Too many wrong codes. Please try again later.")
+FOLLOWUP_QUESTIONS = NP_(
+    "Our reviewers have {n} question for you:", "Our reviewers have {n} questions for you:"
+)
+FOLLOWUP_QUESTION = N_("Question {n}: {question}")
+FOLLOWUP_NO_QUESTIONS = N_("There are no new questions for you.")
+FOLLOWUP_ANSWER_PROMPT = N_(
+    "Type your answer, or anything you want to add to your report. Do not write your name."
+)
+FOLLOWUP_SENT = N_("Thank you. Your answer was added to your report, encrypted.")
+FOLLOWUP_FINISH_FIRST = N_(
+    "Please finish or cancel this report first. Then you can check for questions."
+)

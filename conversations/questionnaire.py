@@ -15,6 +15,9 @@ Question types:
 ``location``     an optional pin (or typed coordinates) with a precision choice
 ``attachments``  photos, videos, voice notes, documents, up to ``max_files``
 ``review``       the summary with send / change an answer / cancel; must come last
+
+A ``choice`` question may name a ``receipt_option``: a tipster who picks it gets a
+receipt code after sending, to check for reviewers' questions later (rule P6).
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ class Question:
     min_length: int = 1
     max_length: int = 4000
     max_files: int = 10
+    receipt_option: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,9 @@ class Questionnaire:
     @property
     def review(self) -> Question:
         return self.questions[-1]
+
+    def receipt_question(self) -> Question | None:
+        return next((q for q in self.questions if q.receipt_option is not None), None)
 
 
 def parse_questionnaire(text: str) -> Questionnaire:
@@ -168,6 +175,7 @@ def _question(index: int, data: Any) -> Question:
         "min_length",
         "max_length",
         "max_files",
+        "receipt_option",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -201,8 +209,25 @@ def _question(index: int, data: Any) -> Question:
     max_files = _count(data, "max_files", 10, where)
     if not 1 <= max_files <= 50:
         raise QuestionnaireError(f"{where}: max_files must be between 1 and 50")
+    receipt_option = data.get("receipt_option")
+    if receipt_option is not None and (
+        qtype != "choice" or receipt_option not in {o.id for o in options}
+    ):
+        raise QuestionnaireError(
+            f"{where}: 'receipt_option' must name one of this choice question's options"
+        )
     return Question(
-        qid, qtype, prompt, label, help_text, required, options, min_length, max_length, max_files
+        qid,
+        qtype,
+        prompt,
+        label,
+        help_text,
+        required,
+        options,
+        min_length,
+        max_length,
+        max_files,
+        receipt_option,
     )
 
 

@@ -17,8 +17,12 @@ __all__ = [
     "COUNTRY_PICK_STEP",
     "DRAFT_FORMAT",
     "EDIT_STEP",
+    "FOLLOWUP_STEP",
+    "FOLLOWUP_WAIT_STEP",
     "LANGUAGE_CONFIRM_STEP",
     "PRECISION_STEP",
+    "RECEIPT_STEP",
+    "RECEIPT_WAIT_STEP",
     "SUBMITTING_STEP",
     "WIPE_STEP",
     "Phase",
@@ -37,6 +41,10 @@ EDIT_STEP = "_edit"
 CANCEL_STEP = "_cancel"
 SUBMITTING_STEP = "_submitting"
 WIPE_STEP = "_wipe"
+RECEIPT_STEP = "_receipt"
+RECEIPT_WAIT_STEP = "_receipt_wait"
+FOLLOWUP_STEP = "_followup"
+FOLLOWUP_WAIT_STEP = "_followup_wait"
 SUB_STEPS = (
     LANGUAGE_CONFIRM_STEP,
     PRECISION_STEP,
@@ -45,6 +53,10 @@ SUB_STEPS = (
     CANCEL_STEP,
     SUBMITTING_STEP,
     WIPE_STEP,
+    RECEIPT_STEP,
+    RECEIPT_WAIT_STEP,
+    FOLLOWUP_STEP,
+    FOLLOWUP_WAIT_STEP,
 )
 DRAFT_FORMAT = 1
 

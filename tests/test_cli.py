@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -26,7 +27,7 @@ PLACE = "Behind the Mzima bus stop"
 SPECIES = "elephant ivory carvings"
 # One answer a line, as an operator would pipe them (see bots/console.py for the syntax).
 CONVERSATION = [
-    "1",  # safety: continue (only English has a catalogue, so no language question)
+    "1",  # safety: continue (the console runs with --lang en: no language question)
     "hello",  # not an option: re-asked
     "3",  # sale in a market, shop or online
     DESCRIPTION,
@@ -115,7 +116,7 @@ def _sealed_record(data_dir: Path) -> tuple[bytes, bytes]:
 
 
 def test_piped_conversation_to_review_and_stock_age(cli: Env) -> None:
-    console = cli.run("-v", "console", stdin="\n".join(CONVERSATION) + "\n")
+    console = cli.run("-v", "console", "--lang", "en", stdin="\n".join(CONVERSATION) + "\n")
     assert console.returncode == 0, console.stdout + console.stderr
     out = console.stdout
     assert "Please choose one of the options." in out
@@ -191,7 +192,7 @@ def test_piped_conversation_to_review_and_stock_age(cli: Env) -> None:
 
 
 def test_a_wrong_identity_cannot_open_a_tip(cli: Env) -> None:
-    assert cli.run("console", stdin="\n".join(CONVERSATION) + "\n").returncode == 0
+    assert cli.run("console", "--lang", "en", stdin="\n".join(CONVERSATION) + "\n").returncode == 0
     other = cli.root / "other.key"
     assert cli.run("keys", "generate", "--out", str(other)).returncode == 0
     shown = cli.run("review", "next", "--identity", str(other), "--reviewer", "eve")
@@ -200,13 +201,13 @@ def test_a_wrong_identity_cannot_open_a_tip(cli: Env) -> None:
 
 
 def test_input_that_ends_early_keeps_the_draft_and_says_so(cli: Env) -> None:
-    run = cli.run("console", stdin="1\n3\n")
+    run = cli.run("console", "--lang", "en", stdin="1\n3\n")
     assert run.returncode == 3
     assert "Please describe what happened" in run.stdout
 
 
 def test_cancel_from_the_console(cli: Env) -> None:
-    run = cli.run("console", stdin="1\ncancel\n1\n")
+    run = cli.run("console", "--lang", "en", stdin="1\ncancel\n1\n")
     assert run.returncode == 0
     assert "Your report was deleted. Nothing was sent." in run.stdout
 
@@ -227,3 +228,27 @@ def test_an_existing_redis_is_used_when_given(cli: Env, redis_url: str) -> None:
     run = cli.run("console", "--lang", "en", stdin="\n".join(CONVERSATION) + "\n")
     assert run.returncode == 0, run.stderr
     assert not (Path(cli.env["TIPLINE_DATA_DIR"]) / "redis").exists()
+
+
+def test_follow_up_through_the_console_and_review(cli: Env) -> None:
+    consenting = [*CONVERSATION[:-3], "1", "1", "2"]  # follow-up: yes; send; keep the chat
+    run = cli.run("console", "--lang", "en", stdin="\n".join(consenting) + "\n")
+    assert run.returncode == 0, run.stdout + run.stderr
+    found = re.search(r"Your receipt code is: (\d{4} \d{4} \d{4} \d{4})\.", run.stdout)
+    assert found is not None, run.stdout
+    code = found.group(1)
+    case = json.loads(cli.run("review", "next", "--identity", str(cli.key), "--json").stdout)[
+        "case_id"
+    ]
+    asked = cli.run("review", "ask", case, "Was the truck white or blue?")
+    assert asked.returncode == 0, asked.stderr
+    back = cli.run(
+        "console", "--lang", "en", "--followup", stdin=f"{code}\nBlue, with a red stripe\n"
+    )
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "Question 1: Was the truck white or blue?" in back.stdout
+    assert "Your answer was added to your report" in back.stdout
+    thread = cli.run("review", "thread", case, "--identity", str(cli.key))
+    assert "Blue, with a red stripe" in thread.stdout and "1 question(s) asked" in thread.stdout
+    refused = cli.run("review", "ask", "nosuchcase1", "Hello?")
+    assert refused.returncode != 0 and "did not ask for follow-up" in refused.stderr

@@ -567,4 +567,4 @@ def test_every_ask_names_the_current_step() -> None:
 
 
 def test_event_types_are_all_known() -> None:
-    assert len(EVENT_TYPES) == 14
+    assert len(EVENT_TYPES) == 18

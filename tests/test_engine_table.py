@@ -27,8 +27,12 @@ from conversations import (
     Discard,
     End,
     Event,
+    FollowUp,
+    FollowupFailed,
+    FollowupSent,
     Help,
     Location,
+    ReceiptChecked,
     Say,
     ShowSafety,
     Skip,
@@ -93,6 +97,21 @@ REACH: dict[str, Callable[[Dialogue], None]] = {
     "edit": _then(_at("review"), lambda d: Choose("review", "edit")),
     "cancel": _then(_at("description"), lambda d: Cancel()),
     "wipe": _then(_then(_at("review"), lambda d: Choose("review", "send")), lambda d: Submitted()),
+    "receipt": _then(lambda d: None, lambda d: FollowUp()),
+    "receipt_wait": _then(
+        _then(lambda d: None, lambda d: FollowUp()), lambda d: Text("1234 5678 9012 3456")
+    ),
+    "followup": _then(
+        _then(_then(lambda d: None, lambda d: FollowUp()), lambda d: Text("1" * 16)),
+        lambda d: ReceiptChecked(ok=True, questions=("Which port?",)),
+    ),
+    "followup_wait": _then(
+        _then(
+            _then(_then(lambda d: None, lambda d: FollowUp()), lambda d: Text("1" * 16)),
+            lambda d: ReceiptChecked(ok=True),
+        ),
+        lambda d: Text("The port of Mombasa"),
+    ),
 }
 
 
@@ -121,7 +140,14 @@ def _events(d: Dialogue) -> list[Event]:
         ChangeLanguage(),
         ShowSafety(),
         Submitted(),
+        Submitted(receipt="4821093755621048"),
         SubmitFailed(),
+        FollowUp(language_hint="sw"),
+        ReceiptChecked(ok=True, questions=("Which port?", "")),
+        ReceiptChecked(ok=False),
+        ReceiptChecked(ok=False, throttled=True),
+        FollowupSent(),
+        FollowupFailed(),
     ]
 
 
@@ -204,7 +230,22 @@ _OPTIONS = st.sampled_from(
     ["send", "edit", "yes", "no", "_skip", "_back", "KE", "exact", "done", "keep", "other"]
 )
 _COMMANDS = st.sampled_from(
-    [Cancel(), Back(), Skip(), Help(), ChangeLanguage(), ShowSafety(), Submitted(), SubmitFailed()]
+    [
+        Cancel(),
+        Back(),
+        Skip(),
+        Help(),
+        ChangeLanguage(),
+        ShowSafety(),
+        Submitted(),
+        SubmitFailed(),
+        FollowUp(),
+        ReceiptChecked(ok=True, questions=("q",)),
+        ReceiptChecked(ok=False),
+        ReceiptChecked(ok=False, throttled=True),
+        FollowupSent(),
+        FollowupFailed(),
+    ]
 )
 _ANY_EVENT = st.one_of(
     st.builds(

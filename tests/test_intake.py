@@ -24,15 +24,17 @@ from conversations import (
     Engine,
     Event,
     FetchAttachment,
+    FollowUp,
     Location,
     Say,
     Start,
     Text,
 )
 from conversations import messages as m
-from privacy import X25519Identity, decrypt
+from privacy import X25519Identity, X25519Recipient, decrypt, encrypt
 from privacy.secrets import ServerSecret
 from storage import DraftStore, Spool, TipQueue, connect
+from storage.followup import FollowupStore
 
 from .dialogue import default_questionnaire
 from .leaks import assert_absent, file_contents, redis_contents
@@ -303,3 +305,87 @@ async def test_a_wipe_returns_the_remembered_message_ids(harness: Harness) -> No
     assert WipeChat((10, 11, 12, 13)) in actions
     assert any(isinstance(a, End) for a in actions)
     assert [k async for k in h.client.scan_iter("tipline:draft:*")] == []
+
+
+# ----------------------------------------------------------------------------- follow-up
+async def _submit_with_followup(h: Harness) -> tuple[str, str]:
+    """A tip whose tipster asked for follow-up: (case id, the receipt code shown)."""
+    ask = await _to_review(h)
+    assert ask.step == "review"
+    await h.send(Choose("review", "edit"))
+    await h.send(Choose("_edit", "followup"))
+    await h.send(Choose("followup", "yes"))
+    actions = await h.send(Choose("review", "send"))
+    receipts = [a for a in actions if isinstance(a, Say) and a.msg.id == m.RECEIPT_GIVEN]
+    assert len(receipts) == 1
+    shown = str(dict(receipts[0].msg.values)["code"])
+    assert len(shown) == 19 and shown.replace(" ", "").isdigit()  # grouped: 4 x 4 digits
+    tip = await h.queue.claim_next("alice")
+    assert tip is not None
+    await h.send(Choose("_wipe", "no"))
+    return tip.case_id, shown
+
+
+async def test_follow_up_round_trip(harness: Harness) -> None:
+    h = harness
+    h.intake.followups = FollowupStore(h.client)
+    case_id, code = await _submit_with_followup(h)
+    stored = await redis_contents(h.client)
+    assert_absent(stored, [code, code.replace(" ", ""), CHAT_ID], "Redis after the receipt")
+    # A reviewer leaves a question, sealed to the key only the code opens.
+    recipient = await h.intake.followups.recipient(case_id)
+    assert recipient is not None and recipient.startswith("age1")
+    question = "Which company owns the warehouse?"
+    await h.intake.followups.ask(
+        case_id, encrypt(question.encode(), [X25519Recipient.parse(recipient)])
+    )
+    assert question.encode() not in await redis_contents(h.client)
+    # The tipster comes back from another chat with the code.
+    other_chat = "555000111"
+    ask = _last_ask(await h.send(FollowUp(language_hint="en"), other_chat))
+    assert ask.step == "_receipt"
+    actions = await h.send(Text(code.replace(" ", "-")), other_chat)
+    said = [a for a in actions if isinstance(a, Say)]
+    assert [s.msg.id for s in said] == [m.FOLLOWUP_QUESTIONS.singular, m.FOLLOWUP_QUESTION]
+    assert dict(said[1].msg.values)["question"] == question
+    actions = await h.send(Text("Kilimanjaro Freight Ltd, the blue gate"), other_chat)
+    assert [a.msg.id for a in actions if isinstance(a, Say)] == [m.FOLLOWUP_SENT]
+    answers = await h.intake.followups.answers(case_id)
+    assert len(answers) == 1
+    doc = json.loads(decrypt(answers[0], [h.reviewer]))
+    assert doc["text"] == "Kilimanjaro Freight Ltd, the blue gate" and doc["case_id"] == case_id
+    stored = await redis_contents(h.client)
+    assert_absent(stored, ["Kilimanjaro", other_chat, CHAT_ID, code.replace(" ", "")], "Redis")
+    assert [k async for k in h.client.scan_iter("tipline:draft:*")] == []
+
+
+async def test_no_receipt_without_consent(harness: Harness) -> None:
+    h = harness
+    h.intake.followups = FollowupStore(h.client)
+    await _to_review(h)  # the script answers "no" to follow-up
+    actions = await h.send(Choose("review", "send"))
+    assert m.RECEIPT_GIVEN not in [a.msg.id for a in actions if isinstance(a, Say)]
+    assert [k async for k in h.client.scan_iter("tipline:receipt:*")] == []
+
+
+async def test_wrong_codes_are_refused_then_throttled(
+    redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    reviewer = X25519Identity.generate()
+    intake, _ = _intake(redis_client, tmp_path, reviewer)
+    intake.followups = FollowupStore(redis_client)
+    intake._per_chat_tries = 3
+    await intake.handle(CHAT_ID, FollowUp())
+    said: list[str] = []
+    for guess in range(4):
+        actions = await intake.handle(CHAT_ID, Text(f"{guess:016d}"))
+        said += [a.msg.id for a in actions if isinstance(a, Say)]
+    assert said == [m.REASON_CODE_UNKNOWN] * 3 + [m.REASON_TOO_MANY_TRIES]
+    # Throttled, the conversation ended; a fresh try from this chat is refused at once.
+    await intake.handle(CHAT_ID, FollowUp())
+    actions = await intake.handle(CHAT_ID, Text("1234567890123456"))
+    assert [a.msg.id for a in actions if isinstance(a, Say)] == [m.REASON_TOO_MANY_TRIES]
+    # A malformed code is not counted: it is re-asked without a lookup.
+    await intake.handle("other", FollowUp())
+    actions = await intake.handle("other", Text("12345"))
+    assert [a.msg.id for a in actions if isinstance(a, Say)] == [m.REASON_CODE_FORM]

@@ -18,12 +18,15 @@ from privacy import (
     AgeError,
     NoIdentityMatchError,
     X25519Identity,
+    X25519Recipient,
     decrypt,
+    encrypt,
     read_identity_file,
     write_identity_file,
 )
 from review.render import render_tip
 from storage import StorageError
+from storage.followup import FollowupStore
 
 from .commands import discovered
 from .runtime import offered_questionnaire, open_runtime
@@ -66,7 +69,12 @@ def main(verbose: bool) -> None:
 # ----------------------------------------------------------------------------- console
 @main.command()
 @click.option("--lang", help="Conversation language (skips the language question).")
-def console(lang: str | None) -> None:
+@click.option(
+    "--followup",
+    is_flag=True,
+    help="Check for reviewers' questions with a receipt code instead of reporting.",
+)
+def console(lang: str | None, followup: bool) -> None:
     """Run the intake as a terminal chat (reads one answer a line when piped)."""
     settings = _settings()
     try:
@@ -83,7 +91,7 @@ def console(lang: str | None) -> None:
     async def session() -> int:
         async with open_runtime(settings) as runtime:
             intake = runtime.intake("console", questionnaire)
-            return await ConsoleChannel(intake, questionnaire).run(lang)
+            return await ConsoleChannel(intake, questionnaire).run(lang, followup=followup)
 
     code = _run(session())
     sys.exit(code)
@@ -186,6 +194,68 @@ def review_next(identity: Path | None, reviewer: str | None, as_json: bool) -> N
     else:
         click.echo(render_tip(transcript, offered_questionnaire(settings), attachments))
         click.echo(f"\nWhen you are done: tipline review ack {case_id}")
+
+
+@review.command("ask")
+@click.argument("case_id")
+@click.argument("question")
+def review_ask(case_id: str, question: str) -> None:
+    """Leave a question for the tipster of a case (who asked for follow-up). It is sealed
+    to the key only the tipster's receipt code opens; the tipster reads it with /followup."""
+    settings = _settings()
+    text = question.strip()
+    if not text:
+        raise _fail("the question is empty")
+
+    async def ask() -> int:
+        async with open_runtime(settings) as runtime:
+            store = FollowupStore(runtime.client)
+            try:
+                recipient = await store.recipient(case_id)
+            except ValueError as exc:
+                raise _fail(str(exc)) from exc
+            if recipient is None:
+                raise _fail(f"the tipster of {case_id} did not ask for follow-up")
+            sealed = encrypt(text.encode("utf-8"), [X25519Recipient.parse(recipient)])
+            return await store.ask(case_id, sealed)
+
+    waiting = _run(ask())
+    click.echo(f"Question left for {case_id} ({waiting} waiting in all).")
+
+
+@review.command("thread")
+@click.argument("case_id")
+@click.option(
+    "--identity",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Your age identity file (or TIPLINE_IDENTITY).",
+)
+def review_thread(case_id: str, identity: Path | None) -> None:
+    """Show the tipster's follow-up answers for a case, decrypted on this machine."""
+    identities = _identities(identity)
+    settings = _settings()
+
+    async def answers() -> tuple[int, list[bytes]]:
+        async with open_runtime(settings) as runtime:
+            store = FollowupStore(runtime.client)
+            try:
+                return len(await store.questions(case_id)), await store.answers(case_id)
+            except ValueError as exc:
+                raise _fail(str(exc)) from exc
+
+    asked, sealed = _run(answers())
+    click.echo(f"Case {case_id}: {asked} question(s) asked, {len(sealed)} answer(s).")
+    for number, blob in enumerate(sealed, start=1):
+        try:
+            doc = json.loads(decrypt(blob, identities))
+        except (AgeError, ValueError) as exc:
+            click.echo(f"  answer {number}: cannot be opened ({exc})")
+            continue
+        click.echo(
+            f"  answer {number}, received {doc.get('received_on')} ({doc.get('language')}):"
+        )
+        for line in str(doc.get("text", "")).splitlines():
+            click.echo(f"    {line}")
 
 
 @review.command("ack")

@@ -14,6 +14,7 @@ from bots.intake import Intake
 from bots.render import available_languages
 from conversations import Engine, Questionnaire
 from storage import DraftStore, EmbeddedRedis, Spool, TipQueue, connect
+from storage.followup import FollowupStore
 
 from .settings import Settings
 
@@ -39,6 +40,7 @@ class Runtime:
             secret=self.settings.secret(),
             recipients=self.settings.recipients(),
             channel=channel,
+            followups=FollowupStore(self.client),
         )
 
 
