@@ -45,12 +45,14 @@ from conversations import (
     Text,
 )
 from conversations import messages as m
+from conversations.actions import Plain
 from conversations.answers import (
     AttachmentsAnswer,
     ChoiceAnswer,
     CountryAnswer,
     LocationAnswer,
     Skipped,
+    SpeciesAnswer,
     TextAnswer,
 )
 from conversations.messages import N_
@@ -200,6 +202,8 @@ class Renderer:
                 return name[:1].upper() + name[1:] if name else code
             case CountryName(code):
                 return str(_locale(self.lang).territories.get(code, code))
+            case Plain(text):
+                return text
 
     def answer(self, step: str, value: AnswerValue) -> str:
         """An answer as the summary shows it, in this language."""
@@ -228,6 +232,10 @@ class Renderer:
                         precision=precision_text,
                     )
                 )
+            case SpeciesAnswer(items):
+                if not items:
+                    return self.msgid(m.SUMMARY_SKIPPED)
+                return "; ".join(item.shown or item.typed for item in items)
             case AttachmentsAnswer(files):
                 if not files:
                     return self.msgid(m.SUMMARY_SKIPPED)

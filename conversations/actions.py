@@ -23,6 +23,7 @@ __all__ = [
     "Label",
     "LanguageName",
     "Option",
+    "Plain",
     "Say",
     "SendFollowup",
     "ShowSummary",
@@ -46,7 +47,15 @@ class CountryName:
     code: str
 
 
-Label = Msg | LanguageName | CountryName
+@dataclass(frozen=True)
+class Plain:
+    """Text shown as it is: a species' common name from the catalogue, already in the
+    tipster's language."""
+
+    text: str
+
+
+Label = Msg | LanguageName | CountryName | Plain
 
 
 @dataclass(frozen=True)

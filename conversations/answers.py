@@ -17,6 +17,8 @@ __all__ = [
     "CountryAnswer",
     "LocationAnswer",
     "Skipped",
+    "SpeciesAnswer",
+    "SpeciesItem",
     "TextAnswer",
     "answer_from_json",
     "answer_to_json",
@@ -55,6 +57,27 @@ class LocationAnswer:
 
 
 @dataclass(frozen=True)
+class SpeciesItem:
+    """One species or product the tipster named. ``typed`` is always kept, as written.
+    ``status``: ``chosen`` (the tipster picked ``taxon`` with ``product``), ``none`` (none
+    of the proposals), ``unsure``, or ``unmatched`` (the catalogue proposed nothing).
+    ``shown`` is the name the tipster picked, in their language; ``proposed`` the taxa
+    offered when the tipster was not sure."""
+
+    typed: str
+    status: str
+    taxon: str | None = None
+    product: str | None = None
+    shown: str | None = None
+    proposed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SpeciesAnswer:
+    items: tuple[SpeciesItem, ...] = ()
+
+
+@dataclass(frozen=True)
 class AttachmentInfo:
     ref: str
     kind: str
@@ -68,7 +91,13 @@ class AttachmentsAnswer:
 
 
 AnswerValue = (
-    Skipped | ChoiceAnswer | TextAnswer | CountryAnswer | LocationAnswer | AttachmentsAnswer
+    Skipped
+    | ChoiceAnswer
+    | TextAnswer
+    | CountryAnswer
+    | LocationAnswer
+    | AttachmentsAnswer
+    | SpeciesAnswer
 )
 
 
@@ -88,6 +117,21 @@ def answer_to_json(value: AnswerValue) -> dict[str, Any]:
                 out["latitude"] = latitude
                 out["longitude"] = longitude
             return out
+        case SpeciesAnswer(items):
+            return {
+                "type": "species",
+                "items": [
+                    {
+                        "typed": i.typed,
+                        "status": i.status,
+                        "taxon": i.taxon,
+                        "product": i.product,
+                        "shown": i.shown,
+                        "proposed": list(i.proposed),
+                    }
+                    for i in items
+                ],
+            }
         case AttachmentsAnswer(files):
             return {
                 "type": "attachments",
@@ -121,6 +165,11 @@ def answer_from_json(data: Any) -> AnswerValue:
                 None if lat is None else _float(lat),
                 None if lon is None else _float(lon),
             )
+        if kind == "species":
+            items = data["items"]
+            if not isinstance(items, list):
+                raise ValueError("items is not a list")
+            return SpeciesAnswer(tuple(_species_item(i) for i in items))
         if kind == "attachments":
             files = data["files"]
             if not isinstance(files, list):
@@ -129,6 +178,26 @@ def answer_from_json(data: Any) -> AnswerValue:
     except KeyError as exc:
         raise ValueError(f"answer lacks {exc}") from exc
     raise ValueError(f"unknown answer type {kind!r}")
+
+
+def _species_item(data: Any) -> SpeciesItem:
+    if not isinstance(data, dict):
+        raise ValueError("species item is not an object")
+    proposed = data.get("proposed", [])
+    if not isinstance(proposed, list):
+        raise ValueError("proposed is not a list")
+    return SpeciesItem(
+        _str(data["typed"]),
+        _str(data["status"]),
+        _opt(data.get("taxon")),
+        _opt(data.get("product")),
+        _opt(data.get("shown")),
+        tuple(_str(p) for p in proposed),
+    )
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else _str(value)
 
 
 def _attachment(data: Any) -> AttachmentInfo:

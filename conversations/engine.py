@@ -27,6 +27,7 @@ from .actions import (
     FetchAttachment,
     LanguageName,
     Option,
+    Plain,
     Say,
     SendFollowup,
     ShowSummary,
@@ -42,6 +43,8 @@ from .answers import (
     CountryAnswer,
     LocationAnswer,
     Skipped,
+    SpeciesAnswer,
+    SpeciesItem,
     TextAnswer,
 )
 from .events import (
@@ -85,6 +88,8 @@ from .state import (
     PRECISION_STEP,
     RECEIPT_STEP,
     RECEIPT_WAIT_STEP,
+    SPECIES_MORE_STEP,
+    SPECIES_PICK_STEP,
     SUBMITTING_STEP,
     WIPE_STEP,
     State,
@@ -127,6 +132,8 @@ SUB_KINDS: Final = (
     "receipt_wait",
     "followup",
     "followup_wait",
+    "species_pick",
+    "species_more",
 )
 STEP_KINDS: Final = ("new", "closed", "lost", "submitting", *QUESTION_KINDS, *SUB_KINDS)
 _SUB_KIND = {
@@ -140,7 +147,13 @@ _SUB_KIND = {
     RECEIPT_WAIT_STEP: "receipt_wait",
     FOLLOWUP_STEP: "followup",
     FOLLOWUP_WAIT_STEP: "followup_wait",
+    SPECIES_PICK_STEP: "species_pick",
+    SPECIES_MORE_STEP: "species_more",
 }
+#: A species proposal is shown when the matcher is at least this sure of it.
+SPECIES_SHOWN: Final = 0.45
+SPECIES_LABEL_MAX: Final = 40
+MORE: Final = "more"  # pending marker: the species question asked again to add one more
 _FOLLOWUP_STEPS = (RECEIPT_STEP, RECEIPT_WAIT_STEP, FOLLOWUP_STEP, FOLLOWUP_WAIT_STEP)
 MAX_QUESTIONS_SHOWN: Final = 20
 MAX_QUESTION_LENGTH: Final = 2000
@@ -177,6 +190,8 @@ def _sub_step_valid(q: Questionnaire, state: State) -> bool:
         LANGUAGE_CONFIRM_STEP: "language",
         PRECISION_STEP: "location",
         COUNTRY_PICK_STEP: "country",
+        SPECIES_PICK_STEP: "species",
+        SPECIES_MORE_STEP: "species",
     }[state.step]
     if parent is None or parent.type != wanted:
         return False
@@ -184,6 +199,12 @@ def _sub_step_valid(q: Questionnaire, state: State) -> bool:
         return len(state.pending) == 2 and state.pending[1] in q.languages
     if state.step == PRECISION_STEP:
         return len(state.pending) == 3 and _pending_coordinates(state) is not None
+    if state.step == SPECIES_MORE_STEP:
+        return len(state.pending) == 1
+    if state.step == SPECIES_PICK_STEP:
+        return len(state.pending) >= 3 and all(
+            _proposal(q, key) is not None for key in state.pending[2:]
+        )
     return len(state.pending) >= 3
 
 
@@ -223,7 +244,13 @@ def _resumable(q: Questionnaire, state: State) -> str:
     """The question to come back to after an interruption (language change, cancel: no)."""
     if state.step == CANCEL_STEP and state.cancel_from is not None:
         return state.cancel_from
-    if state.step in (PRECISION_STEP, COUNTRY_PICK_STEP, LANGUAGE_CONFIRM_STEP):
+    if state.step in (
+        PRECISION_STEP,
+        COUNTRY_PICK_STEP,
+        LANGUAGE_CONFIRM_STEP,
+        SPECIES_PICK_STEP,
+        SPECIES_MORE_STEP,
+    ):
         return state.pending[0]
     if state.step == EDIT_STEP:
         return q.review.id
@@ -268,6 +295,18 @@ def _options(q: Questionnaire, state: State) -> tuple[Option, ...]:
         return (Option("yes", Msg(m.WIPE_YES)), Option("no", Msg(m.WIPE_NO)))
     if step in _FOLLOWUP_STEPS:
         return ()
+    if step == SPECIES_PICK_STEP:
+        proposals = [
+            Option(str(i), Plain(_species_label(q, state, key)))
+            for i, key in enumerate(state.pending[2:], start=1)
+        ]
+        return (
+            *proposals,
+            Option("none", Msg(m.SPECIES_NONE)),
+            Option("unsure", Msg(m.SPECIES_UNSURE)),
+        )
+    if step == SPECIES_MORE_STEP:
+        return (Option("add", Msg(m.SPECIES_ADD)), Option("done", Msg(m.SPECIES_DONE)))
     question = _question(q, state)
     match question.type:
         case "language":
@@ -301,13 +340,15 @@ def _ask(q: Questionnaire, state: State) -> Actions:
         CANCEL_STEP: (m.CANCEL_CONFIRM, "choice", False),
         WIPE_STEP: (m.WIPE_OFFER, "choice", False),
         RECEIPT_STEP: (m.FOLLOWUP_ASK_CODE, "text", False),
+        SPECIES_PICK_STEP: (m.SPECIES_PICK, "choice", False),
+        SPECIES_MORE_STEP: (m.SPECIES_MORE, "choice", False),
         FOLLOWUP_STEP: (m.FOLLOWUP_ANSWER_PROMPT, "text", False),
     }
     if step in (RECEIPT_WAIT_STEP, FOLLOWUP_WAIT_STEP):
         return []  # waiting for the intake's answer: nothing to ask
     if step in sub:
         prompt, expects, skippable = sub[step]
-        back = step in (PRECISION_STEP, COUNTRY_PICK_STEP, EDIT_STEP)
+        back = step in (PRECISION_STEP, COUNTRY_PICK_STEP, EDIT_STEP, SPECIES_PICK_STEP)
         return [Ask(step, Msg(prompt), options, expects, state.language, skippable, back)]
     question = _question(q, state)
     expects_by_type: dict[str, Expects] = {
@@ -453,7 +494,7 @@ def _cancel_confirmed(q: Questionnaire, state: State, event: Any) -> Result:
 
 
 def _back(q: Questionnaire, state: State, event: Any) -> Result:
-    if state.step in (PRECISION_STEP, COUNTRY_PICK_STEP):
+    if state.step in (PRECISION_STEP, COUNTRY_PICK_STEP, SPECIES_PICK_STEP, SPECIES_MORE_STEP):
         return _enter(q, state, state.pending[0])
     if state.step == EDIT_STEP:
         return _enter(q, state, q.review.id)
@@ -473,6 +514,10 @@ def _skip(q: Questionnaire, state: State, event: Any) -> Result:
         )
     if step in (PRECISION_STEP, COUNTRY_PICK_STEP):
         return _answered(q, state, state.pending[0], Skipped())
+    if step == SPECIES_PICK_STEP:
+        return _species_picked(q, state, "unsure")
+    if step == SPECIES_MORE_STEP:
+        return _species_more(q, state, "done")
     if step == EDIT_STEP:
         return _enter(q, state, q.review.id)
     if step == CANCEL_STEP:
@@ -492,6 +537,8 @@ def _skip(q: Questionnaire, state: State, event: Any) -> Result:
         return _reask(q, state, m.REASON_REQUIRED)
     if question.type == "attachments":
         return _attachments_done(q, state)
+    if question.type == "species" and state.pending == (MORE,):
+        return _species_more(q, replace(state, pending=(question.id,)), "done")
     return _answered(q, state, question.id, Skipped())
 
 
@@ -704,6 +751,92 @@ def _wipe_declined(q: Questionnaire, state: State, event: Any) -> Result:
     return _wipe_choice(q, state, "no")
 
 
+# --------------------------------------------------------------------------- species
+def _proposal(q: Questionnaire, key: str) -> tuple[str, str | None] | None:
+    """A proposal kept in ``pending`` as ``taxon:product``; None if it no longer exists."""
+    taxon, _, product = key.partition(":")
+    if q.species is None or q.species.get(taxon) is None:
+        return None
+    return taxon, product or None
+
+
+def _species_label(q: Questionnaire, state: State, key: str) -> str:
+    """ "Pangolin — scales" in the tipster's language, from the catalogue."""
+    found = _proposal(q, key)
+    taxon = q.species.get(found[0]) if q.species is not None and found else None
+    if taxon is None or q.species is None or found is None:
+        return key
+    name = taxon.name_in(state.language)
+    label = name
+    if found[1] is not None:
+        label = f"{name} — {q.species.product_name(found[1], state.language)}"
+    if len(label) > SPECIES_LABEL_MAX:
+        label = label[: SPECIES_LABEL_MAX - 1] + "…"
+    return label
+
+
+def _species_items(state: State, question_id: str) -> tuple[SpeciesItem, ...]:
+    current = state.answer(question_id)
+    return current.items if isinstance(current, SpeciesAnswer) else ()
+
+
+def _species_text(q: Questionnaire, state: State, event: Text) -> Result:
+    """What the tipster typed is matched against the catalogue; up to three proposals
+    come back as buttons. Without a catalogue the words are the answer."""
+    question = _question(q, state)
+    typed = _clean_text(event.text)
+    if not typed:
+        return _reask(q, state, m.REASON_EMPTY)
+    if len(typed) > question.max_length:
+        return _reask(q, state, m.REASON_TOO_LONG, max=question.max_length)
+    if q.species is None:
+        return _answered(q, state, question.id, TextAnswer(typed))
+    # Adding one more keeps the earlier ones; otherwise this answer starts afresh.
+    items = _species_items(state, question.id) if state.pending == (MORE,) else ()
+    state = state.with_answer(question.id, SpeciesAnswer(items), log=False)
+    found = [
+        c
+        for c in q.species.search(typed, state.language, limit=3)
+        if c.confidence >= SPECIES_SHOWN
+    ]
+    if not found:
+        item = SpeciesItem(typed, "unmatched")
+        state = state.with_answer(question.id, SpeciesAnswer((*items, item)), log=False)
+        return _enter(q, state, SPECIES_MORE_STEP, pending=(question.id,))
+    keys = tuple(f"{c.taxon.id}:{c.product or ''}" for c in found)
+    return _enter(q, state, SPECIES_PICK_STEP, pending=(question.id, typed, *keys))
+
+
+def _species_picked(q: Questionnaire, state: State, option: str) -> Result:
+    parent, typed, keys = state.pending[0], state.pending[1], state.pending[2:]
+    if option.isdigit() and 1 <= int(option) <= len(keys):
+        key = keys[int(option) - 1]
+        found = _proposal(q, key)
+        assert found is not None  # guaranteed by step_kind
+        taxon, product = found
+        item = SpeciesItem(typed, "chosen", taxon, product, _species_label(q, state, key))
+    elif option == "none":
+        item = SpeciesItem(typed, "none")
+    else:
+        item = SpeciesItem(typed, "unsure", proposed=tuple(k.partition(":")[0] for k in keys))
+    items = (*_species_items(state, parent), item)
+    state = state.with_answer(parent, SpeciesAnswer(items), log=False)
+    return _enter(q, state, SPECIES_MORE_STEP, pending=(parent,))
+
+
+def _species_more(q: Questionnaire, state: State, option: str) -> Result:
+    parent = state.pending[0]
+    if option == "add":
+        return _enter(q, state, parent, pending=(MORE,))
+    answer = SpeciesAnswer(_species_items(state, parent))
+    return _answered(q, replace(state, pending=()), parent, answer)
+
+
+def _species_typed_again(q: Questionnaire, state: State, event: Text) -> Result:
+    """Typing instead of choosing: the new words are matched, as one more species."""
+    return _species_text(q, replace(state, step=state.pending[0], pending=(MORE,)), event)
+
+
 # --------------------------------------------------------------------------- follow-up
 def _begin_followup(q: Questionnaire, state: State, event: Any) -> Result:
     """A tipster with a receipt code comes back (rule P6): no report is drafted."""
@@ -867,7 +1000,9 @@ _STEP_ROWS: dict[str, dict[EventType, Handler]] = {
     "notice": _rows(choose=_choice(_notice_choice)),
     "choice": _rows(choose=_choice(_option_chosen)),
     "text": _rows(text=_text, choose=_choice(_option_chosen)),
-    "species": _rows(text=_text, choose=_choice(_option_chosen)),
+    "species": _rows(text=_species_text, choose=_choice(_option_chosen)),
+    "species_pick": _rows(text=_species_typed_again, choose=_choice(_species_picked)),
+    "species_more": _rows(text=_species_typed_again, choose=_choice(_species_more)),
     "country": _rows(text=_country_text, choose=_choice(_option_chosen)),
     "country_pick": _rows(text=_country_typed_again, choose=_choice(_country_picked)),
     "location": _rows(text=_location_text, location=_location_pin, choose=_choice(_option_chosen)),

@@ -155,3 +155,10 @@ FOLLOWUP_SENT = N_("Thank you. Your answer was added to your report, encrypted."
 FOLLOWUP_FINISH_FIRST = N_(
     "Please finish or cancel this report first. Then you can check for questions."
 )
+
+SPECIES_PICK = N_("Which of these do you mean?")
+SPECIES_NONE = N_("None of these")
+SPECIES_UNSURE = N_("I'm not sure")
+SPECIES_MORE = N_("Do you want to add another animal, plant or product?")
+SPECIES_ADD = N_("Add another")
+SPECIES_DONE = N_("No, continue")

@@ -29,6 +29,8 @@ from typing import Any, Literal
 
 import yaml
 
+from .species import Catalogue
+
 __all__ = ["QOption", "Question", "Questionnaire", "QuestionnaireError", "parse_questionnaire"]
 
 QuestionType = Literal[
@@ -89,6 +91,9 @@ class Questionnaire:
     languages: tuple[str, ...]
     default_language: str
     questions: tuple[Question, ...]
+    #: The species catalogue that ``species`` questions match against; without one they
+    #: take free text. Set by whoever loads the catalogue (``dataclasses.replace``).
+    species: Catalogue | None = field(default=None, compare=False, repr=False)
     _index: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -23,6 +23,8 @@ __all__ = [
     "PRECISION_STEP",
     "RECEIPT_STEP",
     "RECEIPT_WAIT_STEP",
+    "SPECIES_MORE_STEP",
+    "SPECIES_PICK_STEP",
     "SUBMITTING_STEP",
     "WIPE_STEP",
     "Phase",
@@ -41,6 +43,8 @@ EDIT_STEP = "_edit"
 CANCEL_STEP = "_cancel"
 SUBMITTING_STEP = "_submitting"
 WIPE_STEP = "_wipe"
+SPECIES_PICK_STEP = "_species_pick"
+SPECIES_MORE_STEP = "_species_more"
 RECEIPT_STEP = "_receipt"
 RECEIPT_WAIT_STEP = "_receipt_wait"
 FOLLOWUP_STEP = "_followup"
@@ -57,6 +61,8 @@ SUB_STEPS = (
     RECEIPT_WAIT_STEP,
     FOLLOWUP_STEP,
     FOLLOWUP_WAIT_STEP,
+    SPECIES_PICK_STEP,
+    SPECIES_MORE_STEP,
 )
 DRAFT_FORMAT = 1
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .answers import AnswerValue, AttachmentsAnswer, answer_to_json
+from .answers import AnswerValue, AttachmentsAnswer, SpeciesAnswer, answer_to_json
 from .questionnaire import Questionnaire
 from .state import State
 
@@ -36,9 +36,17 @@ __all__ = ["SCHEMA_VERSION", "build_transcript"]
 SCHEMA_VERSION = 1
 
 
-def _public(value: AnswerValue) -> dict[str, Any]:
-    """An answer as reviewers see it: attachment handles are the channel's, so they go."""
+def _public(value: AnswerValue, q: Questionnaire | None = None) -> dict[str, Any]:
+    """An answer as reviewers see it: attachment handles are the channel's, so they go;
+    a chosen species carries its scientific name and CITES appendix."""
     data = answer_to_json(value)
+    if isinstance(value, SpeciesAnswer) and q is not None and q.species is not None:
+        for item in data["items"]:
+            taxon = q.species.get(item["taxon"]) if item["taxon"] else None
+            if taxon is not None:
+                item["scientific"] = taxon.scientific
+                item["rank"] = taxon.rank
+                item["cites"] = taxon.cites
     if isinstance(value, AttachmentsAnswer):
         data["files"] = [
             {"index": i, "kind": f.kind, "size": f.size, "caption": f.caption}
@@ -51,10 +59,10 @@ def build_transcript(
     q: Questionnaire, state: State, *, case_id: str, received_on: date, channel: str
 ) -> dict[str, Any]:
     """The transcript of a conversation ready to be sealed (the review step was reached)."""
-    answers = {qid: _public(value) for qid, value in state.answers}
+    answers = {qid: _public(value, q) for qid, value in state.answers}
     prompts = {question.id: question.prompt for question in q.questions}
     transcript = [
-        {"question": qid, "prompt": prompts.get(qid, ""), "answer": _public(value)}
+        {"question": qid, "prompt": prompts.get(qid, ""), "answer": _public(value, q)}
         for qid, value in state.log
     ]
     evidence = q.first_of_type("attachments")

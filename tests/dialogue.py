@@ -76,6 +76,8 @@ class Dialogue:
             "category": lambda: self.choose("trafficking"),
             "description": lambda: self.text("Two trucks with pangolin scales at the border"),
             "species": lambda: self.text("pangolin scales"),
+            "_species_pick": lambda: self.choose("1"),
+            "_species_more": lambda: self.choose("done"),
             "country": lambda: self.text("Kenya"),
             "place": lambda: self.text("Near the port"),
             "location": lambda: self.text("-4.0435, 39.6682"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,6 +27,7 @@ from conversations import (
     Choose,
     Discard,
     End,
+    Engine,
     Event,
     FollowUp,
     FollowupFailed,
@@ -49,10 +51,12 @@ from conversations.answers import AttachmentsAnswer, LocationAnswer
 from conversations.engine import STEP_KINDS, TABLE, step_kind
 from conversations.events import EVENT_TYPES
 from conversations.places import PRECISIONS
+from tipline.species_loader import load_catalogue
 
 from .dialogue import Dialogue, default_questionnaire
 
 QUESTIONNAIRE = default_questionnaire()
+WITH_SPECIES = replace(QUESTIONNAIRE, species=load_catalogue())
 
 
 def _at(step: str) -> Callable[[Dialogue], None]:
@@ -65,6 +69,17 @@ def _then(
     def go(d: Dialogue) -> None:
         first(d)
         d.send(event(d))
+
+    return go
+
+
+def _species(first: Callable[[Dialogue], None]) -> Callable[[Dialogue], None]:
+    """The same, with the species catalogue behind the species question."""
+
+    def go(d: Dialogue) -> None:
+        d.questionnaire = WITH_SPECIES
+        d.engine = Engine(WITH_SPECIES)
+        first(d)
 
     return go
 
@@ -97,6 +112,11 @@ REACH: dict[str, Callable[[Dialogue], None]] = {
     "edit": _then(_at("review"), lambda d: Choose("review", "edit")),
     "cancel": _then(_at("description"), lambda d: Cancel()),
     "wipe": _then(_then(_at("review"), lambda d: Choose("review", "send")), lambda d: Submitted()),
+    "species_pick": _then(_species(_at("species")), lambda d: Text("shark fin")),
+    "species_more": _then(
+        _then(_species(_at("species")), lambda d: Text("shark fin")),
+        lambda d: Choose("_species_pick", "1"),
+    ),
     "receipt": _then(lambda d: None, lambda d: FollowUp()),
     "receipt_wait": _then(
         _then(lambda d: None, lambda d: FollowUp()), lambda d: Text("1234 5678 9012 3456")
@@ -300,7 +320,7 @@ def _event(data: st.DataObject, d: Dialogue) -> Event:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_any_sequence_of_events_keeps_a_valid_state(data: st.DataObject) -> None:
-    d = Dialogue(QUESTIONNAIRE)
+    d = Dialogue(data.draw(st.sampled_from([QUESTIONNAIRE, WITH_SPECIES])))
     start = data.draw(st.sampled_from([None, *(q.id for q in QUESTIONNAIRE.questions)]))
     if start is not None:
         d.walk_to(start)

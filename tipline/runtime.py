@@ -17,6 +17,7 @@ from storage import DraftStore, EmbeddedRedis, Spool, TipQueue, connect
 from storage.followup import FollowupStore
 
 from .settings import Settings
+from .species_loader import load_catalogue
 
 __all__ = ["Runtime", "open_runtime"]
 
@@ -45,8 +46,9 @@ class Runtime:
 
 
 def offered_questionnaire(settings: Settings) -> Questionnaire:
-    """The questionnaire, offering only the languages that have a catalogue."""
-    questionnaire = settings.questionnaire()
+    """The questionnaire, offering only the languages that have a complete catalogue, with
+    the species catalogue for its species questions."""
+    questionnaire = replace(settings.questionnaire(), species=load_catalogue())
     languages = available_languages(questionnaire.languages)
     default = (
         questionnaire.default_language
