@@ -1,0 +1,89 @@
+"""The fixed vocabularies: the formats we clean, their MIME types, and the kinds of
+metadata a scrub reports as removed. Also what a format module hands back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "KINDS",
+    "MIME_TYPES",
+    "REMOVED_KINDS",
+    "Cleaned",
+    "classify_xmp",
+]
+
+#: The kinds of metadata a scrub can report as removed, in the order a message lists them.
+REMOVED_KINDS: tuple[str, ...] = (
+    "location",
+    "camera",
+    "author",
+    "timestamps",
+    "software",
+    "thumbnail",
+    "comments",
+    "xmp",
+    "iptc",
+    "embedded_files",
+    "scripts",
+    "revisions",
+    "printer",
+    "other",
+)
+
+#: Detected format -> the MIME type of the scrubbed file (always the same format).
+MIME_TYPES: dict[str, str] = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "tiff": "image/tiff",
+    "heic": "image/heic",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "odp": "application/vnd.oasis.opendocument.presentation",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "3gp": "video/3gpp",
+    "mkv": "video/x-matroska",
+    "webm": "video/webm",
+    "m4a": "audio/mp4",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+}
+
+#: Every format a scrub can return.
+KINDS: tuple[str, ...] = tuple(MIME_TYPES)
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """What a format module returns: the new bytes and what it took out."""
+
+    data: bytes
+    removed: frozenset[str]
+
+
+_XMP_HINTS: tuple[tuple[str, re.Pattern[bytes]], ...] = (
+    ("location", re.compile(rb"GPS|[Ll]ocation|[Ll]atitude|[Ll]ongitude|City|Country")),
+    ("camera", re.compile(rb"tiff:(Make|Model)|SerialNumber|aux:Lens|exif(EX)?:")),
+    ("author", re.compile(rb"dc:creator|dc:rights|Artist|[Aa]uthor|xmpRights|Owner")),
+    ("timestamps", re.compile(rb"Date")),
+    ("software", re.compile(rb"CreatorTool|[Ss]oftware|pdf:Producer")),
+    ("revisions", re.compile(rb"xmpMM:(History|DerivedFrom|InstanceID|DocumentID)")),
+)
+
+
+def classify_xmp(packet: bytes) -> set[str]:
+    """What an XMP packet probably told about its file, for the report (it is dropped
+    whole either way)."""
+    found = {"xmp"}
+    for kind, pattern in _XMP_HINTS:
+        if pattern.search(packet):
+            found.add(kind)
+    return found

@@ -1,0 +1,488 @@
+# ruff: noqa: E501  (XML written out in full, as the applications write it)
+"""Document samples: PDF (pikepdf), DOCX (python-docx, then planted by zipfile), and
+XLSX, PPTX, ODT, ODS, ODP written part by part with zipfile."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import docx
+import pikepdf
+from pikepdf import Array, Dictionary, Name, String
+
+from . import CITY, COMMENT, MAKE, NAME, SOFTWARE, YEAR, exif_block, photo, zip_bytes
+
+_PAGE_TEXT = b"BT /F1 12 Tf 20 100 Td (Two men sold ivory carvings) Tj ET"
+
+
+def _jpeg_with_gps() -> bytes:
+    buf = io.BytesIO()
+    photo((32, 24)).save(buf, "JPEG", exif=exif_block(1))
+    return buf.getvalue()
+
+
+# -- PDF ------------------------------------------------------------------------------------
+def pdf_sample(*, incremental: bool = True) -> bytes:
+    """Two pages; document info, XMP, page metadata and thumbnail, JavaScript (open
+    action, name tree, link), a launch action, an attachment and a file-attachment
+    annotation, an annotation author, a JPEG with GPS, and an incremental update."""
+    pdf = pikepdf.new()
+    font = Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica)
+    image = pikepdf.Stream(pdf, _jpeg_with_gps())
+    image.Type, image.Subtype, image.Filter = Name.XObject, Name.Image, Name.DCTDecode
+    image.Width, image.Height, image.BitsPerComponent = 32, 24, 8
+    image.ColorSpace = Name.DeviceRGB
+    for text in (
+        _PAGE_TEXT,
+        b"BT /F1 12 Tf 20 60 Td (Page two) Tj ET q 32 0 0 24 10 10 cm /Im1 Do Q",
+    ):
+        pdf.add_blank_page(page_size=(200, 200))
+        page = pdf.pages[-1].obj
+        page.Contents = pdf.make_stream(text)
+        page.Resources = Dictionary(Font=Dictionary(F1=font), XObject=Dictionary(Im1=image))
+    first = pdf.pages[0].obj
+    first.Metadata = pdf.make_stream(f"<x:xmpmeta>{NAME}</x:xmpmeta>".encode())
+    first.Thumb = pikepdf.Stream(pdf, _jpeg_with_gps())
+    first.PieceInfo = Dictionary(Secret=Dictionary(Private=String(NAME)))
+    first.LastModified = String(f"D:{YEAR}0721101112Z")
+    first.AA = Dictionary(O=Dictionary(S=Name.JavaScript, JS=String("app.alert('open')")))
+    note = Dictionary(Type=Name.Annot, Subtype=Name.Text, Rect=Array([0, 0, 10, 10]),
+                      T=String(NAME), Contents=String("note on the pickup"),
+                      M=String(f"D:{YEAR}0721"))  # fmt: skip
+    link_js = Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=Array([20, 20, 60, 40]),
+                         A=Dictionary(S=Name.JavaScript, JS=String("this.submitForm()")))  # fmt: skip
+    launch = Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=Array([60, 20, 90, 40]),
+                        A=Dictionary(S=Name.Launch, F=String("calc.exe")))  # fmt: skip
+    web = Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=Array([90, 20, 120, 40]),
+                     A=Dictionary(S=Name.URI, URI=String("https://example.org/")))  # fmt: skip
+    attach = Dictionary(Type=Name.Annot, Subtype=Name.FileAttachment, Rect=Array([0, 0, 5, 5]),
+                        FS=Dictionary(Type=Name.Filespec, F=String("a.txt"),
+                                      EF=Dictionary(F=pdf.make_stream(NAME.encode()))))  # fmt: skip
+    first.Annots = Array([pdf.make_indirect(a) for a in (note, link_js, launch, web, attach)])
+    pdf.attachments["informant.txt"] = pikepdf.AttachedFileSpec(pdf, f"{NAME}\n".encode())
+    pdf.Root.OpenAction = Dictionary(S=Name.JavaScript, JS=String(f"app.alert('{NAME}')"))
+    names = pdf.Root.Names
+    names.JavaScript = Dictionary(
+        Names=Array(
+            [
+                String("init"),
+                pdf.make_indirect(
+                    Dictionary(
+                        S=Name.JavaScript, JS=String("app.launchURL('https://example.org')")
+                    )
+                ),
+            ]
+        )
+    )
+    with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+        meta["dc:creator"] = [NAME]
+        meta["xmp:CreatorTool"] = SOFTWARE
+        meta["photoshop:City"] = CITY
+    pdf.docinfo[Name.Author] = NAME
+    pdf.docinfo[Name.Producer] = SOFTWARE
+    pdf.docinfo[Name.Subject] = COMMENT
+    pdf.docinfo[Name.CreationDate] = f"D:{YEAR}0721101112Z"
+    buf = io.BytesIO()
+    pdf.save(buf, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    data = buf.getvalue()
+    return _append_revision(data) if incremental else data
+
+
+def _append_revision(data: bytes) -> bytes:
+    """An incremental update, as editors append one: a new info dictionary; the old one
+    (with the author) stays in the file's earlier revision."""
+    startxref = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    size = int(re.findall(rb"/Size (\d+)", data)[-1])
+    root: bytes = re.findall(rb"/Root (\d+ \d+ R)", data)[-1]
+    obj = f"{size} 0 obj\n<< /Title (Revised) >>\nendobj\n".encode()
+    offset = len(data)
+    xref_at = offset + len(obj)
+    xref = f"xref\n0 1\n0000000000 65535 f \n{size} 1\n{offset:010d} 00000 n \n".encode()
+    trailer = (b"trailer\n<< /Size " + str(size + 1).encode() + b" /Root " + root
+               + f" /Info {size} 0 R /Prev {startxref} >>\nstartxref\n{xref_at}\n%%EOF\n".encode())  # fmt: skip
+    return data + obj + xref + trailer
+
+
+def encrypted_pdf() -> bytes:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    buf = io.BytesIO()
+    pdf.save(buf, encryption=pikepdf.Encryption(owner="o", user="secret-user"))
+    return buf.getvalue()
+
+
+# -- DOCX -----------------------------------------------------------------------------------
+DOCX_TEXT = ["Two men sold ivory carvings", "from a blue pickup"]
+_W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def docx_sample() -> bytes:
+    """python-docx's document with core properties, a comment and a photo with GPS, then
+    rsids, a tracked change, document variables, a template path, people, custom
+    properties and printer settings planted with zipfile."""
+    document = docx.Document()
+    first = document.add_paragraph(DOCX_TEXT[0])
+    document.add_paragraph(DOCX_TEXT[1])
+    document.add_comment(first.runs, text="check the plate", author=NAME, initials="JT")
+    document.add_picture(io.BytesIO(_jpeg_with_gps()))
+    core = document.core_properties
+    core.author = core.last_modified_by = NAME
+    core.comments, core.keywords, core.title = COMMENT, CITY, "Report"
+    core.created = core.modified = dt.datetime(int(YEAR), 7, 21, 10, 11, 12)
+    core.revision = 7
+    buf = io.BytesIO()
+    document.save(buf)
+    return _plant_docx(buf.getvalue())
+
+
+def _plant_docx(data: bytes) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    body = members["word/document.xml"].decode()
+    body = body.replace("<w:p>", '<w:p w:rsidR="00A1B2C3" w:rsidRDefault="00A1B2C3">', 1)
+    body = body.replace(
+        "</w:body>",
+        f'<w:p><w:ins w:id="901" w:author="{NAME}" w:date="{YEAR}-07-21T10:11:12Z">'
+        "<w:r><w:t>inserted later</w:t></w:r></w:ins></w:p></w:body>",
+    )
+    members["word/document.xml"] = body.encode()
+    settings = members["word/settings.xml"].decode()
+    settings = re.sub(
+        r"(<w:settings[^>]*>)",
+        r'\1<w:attachedTemplate r:id="rIdTpl"/>'
+        f'<w:docVars><w:docVar w:name="informant" w:val="{NAME}"/></w:docVars>',
+        settings,
+        count=1,
+    )
+    settings = settings.replace(
+        "</w:settings>", '<w:rsids><w:rsidRoot w:val="00A1B2C3"/></w:rsids></w:settings>'
+    )
+    if 'xmlns:r="' not in settings:
+        settings = settings.replace(
+            "<w:settings ",
+            '<w:settings xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" ',
+            1,
+        )
+    members["word/settings.xml"] = settings.encode()
+    members["word/_rels/settings.xml.rels"] = (
+        b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        b'<Relationship Id="rIdTpl" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate"'
+        b' Target="file:///C:/Users/JaneTipster/Templates/Normal.dotm" TargetMode="External"/>'
+        b"</Relationships>"
+    )  # fmt: skip
+    members["word/people.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8"?><w15:people xmlns:w15="http://schemas.microsoft.com/office/word/2012/wordml">'
+        f'<w15:person w15:author="{NAME}"><w15:presenceInfo w15:providerId="AD" w15:userId="jane@example.org"/></w15:person>'
+        "</w15:people>"
+    ).encode()  # fmt: skip
+    members["docProps/custom.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8"?><Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"'
+        ' xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+        f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="2" name="Informant"><vt:lpwstr>{NAME}</vt:lpwstr></property>'
+        "</Properties>"
+    ).encode()  # fmt: skip
+    members["word/printerSettings/printerSettings1.bin"] = b"HP-Jane-Office\x00" * 8
+    rels = (
+        members["_rels/.rels"]
+        .decode()
+        .replace(
+            "</Relationships>",
+            '<Relationship Id="rIdCustom" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties" Target="docProps/custom.xml"/></Relationships>',
+        )
+    )
+    members["_rels/.rels"] = rels.encode()
+    doc_rels = (
+        members["word/_rels/document.xml.rels"]
+        .decode()
+        .replace(
+            "</Relationships>",
+            '<Relationship Id="rIdPeople" Type="http://schemas.microsoft.com/office/2011/relationships/people" Target="people.xml"/>'
+            '<Relationship Id="rIdPrint" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/printerSettings" Target="printerSettings/printerSettings1.bin"/>'
+            "</Relationships>",
+        )
+    )
+    members["word/_rels/document.xml.rels"] = doc_rels.encode()
+    types = (
+        members["[Content_Types].xml"]
+        .decode()
+        .replace(
+            "</Types>",
+            '<Default Extension="bin" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.printerSettings"/>'
+            '<Override PartName="/docProps/custom.xml" ContentType="application/vnd.openxmlformats-officedocument.custom-properties+xml"/>'
+            '<Override PartName="/word/people.xml" ContentType="application/vnd.ms-word.people+xml"/></Types>',
+        )
+    )
+    members["[Content_Types].xml"] = types.encode()
+    order = ["[Content_Types].xml", *(n for n in members if n != "[Content_Types].xml")]
+    return zip_bytes([(name, members[name]) for name in order])
+
+
+def docm_sample() -> bytes:
+    """A macro-enabled Word document: its content type says so and it has a VBA project."""
+    data = docx_sample()
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = [(n, archive.read(n)) for n in archive.namelist()]
+    members = [
+        (n, b.replace(b"vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+                      b"vnd.ms-word.document.macroEnabled.main+xml")
+         if n == "[Content_Types].xml" else b)
+        for n, b in members
+    ]  # fmt: skip
+    return zip_bytes([*members, ("word/vbaProject.bin", b"\xd0\xcf\x11\xe0VBA" * 10)])
+
+
+# -- XLSX, PPTX -----------------------------------------------------------------------------
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_PR = "http://schemas.openxmlformats.org/package/2006/relationships"
+XLSX_TEXT = "Pangolin scales 40 kg"
+PPTX_TEXT = "Rhino horn shipment"
+
+
+def _core() -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties"'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/"'
+        ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"<dc:creator>{NAME}</dc:creator><cp:lastModifiedBy>{NAME}</cp:lastModifiedBy>"
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{YEAR}-07-21T10:11:12Z</dcterms:created>'
+        f"<dc:description>{COMMENT}</dc:description></cp:coreProperties>"
+    ).encode()  # fmt: skip
+
+
+def _app(application: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+        f"<Application>{application}</Application><Company>{MAKE} for {NAME}</Company>"
+        "<AppVersion>16.0300</AppVersion></Properties>"
+    ).encode()  # fmt: skip
+
+
+def _package_rels(main: str) -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PR}">'
+        f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="{main}"/>'
+        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/>'
+        f'<Relationship Id="rId3" Type="{_REL}/extended-properties" Target="docProps/app.xml"/>'
+        "</Relationships>"
+    ).encode()
+
+
+def xlsx_sample() -> bytes:
+    types = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{_CT}">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Default Extension="bin" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.printerSettings"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/comments1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"/>'
+        '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+        '<Override PartName="/docProps/app.xml" ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
+        "</Types>"
+    ).encode()
+    workbook = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        f'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="{_REL}"'
+        ' xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" mc:Ignorable="x15ac"'
+        ' xmlns:x15ac="http://schemas.microsoft.com/office/spreadsheetml/2010/11/ac">'
+        '<fileVersion appName="xl" lastEdited="7" lowestEdited="7" rupBuild="27328"/>'
+        f'<fileSharing userName="{NAME}"/>'
+        '<mc:AlternateContent><mc:Choice Requires="x15ac">'
+        '<x15ac:absPath url="C:\\Users\\JaneTipster\\Desktop\\"/></mc:Choice></mc:AlternateContent>'
+        '<sheets><sheet name="Seizures" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    ).encode()  # fmt: skip
+    workbook_rels = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PR}">'
+        f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+        "</Relationships>"
+    ).encode()
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="{_REL}">'
+        f'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>{XLSX_TEXT}</t></is></c></row></sheetData>'
+        '<pageSetup orientation="portrait" r:id="rId1"/></worksheet>'
+    ).encode()  # fmt: skip
+    sheet_rels = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PR}">'
+        f'<Relationship Id="rId1" Type="{_REL}/printerSettings" Target="../printerSettings/printerSettings1.bin"/>'
+        f'<Relationship Id="rId2" Type="{_REL}/comments" Target="../comments1.xml"/>'
+        "</Relationships>"
+    ).encode()
+    comments = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<authors><author>{NAME}</author></authors><commentList>"
+        '<comment ref="A1" authorId="0"><text><t>weighed at the port</t></text></comment>'
+        "</commentList></comments>"
+    ).encode()
+    return zip_bytes([
+        ("[Content_Types].xml", types), ("_rels/.rels", _package_rels("xl/workbook.xml")),
+        ("docProps/core.xml", _core()), ("docProps/app.xml", _app("Microsoft Excel")),
+        ("xl/workbook.xml", workbook), ("xl/_rels/workbook.xml.rels", workbook_rels),
+        ("xl/worksheets/sheet1.xml", sheet), ("xl/worksheets/_rels/sheet1.xml.rels", sheet_rels),
+        ("xl/comments1.xml", comments),
+        ("xl/printerSettings/printerSettings1.bin", b"HP-Jane-Office\x00" * 8),
+    ])  # fmt: skip
+
+
+def pptx_sample() -> bytes:
+    p = 'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"'
+    a = 'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"'
+    types = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="{_CT}">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Default Extension="jpeg" ContentType="image/jpeg"/>'
+        '<Override PartName="/ppt/presentation.xml" ContentType="application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml"/>'
+        '<Override PartName="/ppt/slides/slide1.xml" ContentType="application/vnd.openxmlformats-officedocument.presentationml.slide+xml"/>'
+        '<Override PartName="/ppt/commentAuthors.xml" ContentType="application/vnd.openxmlformats-officedocument.presentationml.commentAuthors+xml"/>'
+        '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+        '<Override PartName="/docProps/app.xml" ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
+        "</Types>"
+    ).encode()
+    presentation = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><p:presentation {p} xmlns:r="{_REL}">'
+        '<p:sldIdLst><p:sldId id="256" r:id="rId2"/></p:sldIdLst></p:presentation>'
+    ).encode()
+    presentation_rels = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PR}">'
+        f'<Relationship Id="rId2" Type="{_REL}/slide" Target="slides/slide1.xml"/>'
+        f'<Relationship Id="rId3" Type="{_REL}/commentAuthors" Target="commentAuthors.xml"/>'
+        "</Relationships>"
+    ).encode()
+    slide = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><p:sld {p} {a} xmlns:r="{_REL}">'
+        f"<p:cSld><p:spTree><p:sp><p:txBody><a:p><a:r><a:t>{PPTX_TEXT}</a:t></a:r></a:p>"
+        '</p:txBody></p:sp><p:pic><p:blipFill><a:blip r:embed="rId1"/></p:blipFill></p:pic>'
+        "</p:spTree></p:cSld></p:sld>"
+    ).encode()
+    slide_rels = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_PR}">'
+        f'<Relationship Id="rId1" Type="{_REL}/image" Target="../media/image1.jpeg"/>'
+        "</Relationships>"
+    ).encode()
+    authors = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><p:cmAuthorLst {p}>'
+        f'<p:cmAuthor id="1" name="{NAME}" initials="JT" lastIdx="1" clrIdx="0"/></p:cmAuthorLst>'
+    ).encode()
+    return zip_bytes([
+        ("[Content_Types].xml", types), ("_rels/.rels", _package_rels("ppt/presentation.xml")),
+        ("docProps/core.xml", _core()), ("docProps/app.xml", _app("Microsoft PowerPoint")),
+        ("ppt/presentation.xml", presentation), ("ppt/_rels/presentation.xml.rels", presentation_rels),
+        ("ppt/slides/slide1.xml", slide), ("ppt/slides/_rels/slide1.xml.rels", slide_rels),
+        ("ppt/commentAuthors.xml", authors), ("ppt/media/image1.jpeg", _jpeg_with_gps()),
+    ])  # fmt: skip
+
+
+# -- OpenDocument ---------------------------------------------------------------------------
+_ODF_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+    'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    'xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" '
+    'xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0" '
+    'xmlns:xlink="http://www.w3.org/1999/xlink" '
+    'xmlns:config="urn:oasis:names:tc:opendocument:xmlns:config:1.0" '
+    'xmlns:officeooo="http://openoffice.org/2009/office" office:version="1.3"'
+)
+ODF_TEXT = "Pangolins in the back of the truck"
+_ODF_BODY = {
+    "odt": f'<office:text><text:p text:style-name="P1">{ODF_TEXT}</text:p></office:text>',
+    "ods": (f'<office:spreadsheet><table:table table:name="S"><table:table-row><table:table-cell>'
+            f"<text:p>{ODF_TEXT}</text:p></table:table-cell></table:table-row></table:table>"
+            "</office:spreadsheet>"),
+    "odp": (f'<office:presentation><draw:page draw:name="p1"><draw:frame><draw:text-box>'
+            f"<text:p>{ODF_TEXT}</text:p></draw:text-box></draw:frame></draw:page>"
+            "</office:presentation>"),
+}  # fmt: skip
+_ODF_MIME = {
+    "odt": "application/vnd.oasis.opendocument.text",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "odp": "application/vnd.oasis.opendocument.presentation",
+}
+
+
+def odf_sample(kind: str, *, macros: bool = False) -> bytes:
+    """An OpenDocument file with full meta.xml, printer settings, rsids, an annotation,
+    a tracked change, an author field, an event listener, a thumbnail and a photo."""
+    body = _ODF_BODY[kind]
+    extras = (
+        f"<text:p><office:annotation><dc:creator>{NAME}</dc:creator><dc:date>{YEAR}-07-21T10:11:12</dc:date>"
+        "<text:p>look at the plate</text:p></office:annotation>Signed: "
+        f"<text:author-name>{NAME}</text:author-name></text:p>"
+        '<draw:frame><draw:image xlink:href="Pictures/photo.jpg" xlink:type="simple"/></draw:frame>'
+        '<draw:frame><draw:image xlink:href="file:///home/JaneTipster/secret.png"/></draw:frame>'
+    )  # fmt: skip
+    tracked = (
+        '<text:tracked-changes><text:changed-region text:id="c1"><text:insertion>'
+        f"<office:change-info><dc:creator>{NAME}</dc:creator><dc:date>{YEAR}-07-21T10:11:12</dc:date>"
+        "</office:change-info></text:insertion></text:changed-region></text:tracked-changes>"
+    )  # fmt: skip
+    inner = body.split(">", 1)
+    body = inner[0] + ">" + tracked + extras + inner[1]
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODF_NS}>'
+        '<office:scripts><office:event-listeners><script:event-listener script:language="ooo:script"'
+        ' script:event-name="dom:load" xlink:href="vnd.sun.star.script:Standard.Module1.Main"/>'
+        "</office:event-listeners></office:scripts>"
+        '<office:automatic-styles><style:style style:name="P1" style:family="paragraph">'
+        '<style:text-properties officeooo:rsid="00a1b2c3" officeooo:paragraph-rsid="00a1b2c3"/>'
+        "</style:style></office:automatic-styles>"
+        f"<office:body>{body}</office:body></office:document-content>"
+    ).encode()  # fmt: skip
+    meta = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-meta {_ODF_NS}><office:meta>'
+        f"<meta:initial-creator>{NAME}</meta:initial-creator><dc:creator>{NAME}</dc:creator>"
+        f"<meta:creation-date>{YEAR}-07-21T10:11:12</meta:creation-date>"
+        f"<dc:date>{YEAR}-07-22T10:11:12</dc:date><meta:generator>{SOFTWARE}/7.4</meta:generator>"
+        f"<meta:printed-by>{NAME}</meta:printed-by><dc:description>{COMMENT}</dc:description>"
+        f'<meta:user-defined meta:name="City">{CITY}</meta:user-defined>'
+        "<meta:editing-cycles>12</meta:editing-cycles></office:meta></office:document-meta>"
+    ).encode()  # fmt: skip
+    settings = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-settings {_ODF_NS}><office:settings>'
+        '<config:config-item-set config:name="ooo:configuration-settings">'
+        '<config:config-item config:name="PrinterName" config:type="string">HP-Jane-Office</config:config-item>'
+        '<config:config-item config:name="PrinterSetup" config:type="base64Binary">SFAtSmFuZS1PZmZpY2U=</config:config-item>'
+        '<config:config-item config:name="Rsid" config:type="int">10597059</config:config-item>'
+        '<config:config-item config:name="PrintReversed" config:type="boolean">false</config:config-item>'
+        "</config:config-item-set></office:settings></office:document-settings>"
+    ).encode()  # fmt: skip
+    styles = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-styles {_ODF_NS}>'
+        "<office:styles/></office:document-styles>"
+    ).encode()
+    files = ["content.xml", "styles.xml", "meta.xml", "settings.xml", "manifest.rdf",
+             "Thumbnails/thumbnail.png", "Pictures/photo.jpg"]  # fmt: skip
+    if macros:
+        files.append("Basic/Standard/Module1.xml")
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">'
+        f'<manifest:file-entry manifest:full-path="/" manifest:media-type="{_ODF_MIME[kind]}"/>'
+        + "".join(f'<manifest:file-entry manifest:full-path="{f}" manifest:media-type=""/>' for f in files)
+        + "</manifest:manifest>"
+    ).encode()  # fmt: skip
+    thumb = io.BytesIO()
+    photo((16, 12)).save(thumb, "PNG")
+    members = [
+        ("mimetype", _ODF_MIME[kind].encode()), ("content.xml", content), ("styles.xml", styles),
+        ("meta.xml", meta), ("settings.xml", settings),
+        ("manifest.rdf", f"<rdf:RDF><rdf:Description>{NAME}</rdf:Description></rdf:RDF>".encode()),
+        ("Thumbnails/thumbnail.png", thumb.getvalue()), ("Pictures/photo.jpg", _jpeg_with_gps()),
+        ("META-INF/manifest.xml", manifest),
+    ]  # fmt: skip
+    if macros:
+        members.append(("Basic/Standard/Module1.xml", b"<script>Sub Main</script>"))
+    return zip_bytes(members, stored=("mimetype",))
