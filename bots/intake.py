@@ -27,6 +27,7 @@ from typing import Any
 from conversations import (
     Action,
     AttachmentFailed,
+    AttachmentScrubbed,
     CheckReceipt,
     Discard,
     End,
@@ -48,6 +49,7 @@ from conversations import (
 from conversations.answers import AttachmentsAnswer, ChoiceAnswer
 from privacy import AgeError, X25519Recipient, decrypt, encrypt
 from privacy.receipt import ReceiptKeys, new_code
+from privacy.scrub import DEFAULT_LIMITS, Limits, ScrubError, scrub
 from privacy.secrets import RECEIPT_LABEL, DraftCipher, DraftDecryptError, ServerSecret
 from storage import DraftStore, Spool, StorageError, TipQueue, submit_durably
 from storage.followup import FollowupStore
@@ -135,13 +137,17 @@ class Intake:
         queue: TipQueue,
         spool: Spool,
         secret: ServerSecret,
-        recipients: Sequence[X25519Recipient],
+        recipients: Sequence[X25519Recipient] | Callable[[], Sequence[X25519Recipient]],
         channel: str,
         followups: FollowupStore | None = None,
         today: Callable[[], date] = _utc_today,
         receipt_limits: tuple[int, int] = (5, 60),
+        scrub_limits: Limits = DEFAULT_LIMITS,
     ) -> None:
-        if not recipients:
+        # A callable is asked again at every seal, so a reloaded recipients file (key
+        # rotation) takes effect without a restart.
+        self._recipients_source = recipients
+        if not self._current_recipients():
             raise ValueError("at least one reviewer recipient is needed")
         self.engine = engine
         self.drafts = drafts
@@ -150,9 +156,9 @@ class Intake:
         self.channel = channel
         self._secret = secret
         self._cipher: DraftCipher = secret.draft_cipher()
-        self._recipients = tuple(recipients)
         self._today = today
         self.followups = followups
+        self.scrub_limits = scrub_limits
         # Wrong codes: at most this many per conversation an hour, and overall a minute.
         self._per_chat_tries, self._global_tries = receipt_limits
         self._pepper = secret.derive(RECEIPT_LABEL)
@@ -171,19 +177,41 @@ class Intake:
         draft = await self._load(key)
         return None if draft is None else draft.state
 
-    async def keep_attachment(self, conversation_id: str, ref: str, data: bytes) -> bool:
-        """Keep an accepted attachment's bytes, encrypted, with the draft. False if the
-        draft no longer holds that attachment (cancelled, expired, removed)."""
+    async def attach(self, conversation_id: str, ref: str, data: bytes) -> list[Action | WipeChat]:
+        """Scrub an accepted attachment's bytes (P3) and keep the result, encrypted, with
+        the draft; the raw bytes are never stored. Returns what to tell the tipster: what
+        was removed, or why the file was refused. Nothing if the draft no longer lists
+        that attachment (cancelled, expired, removed)."""
         key = self._secret.pseudonym(self.channel, conversation_id)
         async with self._lock(key):
             draft = await self._load(key)
             if draft is None or ref not in _refs(draft.state):
-                return False
-            blob_key = self._secret.pseudonym(f"{self.channel}:attachment", f"{key}:{ref}")
-            await self.drafts.put(blob_key, self._cipher.encrypt(data, blob_key.encode()))
-            draft.files[ref] = blob_key
-            await self._save(key, draft)
-            return True
+                return []
+            event: Event
+            try:
+                result = await asyncio.to_thread(scrub, data, limits=self.scrub_limits)
+            except ScrubError as exc:
+                log.info("an attachment was refused: %s", exc.reason)
+                event = AttachmentFailed(ref, exc.reason)
+            else:
+                blob_key = self._secret.pseudonym(f"{self.channel}:attachment", f"{key}:{ref}")
+                sealed = self._cipher.encrypt(result.data, blob_key.encode())
+                await self.drafts.put(blob_key, sealed)
+                draft.files[ref] = blob_key
+                event = AttachmentScrubbed(
+                    ref,
+                    result.kind,
+                    len(result.data),
+                    result.sha256,
+                    tuple(sorted(result.removed)),
+                )
+            return await self._run(key, draft, event)
+
+    async def keep_attachment(self, conversation_id: str, ref: str, data: bytes) -> bool:
+        """:meth:`attach`, for a channel that has nothing to show: True if it was kept."""
+        actions = await self.attach(conversation_id, ref, data)
+        state = await self.state(conversation_id)
+        return bool(actions) and state is not None and ref in _refs(state)
 
     async def remember(self, conversation_id: str, message_ids: Sequence[int]) -> None:
         """Note the channel's message ids of this conversation (both sides), kept only in
@@ -201,6 +229,10 @@ class Intake:
             await self._save(key, draft)
 
     # ------------------------------------------------------------------ internals
+    def _current_recipients(self) -> tuple[X25519Recipient, ...]:
+        source = self._recipients_source
+        return tuple(source() if callable(source) else source)
+
     def _lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
         if lock is None:
@@ -212,6 +244,10 @@ class Intake:
         draft = await self._load(key)
         if draft is None:
             draft = _Draft(new_case_id(), self.engine.initial())
+        return await self._run(key, draft, event)
+
+    async def _run(self, key: str, draft: _Draft, event: Event) -> list[Action | WipeChat]:
+        """Run one event through the engine, carry out its storage actions, save."""
         state, actions = self.engine.handle(draft.state, event)
         out: list[Action | WipeChat] = []
         pending = list(actions)
@@ -281,6 +317,10 @@ class Intake:
         draft.files.clear()
 
     async def _submit(self, draft: _Draft, state: State) -> Submitted | SubmitFailed:
+        recipients = self._current_recipients()
+        if not recipients:
+            log.error("a tip could not be sealed: no reviewer recipients")
+            return SubmitFailed()
         try:
             files = await self._attachments(draft, state)
             transcript = build_transcript(
@@ -291,8 +331,8 @@ class Intake:
                 channel=self.channel,
             )
             plaintext = json.dumps(transcript, ensure_ascii=False, indent=2).encode("utf-8")
-            sealed = await asyncio.to_thread(encrypt, plaintext, self._recipients)
-            sealed_files = [await asyncio.to_thread(encrypt, f, self._recipients) for f in files]
+            sealed = await asyncio.to_thread(encrypt, plaintext, recipients)
+            sealed_files = [await asyncio.to_thread(encrypt, f, recipients) for f in files]
             where = await submit_durably(
                 self.queue, self.spool, draft.case_id, sealed, sealed_files
             )
@@ -361,8 +401,11 @@ class Intake:
             "text": text,
         }
         plaintext = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+        recipients = self._current_recipients()
+        if not recipients:
+            return FollowupFailed()
         try:
-            sealed = await asyncio.to_thread(encrypt, plaintext, self._recipients)
+            sealed = await asyncio.to_thread(encrypt, plaintext, recipients)
             await self.followups.answer(case_id, sealed)
         except StorageError:
             return FollowupFailed()

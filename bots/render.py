@@ -19,6 +19,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -55,7 +56,7 @@ from conversations.answers import (
     SpeciesAnswer,
     TextAnswer,
 )
-from conversations.messages import N_
+from conversations.messages import N_, MsgList
 from conversations.places import normalise
 
 __all__ = [
@@ -182,13 +183,19 @@ class Renderer:
             template = tr.ngettext(msg.id, msg.plural, msg.n)
         else:
             template = tr.gettext(msg.id)
-        values = {k: self.isolate(str(v)) for k, v in msg.values}
+        values = {k: self._value(v) for k, v in msg.values}
         try:
             return template.format(**values) if values else template
         except (KeyError, IndexError, ValueError):
             # A broken translation must never hide the message: fall back to English.
             source = msg.id if msg.plural is None or msg.n == 1 else msg.plural
             return source.format(**values) if values else source
+
+    def _value(self, value: str | int | MsgList) -> str:
+        if isinstance(value, MsgList):
+            items = [self.msgid(i) for i in value.ids]
+            return str(format_list(items, locale=_locale(self.lang))) if items else ""
+        return self.isolate(str(value))
 
     def msgid(self, msgid: str) -> str:
         return self.translations.gettext(msgid)

@@ -27,6 +27,7 @@ from .engine import BACK_OPTION, SKIP_OPTION, Engine
 from .events import (
     Attachment,
     AttachmentFailed,
+    AttachmentScrubbed,
     Back,
     Cancel,
     ChangeLanguage,
@@ -59,6 +60,7 @@ __all__ = [
     "Ask",
     "Attachment",
     "AttachmentFailed",
+    "AttachmentScrubbed",
     "Back",
     "Cancel",
     "ChangeLanguage",

@@ -79,10 +79,16 @@ class SpeciesAnswer:
 
 @dataclass(frozen=True)
 class AttachmentInfo:
+    """A file sent. Once scrubbed: the detected ``kind``, the scrubbed ``size``, its
+    ``sha256`` and the kinds of metadata ``removed`` (``scrubbed`` is then true)."""
+
     ref: str
     kind: str
     size: int | None = None
     caption: str | None = None
+    sha256: str | None = None
+    removed: tuple[str, ...] = ()
+    scrubbed: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,7 +142,15 @@ def answer_to_json(value: AnswerValue) -> dict[str, Any]:
             return {
                 "type": "attachments",
                 "files": [
-                    {"ref": f.ref, "kind": f.kind, "size": f.size, "caption": f.caption}
+                    {
+                        "ref": f.ref,
+                        "kind": f.kind,
+                        "size": f.size,
+                        "caption": f.caption,
+                        "sha256": f.sha256,
+                        "removed": list(f.removed),
+                        "scrubbed": f.scrubbed,
+                    }
                     for f in files
                 ],
             }
@@ -205,11 +219,20 @@ def _attachment(data: Any) -> AttachmentInfo:
         raise ValueError("attachment is not an object")
     size = data.get("size")
     caption = data.get("caption")
+    removed = data.get("removed", [])
+    if not isinstance(removed, list):
+        raise ValueError("removed is not a list")
+    scrubbed = data.get("scrubbed", False)
+    if not isinstance(scrubbed, bool):
+        raise ValueError("scrubbed is not a boolean")
     return AttachmentInfo(
         _str(data["ref"]),
         _str(data["kind"]),
         None if size is None else _int(size),
         None if caption is None else _str(caption),
+        _opt(data.get("sha256")),
+        tuple(_str(r) for r in removed),
+        scrubbed,
     )
 
 

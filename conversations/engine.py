@@ -50,6 +50,7 @@ from .answers import (
 from .events import (
     Attachment,
     AttachmentFailed,
+    AttachmentScrubbed,
     Back,
     Cancel,
     ChangeLanguage,
@@ -68,7 +69,7 @@ from .events import (
     Submitted,
     Text,
 )
-from .messages import Msg
+from .messages import Msg, MsgList
 from .places import (
     apply_precision,
     confident_country,
@@ -217,7 +218,7 @@ def _pending_coordinates(state: State) -> tuple[float, float] | None:
 
 
 # --------------------------------------------------------------------------- helpers
-def _say(state: State, msgid: str, **values: str | int) -> Say:
+def _say(state: State, msgid: str, **values: str | int | MsgList) -> Say:
     return Say(Msg.of(msgid, **values), state.language)
 
 
@@ -677,7 +678,45 @@ def _attachment_failed(q: Questionnaire, state: State, event: AttachmentFailed) 
     question, files = found
     kept = tuple(f for f in files if f.ref != event.ref)
     state = state.with_answer(question.id, AttachmentsAnswer(kept), log=False)
-    return state, [_say(state, m.REASON_ATTACHMENT_FAILED)]
+    reason = {
+        "too_large": m.REASON_FILE_TOO_BIG,
+        "unsupported": m.REASON_FILE_REFUSED,
+        "macros": m.REASON_FILE_REFUSED,
+        "encrypted": m.REASON_FILE_REFUSED,
+        "malformed": m.REASON_FILE_DAMAGED,
+        "bomb": m.REASON_FILE_DAMAGED,
+        "timeout": m.REASON_FILE_DAMAGED,
+        "verify_failed": m.REASON_FILE_DAMAGED,
+    }.get(event.reason, m.REASON_ATTACHMENT_FAILED)
+    return state, [_say(state, reason)]
+
+
+def _attachment_scrubbed(q: Questionnaire, state: State, event: AttachmentScrubbed) -> Result:
+    """A file came back from scrubbing: record what it is now, tell the tipster what was
+    taken out of it (P3), in their words ("the location and the camera details")."""
+    found = _files(q, state)
+    if found is None or not any(f.ref == event.ref for f in found[1]):
+        return state, []
+    question, files = found
+    removed = tuple(dict.fromkeys(r for r in event.removed if r in m.REMOVED_LABELS))
+    files = tuple(
+        replace(
+            f,
+            kind=event.kind[:32],
+            size=max(0, event.size),
+            sha256=event.sha256[:64],
+            removed=removed,
+            scrubbed=True,
+        )
+        if f.ref == event.ref
+        else f
+        for f in files
+    )
+    state = state.with_answer(question.id, AttachmentsAnswer(files), log=False)
+    if not removed:
+        return state, [_say(state, m.FILE_NOTHING_HIDDEN)]
+    labels = tuple(dict.fromkeys(m.REMOVED_LABELS[r] for r in removed))
+    return state, [_say(state, m.FILE_CLEANED, details=MsgList(labels))]
 
 
 def _attachments_done(q: Questionnaire, state: State) -> Result:
@@ -920,6 +959,7 @@ def _rows(**specific: Handler) -> dict[EventType, Handler]:
         "location": Location,
         "attachment": Attachment,
         "attachment_failed": AttachmentFailed,
+        "attachment_scrubbed": AttachmentScrubbed,
         "cancel": Cancel,
         "back": Back,
         "skip": Skip,
@@ -939,6 +979,7 @@ def _rows(**specific: Handler) -> dict[EventType, Handler]:
         Location: _not_here,
         Attachment: _attachment,
         AttachmentFailed: _attachment_failed,
+        AttachmentScrubbed: _attachment_scrubbed,
         Cancel: _cancel,
         Back: _back,
         Skip: _skip,
@@ -976,6 +1017,7 @@ _EVERY_EVENT: tuple[EventType, ...] = (
     ReceiptChecked,
     FollowupSent,
     FollowupFailed,
+    AttachmentScrubbed,
 )
 _INTAKE_RESULTS: tuple[EventType, ...] = (
     Submitted,
@@ -984,6 +1026,7 @@ _INTAKE_RESULTS: tuple[EventType, ...] = (
     FollowupSent,
     FollowupFailed,
     AttachmentFailed,
+    AttachmentScrubbed,
 )
 _STEP_ROWS: dict[str, dict[EventType, Handler]] = {
     "new": {**dict.fromkeys(_EVERY_EVENT, _begin), FollowUp: _begin_followup},

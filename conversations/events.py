@@ -12,6 +12,7 @@ from dataclasses import dataclass
 __all__ = [
     "Attachment",
     "AttachmentFailed",
+    "AttachmentScrubbed",
     "Back",
     "Cancel",
     "ChangeLanguage",
@@ -78,9 +79,25 @@ class Attachment:
 
 @dataclass(frozen=True)
 class AttachmentFailed:
-    """The adapter could not fetch or keep an attachment the engine accepted."""
+    """An attachment the engine accepted could not be fetched or kept. ``reason``:
+    ``failed`` (fetching it failed), ``too_large``, or why it could not be scrubbed
+    (``unsupported``, ``macros``, ``encrypted``, ``malformed``, ``bomb``, ``timeout``,
+    ``verify_failed``): it is never kept unscrubbed."""
 
     ref: str
+    reason: str = "failed"
+
+
+@dataclass(frozen=True)
+class AttachmentScrubbed:
+    """An attachment was scrubbed and kept: its detected ``kind``, the scrubbed ``size``
+    and ``sha256``, and the kinds of identifying metadata ``removed``."""
+
+    ref: str
+    kind: str
+    size: int
+    sha256: str
+    removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +178,7 @@ Event = (
     | Location
     | Attachment
     | AttachmentFailed
+    | AttachmentScrubbed
     | Cancel
     | Back
     | Skip
@@ -182,6 +200,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     Location,
     Attachment,
     AttachmentFailed,
+    AttachmentScrubbed,
     Cancel,
     Back,
     Skip,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["NP_", "N_", "Msg", "Plural"]
+__all__ = ["NP_", "N_", "Msg", "MsgList", "Plural"]
 
 
 def N_(msgid: str) -> str:
@@ -30,16 +30,24 @@ class Plural:
 
 
 @dataclass(frozen=True)
+class MsgList:
+    """A value that is a list of message ids: rendered each in the language and joined as
+    that language joins a list ("a, b and c")."""
+
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Msg:
     """A message id with its values; ``plural`` and ``n`` select a plural form."""
 
     id: str
-    values: tuple[tuple[str, str | int], ...] = ()
+    values: tuple[tuple[str, str | int | MsgList], ...] = ()
     plural: str | None = None
     n: int | None = None
 
     @classmethod
-    def of(cls, msgid: str, **values: str | int) -> Msg:
+    def of(cls, msgid: str, **values: str | int | MsgList) -> Msg:
         return cls(msgid, tuple(sorted(values.items())))
 
     @classmethod
@@ -162,3 +170,32 @@ SPECIES_UNSURE = N_("I'm not sure")
 SPECIES_MORE = N_("Do you want to add another animal, plant or product?")
 SPECIES_ADD = N_("Add another")
 SPECIES_DONE = N_("No, continue")
+
+REASON_FILE_TOO_BIG = N_("This file is too big. Please send a smaller file.")
+REASON_FILE_REFUSED = N_(
+    "We cannot accept this kind of file, because we cannot remove the hidden details in "
+    "it that could identify you. Please send a photo or a screenshot instead."
+)
+REASON_FILE_DAMAGED = N_(
+    "We could not read this file. It may be damaged. Please send it again, or send a "
+    "photo or a screenshot instead."
+)
+FILE_CLEANED = N_("To protect you, we removed from your file: {details}.")
+FILE_NOTHING_HIDDEN = N_("We checked your file: it had no hidden details to remove.")
+# What was removed, as a tipster would say it (joined as a list in each language).
+REMOVED_LABELS = {
+    "location": N_("the location"),
+    "camera": N_("the camera details"),
+    "author": N_("names of people"),
+    "timestamps": N_("dates and times"),
+    "software": N_("software details"),
+    "thumbnail": N_("a hidden preview picture"),
+    "comments": N_("hidden comments"),
+    "xmp": N_("other hidden details"),
+    "iptc": N_("other hidden details"),
+    "embedded_files": N_("files hidden inside it"),
+    "scripts": N_("scripts"),
+    "revisions": N_("earlier versions"),
+    "printer": N_("printer details"),
+    "other": N_("other hidden details"),
+}

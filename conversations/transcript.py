@@ -27,13 +27,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .answers import AnswerValue, AttachmentsAnswer, SpeciesAnswer, answer_to_json
+from .answers import AnswerValue, AttachmentInfo, AttachmentsAnswer, SpeciesAnswer, answer_to_json
 from .questionnaire import Questionnaire
 from .state import State
 
 __all__ = ["SCHEMA_VERSION", "build_transcript"]
 
 SCHEMA_VERSION = 1
+
+
+def _file(index: int, info: AttachmentInfo) -> dict[str, Any]:
+    return {
+        "index": index,
+        "kind": info.kind,
+        "size": info.size,
+        "sha256": info.sha256,
+        "removed": list(info.removed),
+        "caption": info.caption,
+    }
 
 
 def _public(value: AnswerValue, q: Questionnaire | None = None) -> dict[str, Any]:
@@ -48,10 +59,7 @@ def _public(value: AnswerValue, q: Questionnaire | None = None) -> dict[str, Any
                 item["rank"] = taxon.rank
                 item["cites"] = taxon.cites
     if isinstance(value, AttachmentsAnswer):
-        data["files"] = [
-            {"index": i, "kind": f.kind, "size": f.size, "caption": f.caption}
-            for i, f in enumerate(value.files)
-        ]
+        data["files"] = [_file(i, f) for i, f in enumerate(value.files)]
     return data
 
 
@@ -68,10 +76,7 @@ def build_transcript(
     evidence = q.first_of_type("attachments")
     files = state.answer(evidence.id) if evidence else None
     attachments = (
-        [
-            {"index": i, "kind": f.kind, "size": f.size, "caption": f.caption}
-            for i, f in enumerate(files.files)
-        ]
+        [_file(i, f) for i, f in enumerate(files.files)]
         if isinstance(files, AttachmentsAnswer)
         else []
     )

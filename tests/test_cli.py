@@ -32,6 +32,8 @@ CONVERSATION = [
     "3",  # sale in a market, shop or online
     DESCRIPTION,
     SPECIES,
+    "1",  # the first proposal of the species catalogue
+    "2",  # no other species
     "kenya",
     PLACE,
     "-4.0435123, 39.6682377",
@@ -158,7 +160,6 @@ def test_piped_conversation_to_review_and_stock_age(cli: Env) -> None:
     for expected in [
         DESCRIPTION,
         PLACE,
-        SPECIES,
         "Sale in a market, shop or online",
         "Kenya",
         "-4.04, 39.67 (About 1 km)",

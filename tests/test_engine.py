@@ -14,6 +14,7 @@ from conversations import (
     Ask,
     Attachment,
     AttachmentFailed,
+    AttachmentScrubbed,
     Back,
     Cancel,
     ChangeLanguage,
@@ -50,6 +51,7 @@ from conversations.answers import (
     TextAnswer,
 )
 from conversations.events import EVENT_TYPES
+from conversations.messages import MsgList
 from conversations.state import CANCEL_STEP, COUNTRY_PICK_STEP, PRECISION_STEP
 
 from .dialogue import Dialogue
@@ -505,7 +507,9 @@ def test_transcript_has_the_day_and_no_handles() -> None:
     text = json.dumps(doc)
     assert doc["schema_version"] == 1 and doc["received_on"] == "2026-03-04"
     assert "telegram-file-id" not in text and "ref" not in text
-    assert doc["attachments"] == [{"index": 0, "kind": "photo", "size": 2048, "caption": None}]
+    assert doc["attachments"] == [
+        {"index": 0, "kind": "photo", "size": 2048, "sha256": None, "removed": [], "caption": None}
+    ]
     assert [e["question"] for e in doc["transcript"]][:3] == ["language", "safety", "category"]
     assert doc["answers"]["country"] == {"type": "country", "code": "KE", "typed": "Kenya"}
 
@@ -567,4 +571,46 @@ def test_every_ask_names_the_current_step() -> None:
 
 
 def test_event_types_are_all_known() -> None:
-    assert len(EVENT_TYPES) == 18
+    assert len(EVENT_TYPES) == 19
+
+
+def test_a_scrubbed_file_is_recorded_and_the_tipster_told_what_was_removed() -> None:
+    d = Dialogue()
+    d.walk_to("evidence")
+    d.send(Attachment("f1", "document", 5000))
+    actions = d.send(
+        AttachmentScrubbed("f1", "jpeg", 4100, "ab" * 32, ("location", "camera", "xmp", "iptc"))
+    )
+    [said] = [a for a in actions if isinstance(a, Say)]
+    assert said.msg.id == m.FILE_CLEANED
+    assert dict(said.msg.values)["details"] == MsgList(
+        (m.REMOVED_LABELS["location"], m.REMOVED_LABELS["camera"], m.REMOVED_LABELS["xmp"])
+    )
+    answer = d.state.answer("evidence")
+    assert isinstance(answer, AttachmentsAnswer)
+    [info] = answer.files
+    assert (info.kind, info.size, info.sha256, info.scrubbed) == ("jpeg", 4100, "ab" * 32, True)
+    assert info.removed == ("location", "camera", "xmp", "iptc")
+    d.send(Attachment("f2", "document", 10))
+    d.send(AttachmentScrubbed("f2", "pdf", 10, "cd" * 32, ()))
+    assert d.said() == [m.FILE_NOTHING_HIDDEN]
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        ("too_large", m.REASON_FILE_TOO_BIG),
+        ("unsupported", m.REASON_FILE_REFUSED),
+        ("macros", m.REASON_FILE_REFUSED),
+        ("malformed", m.REASON_FILE_DAMAGED),
+        ("bomb", m.REASON_FILE_DAMAGED),
+        ("failed", m.REASON_ATTACHMENT_FAILED),
+    ],
+)
+def test_a_refused_file_is_dropped_with_its_reason(reason: str, message: str) -> None:
+    d = Dialogue()
+    d.walk_to("evidence")
+    d.send(Attachment("f1", "document", 5000))
+    d.send(AttachmentFailed("f1", reason))
+    assert d.said() == [message]
+    assert d.state.answer("evidence") == AttachmentsAnswer(())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from conversations import (
     Text,
 )
 from conversations import messages as m
+from conversations.answers import AttachmentsAnswer
 from privacy import X25519Identity, X25519Recipient, decrypt, encrypt
 from privacy.secrets import ServerSecret
 from storage import DraftStore, Spool, TipQueue, connect
@@ -38,6 +40,8 @@ from storage.followup import FollowupStore
 
 from .dialogue import default_questionnaire
 from .leaks import assert_absent, file_contents, redis_contents
+from .samples import CITY, COMMENT, NAME
+from .samples.images import camera_jpeg
 
 CHAT_ID = "987654321"  # a Telegram-like chat id; it must never be stored
 DESCRIPTION = "Nine sacks of Kilindini-pangolin-scales loaded at night"
@@ -218,29 +222,53 @@ async def test_idle_drafts_expire(redis_client: aioredis.Redis, tmp_path: Path) 
     assert next(a.msg.id for a in actions if isinstance(a, Say)) == m.WELCOME
 
 
-async def test_attachments_are_kept_encrypted_and_sealed_with_the_tip(harness: Harness) -> None:
+async def test_attachments_are_scrubbed_kept_encrypted_and_sealed(
+    harness: Harness, tmp_path: Path
+) -> None:
     h = harness
-    photo = b"\xff\xd8\xff-pretend-jpeg-Kilindini-" + bytes(range(256)) * 100
+    photo = camera_jpeg(tmp_path)  # GPS, camera make, model and serial, owner, XMP, thumbnail
     await _to_review(h)
     await h.send(Choose("review", "edit"))
     await h.send(Choose("_edit", "evidence"))
     actions = await h.send(Attachment("file-AAA", "photo", len(photo)))
     assert FetchAttachment("file-AAA") in actions
-    assert await h.intake.keep_attachment(CHAT_ID, "file-AAA", photo)
-    assert not await h.intake.keep_attachment(CHAT_ID, "never-announced", b"x")
-    assert b"pretend-jpeg" not in await redis_contents(h.client)
+    told = await h.intake.attach(CHAT_ID, "file-AAA", photo)
+    [said] = [a for a in told if isinstance(a, Say)]
+    assert said.msg.id == m.FILE_CLEANED
+    assert m.REMOVED_LABELS["location"] in dict(said.msg.values)["details"].ids  # type: ignore[union-attr]
+    assert await h.intake.attach(CHAT_ID, "never-announced", b"x") == []
+    stored = await redis_contents(h.client)
+    assert photo[:64] not in stored and b"Exif" not in stored
     await h.send(Choose("evidence", "done"))
     await h.send(Choose("review", "send"))
     tip = await h.queue.claim_next("alice")
     assert tip is not None and len(tip.attachments) == 1
-    assert decrypt(tip.attachments[0], [h.reviewer]) == photo
+    sealed_photo = decrypt(tip.attachments[0], [h.reviewer])
+    assert sealed_photo != photo and sealed_photo.startswith(b"\xff\xd8")
+    for planted in (NAME, CITY, COMMENT):  # the owner, the city, the comment: all gone
+        assert planted.encode() not in sealed_photo
+        assert planted.encode() in photo
     transcript = json.loads(decrypt(tip.sealed, [h.reviewer]))
-    assert transcript["attachments"] == [
-        {"index": 0, "kind": "photo", "size": len(photo), "caption": None}
-    ]
+    [entry] = transcript["attachments"]
+    assert entry["kind"] == "jpeg" and entry["size"] == len(sealed_photo)
+    assert entry["sha256"] == hashlib.sha256(sealed_photo).hexdigest()
+    assert "location" in entry["removed"] and "camera" in entry["removed"]
     assert "file-AAA" not in json.dumps(transcript)
     await h.send(Choose("_wipe", "no"))
     assert [k async for k in h.client.scan_iter("tipline:draft:*")] == []
+
+
+async def test_a_file_that_cannot_be_scrubbed_is_refused_not_kept(harness: Harness) -> None:
+    h = harness
+    await _to_review(h)
+    await h.send(Choose("review", "edit"))
+    await h.send(Choose("_edit", "evidence"))
+    await h.send(Attachment("exe", "document", 40))
+    told = await h.intake.attach(CHAT_ID, "exe", b"MZ\x90\x00 this is no photo " * 4)
+    assert [a.msg.id for a in told if isinstance(a, Say)] == [m.REASON_FILE_REFUSED]
+    assert b"this is no photo" not in await redis_contents(h.client)
+    state = await h.intake.state(CHAT_ID)
+    assert state is not None and state.answer("evidence") == AttachmentsAnswer(())
 
 
 async def test_an_attachment_never_fetched_is_dropped_not_sealed_as_missing(
