@@ -1,57 +1,431 @@
-"""A decrypted tip as text a reviewer reads (the minimal reviewer view)."""
+"""A decrypted tip as a reviewer reads it, with rich.
+
+Labels come from the same catalogues as the conversation (the questionnaire's labels,
+"(not answered)", the precision names), dates and country and language names are in
+the reviewer's language; the tipster's own words are shown as written. Everything that
+comes out of a transcript is cleaned of terminal control and bidi override characters
+before it is shown, so a crafted tip cannot rewrite the reviewer's screen.
+
+:func:`tip_view` builds the view; :func:`render_text` turns any view into plain text
+(for a pipe or an export), :func:`print_view` prints it in colour on a terminal.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import io
+import re
+import sys
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol, TextIO
+
+from babel import Locale, UnknownLocaleError
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
 
 from bots.render import Renderer
-from conversations import Questionnaire
+from conversations import LanguageName, Questionnaire
+from conversations import messages as m
 from conversations.answers import answer_from_json
 
-__all__ = ["render_tip"]
+from .desk import ClaimKind, ThreadItem
+from .tip import OpenedTip
+from .verdicts import Verdict
+
+__all__ = [
+    "SpeciesLookup",
+    "TaxonLike",
+    "ViewOptions",
+    "clean",
+    "language_name",
+    "map_link",
+    "normalise_lang",
+    "print_view",
+    "render_text",
+    "thread_view",
+    "tip_view",
+    "verdict_view",
+]
+
+# Controls other than newline and tab, and the bidi embeddings, overrides and isolates
+# (U+202A-U+202E, U+2066-U+2069) that could reorder what the reviewer sees.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_MAP_ZOOM = {"exact": 17, "1km": 14, "10km": 11}
+_HIDDEN_TYPES = ("notice", "review", "language")
 
 
-def _value(renderer: Renderer, question_id: str, data: Any) -> str:
+class TaxonLike(Protocol):
+    @property
+    def scientific(self) -> str: ...
+
+    @property
+    def cites(self) -> str | None: ...
+
+    def name_in(self, lang: str) -> str: ...
+
+
+class SpeciesLookup(Protocol):
+    """What the view needs of the species catalogue (conversations.species.Catalogue)."""
+
+    def get(self, taxon_id: str) -> TaxonLike | None: ...
+
+    def product_name(self, form: str, lang: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    lang: str = "en"
+    show_map: bool = False
+    species: SpeciesLookup | None = None
+
+
+def clean(text: object) -> str:
+    """Text from a transcript, safe to print: no control or bidi override characters,
+    tabs as spaces."""
+    return _UNSAFE.sub("", str(text).replace("\t", " ").replace("\r\n", "\n"))
+
+
+def _locale(lang: str) -> Locale:
     try:
-        value = answer_from_json(data)
+        return Locale.parse(lang)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return Locale.parse("en")
+
+
+def language_name(code: str, lang: str) -> str:
+    """A language's own name, with its name in ``lang`` and its code:
+    "Kiswahili (Swahili, sw)"; "English (en)" when both names are the same."""
+    if not code:
+        return "?"
+    try:
+        own = Renderer(lang, _EMPTY).label(LanguageName(code))
+        theirs = Locale.parse(code).get_display_name(_locale(lang)) or code
+    except (UnknownLocaleError, ValueError, TypeError):
+        return clean(code)
+    theirs = theirs[:1].upper() + theirs[1:]
+    return f"{own} ({code})" if own == theirs else f"{own} ({theirs}, {code})"
+
+
+def _size(size: object) -> str:
+    if not isinstance(size, int) or isinstance(size, bool):
+        return "size unknown"
+    if size < 1000:
+        return f"{size} bytes"
+    for unit, factor in (("MB", 1_000_000), ("kB", 1000)):
+        if size >= factor:
+            return f"{size / factor:.1f} {unit} ({size} bytes)"
+    return f"{size} bytes"  # pragma: no cover
+
+
+def map_link(latitude: float, longitude: float, precision: str) -> str:
+    """An OpenStreetMap link to a pin, zoomed to its precision. Opening it tells the map
+    server where the reviewer is looking, so it is only shown on request."""
+    zoom = _MAP_ZOOM.get(precision, 12)
+    return (
+        f"https://www.openstreetmap.org/?mlat={latitude}&mlon={longitude}"
+        f"#map={zoom}/{latitude}/{longitude}"
+    )
+
+
+def _listing(value: object) -> str:
+    """What an attachment says was scrubbed, whatever its shape (list, mapping, text)."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{clean(k)}: {_listing(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_listing(v) for v in value) or "nothing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return clean(value)
+
+
+# ----------------------------------------------------------------------------- answers
+class _Answers:
+    """Answers in one language (the reviewer's for the fields, the tipster's for the
+    transcript)."""
+
+    def __init__(self, lang: str, questionnaire: Questionnaire, options: ViewOptions) -> None:
+        self.renderer = Renderer(lang, questionnaire)
+        self.questionnaire = questionnaire
+        self.options = options
+
+    def text(self, question_id: str, data: Any, *, detailed: bool) -> str:
+        kind = data.get("type") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return clean(repr(data))
+        if kind == "text":
+            return clean(data.get("text", ""))
+        if kind == "country":
+            name = self.renderer.answer(question_id, answer_from_json(data)) if _ok(data) else ""
+            if not detailed:
+                return clean(name or data.get("typed", ""))
+            return f"{clean(name)} ({clean(data.get('code'))}; typed: {clean(data.get('typed'))})"
+        if kind == "species":
+            return "\n".join(self._species(data.get("items"), detailed=detailed))
+        if kind == "attachments" and detailed:
+            files = data.get("files")
+            if not isinstance(files, list) or not files:
+                return self.renderer.msgid(m.SUMMARY_SKIPPED)
+            return "\n".join(self._file(f) for f in files)
+        if kind == "choice" and data.get("option") == "continue":
+            question = self.questionnaire.get(question_id)
+            if question is not None and question.type == "notice":
+                return self.renderer.msgid(m.CONTINUE)
+        if kind == "location" and detailed:
+            return self._location(question_id, data)
+        try:
+            return clean(self.renderer.answer(question_id, answer_from_json(data)))
+        except (ValueError, KeyError):
+            return clean(data.get("text") or data.get("typed") or repr(data))
+
+    def _location(self, question_id: str, data: dict[str, Any]) -> str:
+        try:
+            shown = self.renderer.answer(question_id, answer_from_json(data))
+        except ValueError:
+            return clean(repr(data))
+        lat, lon = data.get("latitude"), data.get("longitude")
+        if self.options.show_map and isinstance(lat, int | float) and isinstance(lon, int | float):
+            shown += "\n" + map_link(float(lat), float(lon), str(data.get("precision")))
+        return clean(shown)
+
+    def _file(self, info: Any) -> str:
+        if not isinstance(info, dict):
+            return clean(repr(info))
+        index = info.get("index")
+        parts = [f"{index if isinstance(index, int) else '?'}: {clean(info.get('kind', '?'))}"]
+        parts.append(_size(info.get("size")))
+        if info.get("caption"):
+            parts.append(f"caption: {clean(info['caption'])}")
+        for key in ("scrubbed", "removed"):
+            if key in info:
+                parts.append(f"scrubbed: {_listing(info[key])}")
+        return ", ".join(parts)
+
+    def _species(self, items: Any, *, detailed: bool) -> list[str]:
+        if not isinstance(items, list) or not items:
+            return [self.renderer.msgid(m.SUMMARY_SKIPPED)]
+        return [self._species_item(i, detailed) for i in items]
+
+    def _species_item(self, item: Any, detailed: bool) -> str:
+        if not isinstance(item, dict):
+            return clean(repr(item))
+        typed = clean(item.get("typed", ""))
+        if not detailed:
+            return clean(item.get("shown") or typed)
+        lang = self.renderer.lang
+        catalogue = self.options.species
+        taxon_id = item.get("taxon")
+        found = catalogue.get(taxon_id) if catalogue and isinstance(taxon_id, str) else None
+        line = f"“{typed}”"
+        if isinstance(taxon_id, str):
+            scientific = found.scientific if found else item.get("scientific") or taxon_id
+            cites = found.cites if found else item.get("cites")
+            parts = [clean(scientific)]
+            if found is not None:
+                parts.append(clean(found.name_in(lang)))
+            elif item.get("shown"):
+                parts.append(clean(item["shown"]))
+            parts.append(f"CITES {clean(cites)}" if cites else "not CITES-listed")
+            product = item.get("product")
+            if isinstance(product, str) and product:
+                with contextlib.suppress(KeyError, ValueError):
+                    product = catalogue.product_name(product, lang) if catalogue else product
+                parts.append(clean(product))
+            line += " → " + ", ".join(parts)
+        status = item.get("status")
+        if status and status != "chosen":
+            line += f" [{clean(status)}]"
+        proposed = item.get("proposed")
+        if isinstance(proposed, list) and proposed:
+            names = []
+            for p in proposed:
+                taxon = catalogue.get(p) if catalogue and isinstance(p, str) else None
+                names.append(f"{taxon.scientific} ({taxon.name_in(lang)})" if taxon else str(p))
+            line += " proposed: " + "; ".join(clean(n) for n in names)
+        return line
+
+    def prompt(self, question_id: str, prompt: object) -> str:
+        text = " ".join(str(prompt or "").split())
+        return clean(self.renderer.msgid(text) if text else f"[{question_id}]")
+
+
+def _ok(data: dict[str, Any]) -> bool:
+    try:
+        answer_from_json(data)
     except ValueError:
-        return repr(data)
-    text = renderer.answer(question_id, value)
-    if isinstance(data, dict) and data.get("type") == "country":
-        text += f" ({data.get('code')}; typed: {data.get('typed')!r})"
-    return text
+        return False
+    return True
 
 
-def render_tip(
-    transcript: dict[str, Any], questionnaire: Questionnaire, attachments: int, lang: str = "en"
-) -> str:
-    """Every answer, then the question-and-answer transcript in the order given."""
-    renderer = Renderer(lang, questionnaire)
-    received = str(transcript.get("received_on"))
-    with contextlib.suppress(ValueError):
-        received = renderer.date(date.fromisoformat(received))
-    lines = [
-        f"Case {transcript.get('case_id')}",
-        f"  received on {received} via {transcript.get('channel')}, "
-        f"language {transcript.get('language')}, "
-        f"schema version {transcript.get('schema_version')}",
-        "",
-    ]
-    answers = transcript.get("answers", {})
+_EMPTY = Questionnaire(version=0, languages=("en",), default_language="en", questions=())
+
+
+# ----------------------------------------------------------------------------- views
+def _grid() -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    return grid
+
+
+def _status(how: ClaimKind | None, deliveries: int | None) -> str | None:
+    if how == "new":
+        return "new: first delivery, claimed by you"
+    if how == "again":
+        return f"claimed by you already (delivery {deliveries})"
+    if how == "reclaimed":
+        return f"reclaimed after another reviewer's claim went idle (delivery {deliveries})"
+    return None
+
+
+def tip_view(
+    opened: OpenedTip,
+    questionnaire: Questionnaire,
+    options: ViewOptions,
+    *,
+    how: ClaimKind | None = None,
+    deliveries: int | None = None,
+    thread: tuple[int, Sequence[ThreadItem]] | None = None,
+    verdict: Verdict | None = None,
+    verdict_unreadable: bool = False,
+) -> RenderableType:
+    """The whole tip: header, every answer, the attachments, the transcript as the
+    tipster saw it, the follow-up thread and the verdict."""
+    reviewer = _Answers(options.lang, questionnaire, options)
+    transcript = opened.transcript
+    parts: list[RenderableType] = [Text(f"Case {opened.case_id}", style="bold underline")]
+    head = _grid()
+    status = _status(how, deliveries)
+    if status:
+        head.add_row("Status", Text(status))
+    received = opened.received_on
+    head.add_row(
+        "Received",
+        Text(
+            reviewer.renderer.date(received) if received else clean(transcript.get("received_on"))
+        ),
+    )
+    head.add_row("Channel", Text(clean(transcript.get("channel", "?"))))
+    language_question = questionnaire.first_of_type("language")
+    head.add_row(
+        reviewer.renderer.msgid(language_question.label) if language_question else "Language",
+        Text(language_name(opened.language, options.lang)),
+    )
+    answers = opened.answers
+    grid = head
+    grid.add_row("", "")
     for question in questionnaire.questions:
-        if question.id in answers and question.type not in ("notice", "review"):
-            label = renderer.msgid(question.label)
-            lines.append(f"{label}: {_value(renderer, question.id, answers[question.id])}")
+        if question.id in answers and question.type not in _HIDDEN_TYPES:
+            value = reviewer.text(question.id, answers[question.id], detailed=True)
+            grid.add_row(reviewer.renderer.msgid(question.label), Text(value))
     for question_id, data in answers.items():
         if questionnaire.get(question_id) is None:
-            lines.append(f"{question_id}: {_value(renderer, question_id, data)}")
-    lines.append(f"Sealed attachments: {attachments}")
-    lines += ["", "Transcript:"]
+            value = reviewer.text(question_id, data, detailed=True)
+            grid.add_row(clean(question_id), Text(value))
+    sealed = len(opened.sealed_attachments)
+    listed = len(opened.listed_attachments)
+    files = f"{sealed} sealed"
+    if sealed != listed:
+        files += f" (the transcript lists {listed}: check the export)"
+    grid.add_row("Attachments", Text(files))
+    parts.append(grid)
+
+    tipster_lang = opened.language or "en"
+    tipster = _Answers(tipster_lang, questionnaire, options)
+    lines = Text()
     for entry in transcript.get("transcript", []):
+        if not isinstance(entry, dict):
+            continue
         question_id = str(entry.get("question"))
-        prompt = " ".join(str(entry.get("prompt", "")).split())
-        lines.append(f"  Q [{question_id}] {prompt}")
-        lines.append(f"  A {_value(renderer, question_id, entry.get('answer'))}")
-    return "\n".join(lines)
+        lines.append("Q ", style="bold")
+        lines.append(tipster.prompt(question_id, entry.get("prompt")) + "\n")
+        lines.append("A ", style="bold")
+        lines.append(tipster.text(question_id, entry.get("answer"), detailed=False) + "\n")
+    lines.rstrip()
+    title = f"Transcript, as the tipster saw it ({language_name(tipster_lang, options.lang)})"
+    parts += [Text(""), Text(title, style="bold"), lines]
+    if thread is not None:
+        parts += [Text(""), thread_view(*thread, lang=options.lang)]
+    if verdict is not None or verdict_unreadable:
+        parts += [Text(""), verdict_view(verdict, lang=options.lang)]
+    return Group(*parts)
+
+
+def thread_view(asked: int, items: Sequence[ThreadItem], *, lang: str = "en") -> RenderableType:
+    """The follow-up thread: the questions reviewers asked (their sealed copies) and what
+    the tipster answered or added."""
+    answers = sum(1 for i in items if i.kind == "answer")
+    out = Text(f"Follow-up: {asked} question(s) asked, {answers} answer(s)", style="bold")
+    renderer = Renderer(lang, _EMPTY)
+    for item in items:
+        day = item.day
+        with contextlib.suppress(ValueError, TypeError):
+            day = renderer.date(date.fromisoformat(str(item.day)))
+        if item.kind == "question":
+            who = f" by {clean(item.reviewer)}" if item.reviewer else ""
+            out.append(f"\n  Question{who}, {clean(day or '?')}:", style="bold")
+        elif item.kind == "answer":
+            said = f" in {language_name(item.language, lang)}" if item.language else ""
+            out.append(f"\n  Answer, received {clean(day or '?')}{said}:", style="bold")
+        else:
+            out.append(f"\n  (a message that cannot be opened: {clean(item.text)})")
+            continue
+        for line in clean(item.text).splitlines() or [""]:
+            out.append(f"\n    {line}")
+    return out
+
+
+def verdict_view(verdict: Verdict | None, *, lang: str = "en") -> RenderableType:
+    if verdict is None:
+        return Text("Verdict: recorded, but not sealed to your identities", style="bold")
+    renderer = Renderer(lang, _EMPTY)
+    out = Text(f"Verdict: {verdict.verdict}", style="bold")
+    out.append(f" (by {clean(verdict.reviewer)}, {renderer.date(verdict.decided_on)})")
+    if verdict.note:
+        out.append(f"\n  {clean(verdict.note)}")
+    for earlier in reversed(verdict.history):
+        out.append(
+            f"\n  earlier: {earlier.verdict} by {clean(earlier.reviewer)}, "
+            f"{renderer.date(earlier.decided_on)}"
+            + (f": {clean(earlier.note)}" if earlier.note else "")
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- output
+def render_text(renderable: RenderableType, width: int | None = None) -> str:
+    """Plain text, no colour. ``width`` None: lines are never wrapped (for pipes and
+    scripts that look for a value); a number: wrapped to it (for files people read)."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width or 100_000,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        soft_wrap=False,
+    )
+    console.print(renderable)
+    lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def print_view(renderable: RenderableType, file: TextIO | None = None) -> None:
+    """In colour and wrapped on a terminal, as plain unwrapped text otherwise."""
+    out = file or sys.stdout
+    console = Console(file=out, highlight=False, emoji=False, markup=False)
+    if console.is_terminal:
+        console.print(renderable)
+    else:
+        out.write(render_text(renderable))
+        out.flush()
+
+
+def normalise_lang(lang: str) -> str:
+    """A language code as the catalogues spell it (``zh-Hans`` -> ``zh_Hans``)."""
+    return unicodedata.normalize("NFKC", lang).strip().replace("-", "_")

@@ -8,7 +8,8 @@ Keys (no chat id, no user id, no time anywhere):
 ``tipline:followup:{case}``       hash: ``recipient``, the ``age1...`` key derived from
                                   the code, to which reviewers seal their questions
 ``tipline:questions:{case}``      list of questions, each age-sealed to that recipient
-``tipline:answers:{case}``        list of the tipster's answers, age-sealed to reviewers
+``tipline:answers:{case}``        the thread, age-sealed to reviewers: the tipster's answers
+                                  and a reviewers' copy of each question asked
 ``tipline:throttle:{scope}``      wrong-code counters with a short expiry
 ================================  ====================================================
 """

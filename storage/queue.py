@@ -4,7 +4,9 @@ Each tip is a small stream entry (``v``, ``case``) plus a hash holding the seale
 written together by one Lua script so that a case is queued exactly once. Reviewers
 claim entries through the consumer group and acknowledge them when done; entries a
 reviewer has claimed but not acknowledged come back to that reviewer first, and idle
-ones can be reclaimed by another reviewer. See docs/storage.md for the key layout.
+ones can be reclaimed by another reviewer. Reviewers' verdicts, sealed like the tips,
+live in one hash (``tipline:verdicts``: case id -> sealed verdict). See docs/storage.md
+and docs/review.md for the key layout.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
@@ -21,7 +23,16 @@ from redis import exceptions as redis_exceptions
 
 from storage.errors import StorageError, translate_redis_errors
 
-__all__ = ["FORMAT_VERSION", "QueuedTip", "TipQueue", "sealed_blobs", "validate_case_id"]
+__all__ = [
+    "FORMAT_VERSION",
+    "PendingEntry",
+    "QueuedTip",
+    "TipQueue",
+    "day_start_id",
+    "entry_day",
+    "sealed_blobs",
+    "validate_case_id",
+]
 
 #: Version of the stream entry and record layout (field ``v``).
 FORMAT_VERSION = 1
@@ -60,6 +71,37 @@ def _validate_consumer(consumer: str) -> str:
 
 def _text(value: Any) -> str:
     return value.decode("ascii") if isinstance(value, bytes) else str(value)
+
+
+_DAY_MS = 86_400_000
+_EPOCH = date(1970, 1, 1)
+
+
+def entry_day(entry_id: str) -> date:
+    """The UTC day a stream entry was added: entry ids are ``<start of the day in ms>-<n>``
+    (they carry the day, never the time). ValueError for anything else."""
+    ms, _, seq = entry_id.partition("-")
+    if not ms.isdigit() or not seq.isdigit():
+        raise ValueError("not a stream entry id")
+    return _EPOCH + timedelta(days=int(ms) // _DAY_MS)
+
+
+def day_start_id(day: date) -> str:
+    """The smallest entry id of ``day`` (for ranges by day)."""
+    return f"{(day - _EPOCH).days * _DAY_MS}-0"
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """An entry some reviewer claimed and has not acknowledged yet. ``case_id`` is None
+    when the entry was deleted from the stream meanwhile; ``idle`` is the time since it
+    was last handed out (the claim's, a reviewer's activity, not the tip's)."""
+
+    entry_id: str
+    case_id: str | None
+    consumer: str
+    deliveries: int
+    idle: timedelta
 
 
 @dataclass(frozen=True)
@@ -187,6 +229,52 @@ return {pending, waiting}
 """
 
 
+# KEYS: record, stream, verdicts. ARGV: group, case id, sealed verdict.
+# Returns -1 if the case was never queued, else the number of entries acknowledged (0/1).
+# The verdict is stored (a repeat replaces it) and the entry acknowledged in one step.
+_VERDICT_LUA = """
+local entry = redis.call('HGET', KEYS[1], 'entry')
+if not entry then
+  return -1
+end
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+local ok, acked = pcall(redis.call, 'XACK', KEYS[2], ARGV[1], entry)
+if ok then
+  return acked
+end
+return 0
+"""
+
+# KEYS: stream. ARGV: group. Returns {oldest pending id or '', oldest never delivered id
+# or ''}, one consistent snapshot.
+_OLDEST_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'', ''}
+end
+local pending = ''
+local cursor = '-'
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local info = {}
+  for i = 1, #group, 2 do
+    info[group[i]] = group[i + 1]
+  end
+  if info['name'] == ARGV[1] then
+    cursor = '(' .. info['last-delivered-id']
+    local summary = redis.call('XPENDING', KEYS[1], ARGV[1])
+    if tonumber(summary[1]) > 0 then
+      pending = summary[2]
+    end
+  end
+end
+local first = redis.call('XRANGE', KEYS[1], cursor, '+', 'COUNT', 1)
+local waiting = ''
+if first[1] then
+  waiting = first[1][1]
+end
+return {pending, waiting}
+"""
+
+
 class TipQueue:
     """Sealed tips for reviewers, on the stream ``stream`` with consumer group ``group``.
 
@@ -203,18 +291,22 @@ class TipQueue:
         group: str = "reviewers",
         prefix: str = "tipline:tip:",
         dead_stream: str = "tipline:dead",
+        verdicts: str = "tipline:verdicts",
     ) -> None:
-        if not (stream and group and prefix and dead_stream):
-            raise ValueError("stream, group, prefix and dead_stream must be non-empty")
+        if not (stream and group and prefix and dead_stream and verdicts):
+            raise ValueError("stream, group, prefix, dead_stream and verdicts must be non-empty")
         self._client = client
         self.stream = stream
         self.group = group
         self.prefix = prefix
         self.dead_stream = dead_stream
+        self.verdicts_key = verdicts
         self._submit = client.register_script(_SUBMIT_LUA)
         self._ack = client.register_script(_ACK_LUA)
         self._dead = client.register_script(_DEAD_LUA)
         self._depth = client.register_script(_DEPTH_LUA)
+        self._verdict = client.register_script(_VERDICT_LUA)
+        self._oldest = client.register_script(_OLDEST_LUA)
 
     def record_key(self, case_id: str) -> str:
         """The Redis key of a case's record (the hash holding the sealed bytes)."""
@@ -253,17 +345,27 @@ class TipQueue:
     async def claim_next(self, consumer: str) -> QueuedTip | None:
         """Hand ``consumer`` its oldest unacknowledged tip again, else the next new one;
         None when nothing waits."""
+        return await self.claim_own(consumer) or await self.claim_new(consumer)
+
+    async def claim_own(self, consumer: str) -> QueuedTip | None:
+        """Hand ``consumer`` its oldest claimed, unacknowledged tip again (its delivery
+        count goes up); None if it holds none."""
+        return await self._claim(consumer, "0")
+
+    async def claim_new(self, consumer: str) -> QueuedTip | None:
+        """Hand ``consumer`` the oldest tip never delivered to anyone; None if none waits."""
+        return await self._claim(consumer, ">")
+
+    async def _claim(self, consumer: str, start: str) -> QueuedTip | None:
         consumer = _validate_consumer(consumer)
         with translate_redis_errors():
-            for start in ("0", ">"):
-                while True:
-                    entry = await self._read_one(consumer, start)
-                    if entry is None:
-                        break
-                    tip = await self._open_entry(*entry)
-                    if tip is not None:
-                        return tip
-        return None
+            while True:
+                entry = await self._read_one(consumer, start)
+                if entry is None:
+                    return None
+                tip = await self._open_entry(*entry)
+                if tip is not None:
+                    return tip
 
     async def reclaim_idle(self, consumer: str, min_idle: timedelta) -> QueuedTip | None:
         """Take over the oldest entry that some reviewer claimed but left unacknowledged
@@ -321,6 +423,115 @@ class TipQueue:
             raise ValueError(f"a dead-letter reason must be 1-{_MAX_REASON} characters")
         return await self._bury(case_id, reason)
 
+    # -- verdicts -------------------------------------------------------------------
+
+    async def record_verdict(self, case_id: str, sealed: bytes) -> bool:
+        """Store the case's sealed verdict (replacing an earlier one) and acknowledge its
+        entry, in one step; True if the entry was pending. Safe to repeat. LookupError if
+        the case was never queued."""
+        record = self.record_key(case_id)
+        if not isinstance(sealed, bytes) or not sealed:
+            raise TypeError("a verdict must be sealed bytes")
+        with translate_redis_errors():
+            reply = int(
+                await self._verdict(
+                    keys=[record, self.stream, self.verdicts_key],
+                    args=[self.group, case_id, sealed],
+                )
+            )
+        if reply < 0:
+            raise LookupError("no tip was queued under this case id")
+        return bool(reply)
+
+    async def verdict(self, case_id: str) -> bytes | None:
+        """The case's sealed verdict, or None."""
+        field = validate_case_id(case_id)
+        with translate_redis_errors():
+            value: Any = await self._client.hget(self.verdicts_key, field)
+        return None if value is None else bytes(value)
+
+    async def verdicts(self) -> dict[str, bytes]:
+        """Every sealed verdict, by case id."""
+        found: dict[str, bytes] = {}
+        with translate_redis_errors():
+            async for field, value in self._client.hscan_iter(self.verdicts_key, count=500):
+                found[_text(field)] = bytes(value)
+        return found
+
+    # -- listing ----------------------------------------------------------------------
+
+    async def pending_for(self, consumer: str | None = None) -> list[PendingEntry]:
+        """Entries claimed and not acknowledged (by ``consumer``, or by anyone), oldest
+        first."""
+        if consumer is not None:
+            consumer = _validate_consumer(consumer)
+        rows: list[Any] = []
+        cursor = "-"
+        with translate_redis_errors():
+            while True:
+                try:
+                    batch = await self._client.xpending_range(
+                        self.stream,
+                        self.group,
+                        min=cursor,
+                        max="+",
+                        count=500,
+                        consumername=consumer,
+                    )
+                except redis_exceptions.ResponseError as exc:
+                    if str(exc).startswith("NOGROUP"):
+                        return []
+                    raise
+                rows += batch
+                if len(batch) < 500:
+                    break
+                cursor = "(" + _text(batch[-1]["message_id"])
+            async with self._client.pipeline(transaction=False) as pipe:
+                for row in rows:
+                    pipe.xrange(self.stream, row["message_id"], row["message_id"], count=1)
+                entries = await pipe.execute() if rows else []
+        found = []
+        for row, entry in zip(rows, entries, strict=True):
+            case = _text(entry[0][1].get(b"case", b"")) if entry and entry[0][1] else None
+            found.append(
+                PendingEntry(
+                    entry_id=_text(row["message_id"]),
+                    case_id=case if case and _CASE_ID.fullmatch(case) else None,
+                    consumer=_text(row["consumer"]),
+                    deliveries=int(row["times_delivered"]),
+                    idle=timedelta(milliseconds=int(row["time_since_delivered"])),
+                )
+            )
+        return found
+
+    async def sealed_since(self, day: date) -> list[tuple[str, str, bytes]]:
+        """``(entry id, case id, sealed tip)`` of every entry added on ``day`` or later
+        that is still in the stream (acknowledged or not; not dead-lettered), oldest
+        first. An entry whose record is missing or damaged is left out."""
+        cursor = day_start_id(day)
+        found: list[tuple[str, str, bytes]] = []
+        with translate_redis_errors():
+            while True:
+                batch: Any = await self._client.xrange(self.stream, cursor, "+", count=500)
+                batch = batch or []
+                cases = [
+                    (_text(entry_id), _text((fields or {}).get(b"case", b"")))
+                    for entry_id, fields in batch
+                ]
+                cases = [(e, c) for e, c in cases if _CASE_ID.fullmatch(c)]
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for _entry, case in cases:
+                        pipe.hget(self.prefix + case, "sealed")
+                    sealed = await pipe.execute() if cases else []
+                found += [
+                    (entry, case, bytes(blob))
+                    for (entry, case), blob in zip(cases, sealed, strict=True)
+                    if blob
+                ]
+                if len(batch) < 500:
+                    return found
+                cursor = "(" + _text(batch[-1][0])
+
     # -- counting -------------------------------------------------------------------
 
     async def depth(self) -> int:
@@ -340,6 +551,32 @@ class TipQueue:
                     return 0
                 raise
         return int(summary["pending"])
+
+    async def claimed_per_consumer(self) -> dict[str, int]:
+        """How many entries each reviewer holds claimed and unacknowledged."""
+        with translate_redis_errors():
+            try:
+                summary = await self._client.xpending(self.stream, self.group)
+            except redis_exceptions.ResponseError as exc:
+                if str(exc).startswith("NOGROUP"):
+                    return {}
+                raise
+        return {_text(c["name"]): int(c["pending"]) for c in summary.get("consumers") or []}
+
+    async def oldest_waiting(self) -> str | None:
+        """The entry id of the oldest tip not acknowledged yet (claimed or never
+        delivered); None when nothing waits. Its day is :func:`entry_day`."""
+        with translate_redis_errors():
+            pending, waiting = await self._oldest(keys=[self.stream], args=[self.group])
+        ids = [_text(i) for i in (pending, waiting) if i]
+        if not ids:
+            return None
+        return min(ids, key=lambda i: tuple(int(part) for part in i.split("-")))
+
+    async def dead_count(self) -> int:
+        """Entries in the dead-letter stream."""
+        with translate_redis_errors():
+            return int(await self._client.xlen(self.dead_stream))
 
     # -- internals ------------------------------------------------------------------
 

@@ -110,7 +110,7 @@ BROKEN: dict[str, tuple[Callable[[Catalog], None], str]] = {
     "markup": (_edit(m.WELCOME, "<b>Bienvenue</b>"), "markup differs"),
     "line break": (_edit(m.WELCOME, "Bienvenue.\nIci."), "line breaks differ"),
     "long button": (_edit(m.SEND, "Envoyer le rapport " * 3), "too long for a button"),
-    "command with a space": (_edit("cancel", "tout annuler"), "one word"),
+    "command of many words": (_edit("cancel", "tout annuler tout de suite"), "one short word"),
     "command twice": (_edit("back", "ànnùlér"), "same command word"),
     "command is a button": (_edit("cancel", _pseudo(m.CANCEL_REPORT)), "equals a button"),
     "English left behind": (_english, "English unchanged"),

@@ -238,10 +238,10 @@ def _check_commands(catalog: Catalog, locale: str, buttons: set[str]) -> list[Pr
             word = str(found.string) if found is not None and found.string else ""
             if not word:
                 continue
-            if len(word.split()) != 1 or any(
-                unicodedata.category(c).startswith("P") for c in word
-            ):
-                problems.append(Problem(locale, source, "a command word must be one word"))
+            if len(word.split()) > 2 or any(unicodedata.category(c).startswith("P") for c in word):
+                problems.append(
+                    Problem(locale, source, "a command word must be one short word (two at most)")
+                )
             if word.casefold() in words:
                 problems.append(
                     Problem(locale, source, f"same command word as {words[word.casefold()]!r}")

@@ -39,7 +39,7 @@ class Runtime:
             queue=self.queue,
             spool=self.spool,
             secret=self.settings.secret(),
-            recipients=self.settings.recipients(),
+            recipients=self.settings.recipients_provider(),
             channel=channel,
             followups=FollowupStore(self.client),
         )

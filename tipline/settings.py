@@ -6,7 +6,8 @@
                             default ``$XDG_DATA_HOME/tipline`` (``~/.local/share/tipline``)
 ``TIPLINE_RECIPIENTS``      reviewers' age recipients (``age1...``), separated by spaces,
                             commas or newlines
-``TIPLINE_RECIPIENTS_FILE`` a recipients file (one ``age1...`` a line, ``#`` comments)
+``TIPLINE_RECIPIENTS_FILE`` a recipients file (one ``age1...`` a line, ``#`` comments);
+                            a running bot re-reads it when it changes (key rotation)
 ``TIPLINE_SECRET``          the server secret (as written by ``tipline secret generate``);
                             unset: ``<data dir>/server.secret``, created on first use
 ``TIPLINE_SECRET_FILE``     a file holding the server secret
@@ -17,10 +18,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -29,7 +32,9 @@ from conversations import Questionnaire, parse_questionnaire
 from privacy import AgeError, X25519Recipient
 from privacy.secrets import ServerSecret, load_or_create
 
-__all__ = ["ConfigError", "Settings"]
+__all__ = ["ConfigError", "RecipientsProvider", "Settings", "parse_recipients_text"]
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -45,13 +50,18 @@ class Settings:
     secret_file: Path | None
     questionnaire_file: Path | None
     draft_ttl: timedelta
+    #: The recipients file, kept so a running intake can reload it (recipients_provider);
+    #: its content at start-up is part of ``recipients_text`` too, which also holds
+    #: ``fixed_recipients_text``, the recipients given directly (TIPLINE_RECIPIENTS).
+    recipients_file: Path | None = field(default=None)
+    fixed_recipients_text: str = field(default="")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         data_home = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         data_dir = Path(env.get("TIPLINE_DATA_DIR") or Path(data_home) / "tipline")
-        recipients = env.get("TIPLINE_RECIPIENTS", "")
+        fixed_recipients = recipients = env.get("TIPLINE_RECIPIENTS", "")
         recipients_file = env.get("TIPLINE_RECIPIENTS_FILE")
         if recipients_file:
             try:
@@ -71,25 +81,20 @@ class Settings:
             secret_file=Path(secret_file) if secret_file else None,
             questionnaire_file=Path(questionnaire) if questionnaire else None,
             draft_ttl=timedelta(seconds=int(ttl_text)),
+            recipients_file=Path(recipients_file) if recipients_file else None,
+            fixed_recipients_text=fixed_recipients,
         )
 
     def recipients(self) -> list[X25519Recipient]:
         """The reviewers' recipients; an intake without any refuses to start."""
-        found: list[X25519Recipient] = []
-        for line in self.recipients_text.splitlines():
-            for token in re.split(r"[,\s]+", line.split("#", 1)[0]):
-                if not token:
-                    continue
-                try:
-                    found.append(X25519Recipient.parse(token))
-                except AgeError as exc:
-                    raise ConfigError(f"reviewer recipient {token[:12]}...: {exc}") from exc
-        if not found:
-            raise ConfigError(
-                "no reviewer recipients: set TIPLINE_RECIPIENTS to the age1... recipients that "
-                "`tipline keys generate` printed on the reviewers' own machines"
-            )
-        return found
+        return parse_recipients_text(self.recipients_text)
+
+    def recipients_provider(self) -> RecipientsProvider:
+        """The reviewers' recipients for a long-running intake: ``TIPLINE_RECIPIENTS`` plus
+        the recipients file, re-read whenever that file changes."""
+        if self.recipients_file is None:
+            return RecipientsProvider(self.recipients_text)
+        return RecipientsProvider(self.fixed_recipients_text, self.recipients_file)
 
     def secret(self) -> ServerSecret:
         try:
@@ -117,3 +122,82 @@ class Settings:
             return parse_questionnaire(text)
         except ValueError as exc:
             raise ConfigError(f"questionnaire: {exc}") from exc
+
+
+def parse_recipients_text(text: str) -> list[X25519Recipient]:
+    """``age1...`` recipients separated by spaces, commas or newlines, ``#`` comments;
+    ConfigError for a malformed one or for none at all."""
+    found: list[X25519Recipient] = []
+    for line in text.splitlines():
+        for token in re.split(r"[,\s]+", line.split("#", 1)[0]):
+            if not token:
+                continue
+            try:
+                found.append(X25519Recipient.parse(token))
+            except AgeError as exc:
+                raise ConfigError(f"reviewer recipient {token[:12]}...: {exc}") from exc
+    if not found:
+        raise ConfigError(
+            "no reviewer recipients: set TIPLINE_RECIPIENTS to the age1... recipients that "
+            "`tipline keys generate` printed on the reviewers' own machines"
+        )
+    return found
+
+
+class RecipientsProvider:
+    """The reviewers' recipients, reloaded from the recipients file when it changes.
+
+    Called with no argument, it returns the recipients to seal to now: the fixed ones
+    (``TIPLINE_RECIPIENTS``) and those in the file. The file is checked on every call
+    (one ``stat``) and re-read when its modification time, size or inode changed, so a
+    key rotation takes effect at the next tip without restarting the bot. Replace the
+    file atomically (write a new file, then rename it over the old one). A file that has
+    become unreadable, malformed or empty is not applied: the last good recipients stay
+    in use and a warning is logged, so a botched edit never stops the intake.
+    """
+
+    def __init__(self, fixed_text: str = "", path: Path | None = None) -> None:
+        self._fixed_text = fixed_text
+        self._path = path
+        self._lock = threading.Lock()
+        self._signature: tuple[int, int, int, int] | None = None
+        self._current: tuple[X25519Recipient, ...] = ()
+        self._load(initial=True)
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def __call__(self) -> tuple[X25519Recipient, ...]:
+        if self._path is not None:
+            with self._lock:
+                self._load(initial=False)
+        return self._current
+
+    def _load(self, *, initial: bool) -> None:
+        if self._path is None:
+            if initial:
+                self._current = tuple(parse_recipients_text(self._fixed_text))
+            return
+        try:
+            info = self._path.stat()
+        except OSError as exc:
+            if initial:
+                raise ConfigError(f"cannot read TIPLINE_RECIPIENTS_FILE: {exc}") from exc
+            log.warning("the recipients file cannot be read; keeping the recipients in use")
+            return
+        signature = (info.st_mtime_ns, info.st_size, info.st_ino, info.st_dev)
+        if signature == self._signature:
+            return
+        try:
+            text = self._path.read_text("utf-8")
+            found = tuple(parse_recipients_text(self._fixed_text + "\n" + text))
+        except (OSError, UnicodeDecodeError, ConfigError) as exc:
+            if initial:
+                raise ConfigError(f"TIPLINE_RECIPIENTS_FILE: {exc}") from exc
+            log.warning("the recipients file is not valid; keeping the recipients in use")
+            return
+        if not initial and found != self._current:
+            log.info("reviewer recipients reloaded: %d in use", len(found))
+        self._signature = signature
+        self._current = found

@@ -1,0 +1,116 @@
+"""A reviewer's assessment of a tip, as the sealed document stored for the case.
+
+The document (JSON, UTF-8) is sealed to the reviewers like the tip itself, so the bot
+host and whoever reads Redis learn only that a case has a verdict::
+
+    {
+      "schema_version": 1,
+      "type": "verdict",
+      "case_id": "7mjmvml2yydjclcjogmqgl3u",
+      "verdict": "reliable",            # one of VERDICTS
+      "note": "Matches the ivory seizure of ...",    # or null
+      "reviewer": "alice",
+      "decided_on": "2026-11-24",       # the day only, never the time
+      "history": [ {earlier verdicts, the same fields without "history"}, ... ]
+    }
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+__all__ = ["VERDICTS", "Verdict", "verdict_from_json", "verdict_to_json"]
+
+#: The assessments a reviewer can record (WildLeaks' "reliable and potentially useful").
+VERDICTS: Final = ("reliable", "unreliable", "duplicate", "needs-follow-up")
+_SCHEMA = 1
+_MAX_NOTE = 10_000
+
+
+@dataclass(frozen=True)
+class Verdict:
+    case_id: str
+    verdict: str
+    note: str | None
+    reviewer: str
+    decided_on: date
+    history: tuple[Verdict, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"a verdict is one of {', '.join(VERDICTS)}")
+        if self.note is not None and len(self.note) > _MAX_NOTE:
+            raise ValueError(f"a note has at most {_MAX_NOTE} characters")
+
+    def same_assessment(self, other: Verdict) -> bool:
+        """The same verdict and note: recording it again changes nothing."""
+        return (self.verdict, self.note or None) == (other.verdict, other.note or None)
+
+    def replacing(self, previous: Verdict | None) -> Verdict:
+        """This verdict, keeping ``previous`` (and its history) as history."""
+        if previous is None:
+            return self
+        earlier = (*previous.history, _flat(previous))
+        return Verdict(
+            self.case_id, self.verdict, self.note, self.reviewer, self.decided_on, earlier
+        )
+
+
+def _flat(verdict: Verdict) -> Verdict:
+    return Verdict(
+        verdict.case_id, verdict.verdict, verdict.note, verdict.reviewer, verdict.decided_on
+    )
+
+
+def _fields(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "case_id": verdict.case_id,
+        "verdict": verdict.verdict,
+        "note": verdict.note,
+        "reviewer": verdict.reviewer,
+        "decided_on": verdict.decided_on.isoformat(),
+    }
+
+
+def verdict_to_json(verdict: Verdict) -> bytes:
+    document = {
+        "schema_version": _SCHEMA,
+        "type": "verdict",
+        **_fields(verdict),
+        "history": [_fields(v) for v in verdict.history],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _parse(doc: Any, nested: bool) -> Verdict:
+    if not isinstance(doc, dict):
+        raise ValueError("a verdict is a JSON object")
+    if not nested and (doc.get("schema_version") != _SCHEMA or doc.get("type") != "verdict"):
+        raise ValueError("not a verdict document of a known version")
+    note = doc.get("note")
+    fields = (doc.get("case_id"), doc.get("verdict"), doc.get("reviewer"), doc.get("decided_on"))
+    if not all(isinstance(f, str) for f in fields) or not isinstance(note, str | None):
+        raise ValueError("a verdict field has the wrong type")
+    history = doc.get("history", []) if not nested else []
+    if not isinstance(history, list):
+        raise ValueError("history is not a list")
+    return Verdict(
+        case_id=str(doc["case_id"]),
+        verdict=str(doc["verdict"]),
+        note=note,
+        reviewer=str(doc["reviewer"]),
+        decided_on=date.fromisoformat(str(doc["decided_on"])),
+        history=tuple(_parse(h, True) for h in history),
+    )
+
+
+def verdict_from_json(data: bytes) -> Verdict:
+    """Inverse of :func:`verdict_to_json`; ValueError on anything else."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError("a verdict is JSON text") from exc
+    return _parse(doc, False)
