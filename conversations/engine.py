@@ -244,7 +244,9 @@ def _question(q: Questionnaire, state: State) -> Question:
 def _resumable(q: Questionnaire, state: State) -> str:
     """The question to come back to after an interruption (language change, cancel: no)."""
     if state.step == CANCEL_STEP and state.cancel_from is not None:
-        return state.cancel_from
+        # Cancelling from a sub-step and then changing the language comes back to the
+        # sub-step's question: the sub-step's data does not survive the language question.
+        return _resumable(q, replace(state, step=state.cancel_from))
     if state.step in (
         PRECISION_STEP,
         COUNTRY_PICK_STEP,

@@ -614,3 +614,13 @@ def test_a_refused_file_is_dropped_with_its_reason(reason: str, message: str) ->
     d.send(AttachmentFailed("f1", reason))
     assert d.said() == [message]
     assert d.state.answer("evidence") == AttachmentsAnswer(())
+
+
+def test_language_change_during_a_cancel_from_the_precision_question() -> None:
+    d = Dialogue()
+    d.walk_to("location")
+    d.text("-1.5, 36.8")
+    d.send(Cancel())
+    d.send(ChangeLanguage())
+    d.choose("fr")
+    assert d.step == "location" and d.kind == "location"

@@ -9,6 +9,8 @@ from datetime import date
 
 from bots.render import Renderer
 from conversations import (
+    Cancel,
+    ChangeLanguage,
     ShowSummary,
     Skip,
     Text,
@@ -142,3 +144,15 @@ def test_the_summary_shows_the_chosen_name() -> None:
     assert isinstance(chosen, SpeciesAnswer)
     assert lines["Species or products"] == chosen.items[0].shown
     assert "—" in lines["Species or products"]
+
+
+def test_language_change_during_a_cancel_from_the_proposals() -> None:
+    """Found by the fuzzer: cancel at the proposals, change language, pick it: the
+    species question comes back (not the proposals, whose data is gone)."""
+    d = _at_species()
+    d.text("shark fin")
+    d.send(Cancel())
+    d.send(ChangeLanguage())
+    d.choose("sw")
+    assert d.step == "species" and d.state.language == "sw"
+    assert d.kind == "species"

@@ -1,0 +1,459 @@
+"""The Telegram channel: an update becomes an engine event, an action becomes Bot API calls.
+
+Both adapters (python-telegram-bot and aiogram) turn their framework's update into an
+:class:`~bots.telegram.common.Incoming` and call :meth:`TelegramChannel.handle`, and both
+implement :class:`~bots.telegram.common.BotApi`; everything in between is here, once, so
+the two behave the same. The conversation's state lives in the Intake's encrypted,
+pseudonymous draft, never in a framework's own conversation state.
+
+Per update, in order:
+
+1. a chat that is not private is not served (a pressed button is still answered);
+2. an update already done (in memory, or marked in Redis by an earlier run) is skipped;
+3. the flood limit: over it, one short notice, then the excess is dropped (never the
+   tipster's "send the report");
+4. a button is answered (answerCallbackQuery) and its keyboard removed;
+5. the event goes to the Intake (its draft saved), the update is marked *handled*. A chat
+   without a draft gets ``Start`` (with Telegram's language_code as a hint, used for that
+   one choice), or ``FollowUp`` when it asked for /followup; a /command becomes its event;
+   typed text is read by :func:`bots.render.interpret`; a button's data ``step:option``
+   becomes ``Choose`` (malformed data a ``Choose`` no step has, which the engine answers
+   as a stale button);
+6. the actions are carried out (messages; a file fetched and handed to the Intake, which
+   scrubs it; the chat wiped), the ids of the
+   tipster's and the bot's messages are noted in the draft for a later wipe, and the
+   update is marked *done*.
+
+An update that a previous run had *handled* but not *done* (it stopped between 5 and 6)
+is not applied again: the tipster is shown where the conversation stands instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import Final
+
+import redis.asyncio as aioredis
+
+from conversations import (
+    BACK_OPTION,
+    SKIP_OPTION,
+    Action,
+    Ask,
+    Attachment,
+    AttachmentFailed,
+    Back,
+    Cancel,
+    ChangeLanguage,
+    Choose,
+    End,
+    Event,
+    FetchAttachment,
+    FollowUp,
+    Help,
+    Location,
+    Msg,
+    Questionnaire,
+    Say,
+    ShowSafety,
+    ShowSummary,
+    Skip,
+    Start,
+    State,
+    Text,
+)
+from conversations import messages as m
+from conversations.answers import AttachmentsAnswer
+from privacy.secrets import ServerSecret
+from storage import DraftStore
+
+from ..intake import Intake, WipeChat
+from ..render import Renderer, interpret
+from . import messages as tm
+from .common import (
+    MAX_DOWNLOAD,
+    ApiError,
+    BotApi,
+    Button,
+    ChatGone,
+    FileTooBig,
+    FloodLimiter,
+    Incoming,
+    Keyboard,
+    Recent,
+    Span,
+    Tap,
+    batched,
+    decode_callback,
+    encode_callback,
+    html_messages,
+    parse_command,
+    telegram_language,
+    with_retries,
+)
+
+__all__ = ["COMMAND_MENU", "SEEN_TTL", "SeenUpdates", "TelegramChannel", "seen_updates"]
+
+log = logging.getLogger(__name__)
+
+#: How long an update is remembered as seen: Telegram keeps an unconfirmed update for
+#: 24 hours, so a redelivery after a restart falls within it.
+SEEN_TTL: Final = timedelta(hours=24)
+CHANNEL: Final = "telegram"
+COMMAND_MENU: Final = (
+    ("start", tm.COMMAND_START),
+    ("cancel", tm.COMMAND_CANCEL),
+    ("language", tm.COMMAND_LANGUAGE),
+    ("help", tm.COMMAND_HELP),
+    ("safety", tm.COMMAND_SAFETY),
+)
+_COMMANDS: Final[dict[str, Callable[[], Event]]] = {
+    "start": Start,
+    "cancel": Cancel,
+    "language": ChangeLanguage,
+    "help": Help,
+    "safety": ShowSafety,
+    "back": Back,
+    "skip": Skip,
+    "followup": FollowUp,
+}
+#: Callback data that is no step's: the engine answers it as a stale button (re-asks).
+_FORGED: Final = Choose("", "")
+_MAX_UNREMEMBERED = 2000
+_MEMORY_CHATS = 10_000
+
+
+class SeenUpdates:
+    """Which updates were handled, in Redis under an HMAC of the update id (never the id
+    itself), for :data:`SEEN_TTL`. ``HANDLED``: the Intake saved the update's effect;
+    ``DONE``: the replies went out too."""
+
+    HANDLED: Final = b"h"
+    DONE: Final = b"d"
+
+    def __init__(self, store: DraftStore, secret: ServerSecret, scope: str) -> None:
+        self._store = store
+        self._secret = secret
+        self._scope = f"{CHANNEL}-update:{scope}"
+
+    def _key(self, update_id: int) -> str:
+        return self._secret.pseudonym(self._scope, str(update_id))
+
+    async def status(self, update_id: int) -> bytes | None:
+        return await self._store.get(self._key(update_id))
+
+    async def mark(self, update_id: int, status: bytes) -> None:
+        await self._store.put(self._key(update_id), status)
+
+
+def seen_updates(
+    client: aioredis.Redis, secret: ServerSecret, bot_id: int, ttl: timedelta = SEEN_TTL
+) -> SeenUpdates:
+    """The seen-updates record of one bot, in the Redis the drafts use."""
+    store = DraftStore(client, ttl=ttl, prefix="tipline:telegram-update:")
+    return SeenUpdates(store, secret, str(bot_id))
+
+
+@dataclass
+class _Chat:
+    """What the channel keeps of a chat in memory: the last question (to read a typed
+    option), the language last used, message ids not yet noted in the draft."""
+
+    ask: Ask | None = None
+    lang: str | None = None
+    unremembered: list[int] = field(default_factory=list)
+    gone: bool = False
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        intake: Intake,
+        questionnaire: Questionnaire,
+        api: BotApi,
+        *,
+        seen: SeenUpdates,
+        flood: FloodLimiter | None = None,
+        max_file_bytes: int = MAX_DOWNLOAD,
+    ) -> None:
+        self.intake = intake
+        self.questionnaire = questionnaire
+        self.api = api
+        self.seen = seen
+        self.flood = flood
+        self.max_file_bytes = max_file_bytes
+        self._chats: Recent[int, _Chat] = Recent(_MEMORY_CHATS)
+        self._done: Recent[int, bool] = Recent(_MEMORY_CHATS)
+
+    # ------------------------------------------------------------------ setup
+    async def setup(self) -> None:
+        """The command menu, in the default language and in every offered language."""
+        q = self.questionnaire
+        targets: list[tuple[str, str | None]] = [(q.default_language, None)]
+        codes: set[str] = set()
+        for lang in q.languages:
+            code = telegram_language(lang)
+            if code is not None and code not in codes:
+                codes.add(code)
+                targets.append((lang, code))
+        for lang, code in targets:
+            renderer = Renderer(lang, q)
+            commands = [(name, renderer.msgid(msgid)[:256]) for name, msgid in COMMAND_MENU]
+            try:
+                await with_retries(partial(self.api.set_commands, commands, code))
+            except ApiError as exc:
+                log.warning("the command menu could not be set (%s)", type(exc).__name__)
+
+    # ------------------------------------------------------------------ updates
+    async def handle(self, incoming: Incoming) -> None:
+        """Handle one update. Raises only when its effect could not be made durable (the
+        Intake or Redis failed): the update must then be delivered again."""
+        tap = incoming.tap
+        chat_id = incoming.chat_id
+        if chat_id is None:
+            if tap is not None:
+                await self._answer(tap)
+            return
+        update_id = incoming.update_id
+        if update_id in self._done:
+            return
+        chat = self._chat(chat_id)
+        chat.gone = False
+        if await self._flooded(incoming, chat):
+            self._done.put(update_id, True)
+            return
+        if tap is not None:
+            await self._answer(tap)  # at once, before anything can fail or take time
+        status = await self.seen.status(update_id)
+        if status == SeenUpdates.DONE:
+            self._done.put(update_id, True)
+            return
+        if tap is not None and tap.message_id is not None:
+            await self._remove_keyboard(chat_id, tap.message_id)
+        conversation = str(chat_id)
+        state = await self.intake.state(conversation)
+        event: Event | None
+        if status == SeenUpdates.HANDLED:
+            event = _resume_event(state)
+        elif state is None:
+            # A chat without a draft starts a report (or, asked for, a follow-up); the
+            # platform's language guess is used for this one choice and goes nowhere else.
+            hint = incoming.language_code
+            wanted = self._typed(incoming, chat, None)
+            event = FollowUp(language_hint=hint) if wanted == FollowUp() else Start(hint)
+        else:
+            event = self._event(incoming, chat, state)
+        sent: list[int] = []
+        if event is not None:
+            actions = await self.intake.handle(conversation, event)
+            await self.seen.mark(update_id, SeenUpdates.HANDLED)
+            sent = await self._perform(chat_id, actions, chat)
+        ids = [*chat.unremembered, *sent]
+        if incoming.message_id is not None:
+            ids.insert(0, incoming.message_id)
+        chat.unremembered.clear()
+        await self.intake.remember(conversation, ids)
+        await self.seen.mark(update_id, SeenUpdates.DONE)
+        self._done.put(update_id, True)
+
+    def _chat(self, chat_id: int) -> _Chat:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = _Chat()
+            self._chats.put(chat_id, chat)
+        return chat
+
+    def _lang(self, chat: _Chat) -> str:
+        return chat.lang or self.questionnaire.default_language
+
+    async def _flooded(self, incoming: Incoming, chat: _Chat) -> bool:
+        """True when the update is over the flood limit (and was answered or dropped)."""
+        if self.flood is None or incoming.chat_id is None:
+            return False
+        tap = incoming.tap
+        exempt = False
+        if tap is not None:
+            exempt = decode_callback(tap.data) == (self.questionnaire.review.id, "send")
+        verdict = self.flood.check(incoming.chat_id, exempt=exempt)
+        if verdict == "allow":
+            return False
+        if tap is not None:
+            await self._answer(tap)
+        if incoming.message_id is not None:
+            chat.unremembered.append(incoming.message_id)
+        if verdict == "notify":
+            log.info("a chat went over the flood limit")
+            chat.unremembered += await self._say(incoming.chat_id, chat, Msg(tm.FLOOD))
+        del chat.unremembered[:-_MAX_UNREMEMBERED]
+        return True
+
+    def _event(self, incoming: Incoming, chat: _Chat, state: State) -> Event:
+        """The engine event for an update of a chat that has a draft."""
+        if incoming.tap is not None:
+            decoded = decode_callback(incoming.tap.data)
+            return _FORGED if decoded is None else Choose(*decoded)
+        if incoming.location is not None:
+            return Location(*incoming.location)
+        if incoming.file is not None:
+            f = incoming.file
+            return Attachment(f.file_id, f.kind, f.size, f.caption)
+        typed = self._typed(incoming, chat, state)
+        # A sticker, a contact, a poll: nothing a question takes. The engine re-asks.
+        return Text("") if typed is None else typed
+
+    def _typed(self, incoming: Incoming, chat: _Chat, state: State | None) -> Event | None:
+        """A text message as an event: a /command, else read as the console reads a line
+        (a command word, an option's number or label, or free text)."""
+        if incoming.text is None:
+            return None
+        command = parse_command(incoming.text)
+        if command is not None:
+            return _COMMANDS.get(command, Help)()
+        lang = state.language if state is not None else self._lang(chat)
+        ask = chat.ask if chat.ask is not None and state and chat.ask.step == state.step else None
+        return interpret(ask, incoming.text, Renderer(lang, self.questionnaire))
+
+    # ------------------------------------------------------------------ actions
+    async def _perform(
+        self, chat_id: int, actions: Sequence[Action | WipeChat], chat: _Chat
+    ) -> list[int]:
+        """Carry out the actions; the ids of the messages sent."""
+        sent: list[int] = []
+        queue: list[Action | WipeChat] = list(actions)
+        while queue:
+            action = queue.pop(0)
+            match action:
+                case Say(msg, lang):
+                    chat.lang = lang
+                    sent += await self._say(chat_id, chat, msg)
+                case Ask():
+                    chat.lang, chat.ask = action.lang, action
+                    spans, keyboard = self._render_ask(action)
+                    sent += await self._send(chat_id, chat, spans, keyboard)
+                case ShowSummary(_, lang):
+                    chat.lang = lang
+                    sent += await self._send(chat_id, chat, self._render_summary(action))
+                case FetchAttachment(ref):
+                    queue = await self._fetch(chat_id, ref, queue)
+                case WipeChat(message_ids):
+                    await self._wipe(chat_id, message_ids)
+                case End():
+                    chat.ask = None
+                case _:
+                    pass
+        return sent
+
+    def _render_ask(self, ask: Ask) -> tuple[list[Span], Keyboard]:
+        renderer = Renderer(ask.lang, self.questionnaire)
+        rows = [
+            (Button(renderer.label(option.label), encode_callback(ask.step, option.id)),)
+            for option in ask.options
+        ]
+        if ask.skippable:
+            rows.append((Button(renderer.msgid(m.SKIP), encode_callback(ask.step, SKIP_OPTION)),))
+        if ask.can_go_back:
+            rows.append((Button(renderer.msgid(m.BACK), encode_callback(ask.step, BACK_OPTION)),))
+        return [Span(renderer.text(ask.prompt))], tuple(rows)
+
+    def _render_summary(self, summary: ShowSummary) -> list[Span]:
+        renderer = Renderer(summary.lang, self.questionnaire)
+        spans = [Span(renderer.msgid(m.SUMMARY_INTRO) + "\n\n")]
+        for label, value in renderer.summary(summary):
+            spans += [Span(label, bold=True), Span(f"\n{value}\n\n")]
+        return spans
+
+    async def _say(self, chat_id: int, chat: _Chat, msg: Msg) -> list[int]:
+        text = Renderer(self._lang(chat), self.questionnaire).text(msg)
+        return await self._send(chat_id, chat, [Span(text)])
+
+    async def _send(
+        self, chat_id: int, chat: _Chat, spans: list[Span], keyboard: Keyboard | None = None
+    ) -> list[int]:
+        """Send the spans (split at Telegram's limit, the keyboard on the last part)."""
+        texts = html_messages(spans)
+        ids: list[int] = []
+        for i, text in enumerate(texts):
+            if chat.gone:
+                break
+            markup = keyboard if i == len(texts) - 1 else None
+            try:
+                ids.append(
+                    await with_retries(partial(self.api.send_message, chat_id, text, markup))
+                )
+            except ChatGone:
+                log.info("a tipster blocked the bot; nothing more is sent to that chat")
+                chat.gone = True
+            except ApiError as exc:
+                log.warning("a message could not be sent (%s)", type(exc).__name__)
+        return ids
+
+    async def _answer(self, tap: Tap) -> None:
+        try:
+            await with_retries(lambda: self.api.answer_callback(tap.query_id), attempts=2)
+        except ApiError as exc:
+            log.debug("a button press could not be answered (%s)", type(exc).__name__)
+
+    async def _remove_keyboard(self, chat_id: int, message_id: int) -> None:
+        with suppress(ApiError):
+            await with_retries(lambda: self.api.remove_keyboard(chat_id, message_id), attempts=2)
+
+    async def _fetch(
+        self, chat_id: int, ref: str, rest: list[Action | WipeChat]
+    ) -> list[Action | WipeChat]:
+        """Fetch a file (getFile, then the download) and hand it to the Intake, which
+        scrubs it (P3) and keeps it with the draft; what to carry out next. When the file
+        is not kept (too big, not fetched, refused by the scrubber) the engine's reason
+        replaces the "received" that followed, which is no longer true."""
+        conversation = str(chat_id)
+        with suppress(ApiError):
+            await self.api.send_typing(chat_id)
+        reason = "failed"
+        try:
+            data = await with_retries(partial(self.api.download, ref, self.max_file_bytes))
+        except FileTooBig:
+            reason = "too_large"
+        except ApiError as exc:
+            log.warning("a file could not be fetched (%s)", type(exc).__name__)
+        else:
+            told = await self.intake.attach(conversation, ref, data)
+            if ref in _attachment_refs(await self.intake.state(conversation)):
+                return [*told, *rest]
+            return list(told)
+        return list(await self.intake.handle(conversation, AttachmentFailed(ref, reason)))
+
+    async def _wipe(self, chat_id: int, message_ids: Sequence[int]) -> None:
+        """Delete both sides of the conversation, up to 100 messages a call."""
+        for batch in batched(sorted(set(message_ids))):
+            try:
+                await with_retries(partial(self.api.delete_messages, chat_id, batch))
+            except ApiError as exc:
+                log.warning("some messages could not be deleted (%s)", type(exc).__name__)
+
+
+def _attachment_refs(state: State | None) -> set[str]:
+    """The refs of the files a draft lists."""
+    if state is None:
+        return set()
+    return {
+        f.ref
+        for _question, value in state.answers
+        if isinstance(value, AttachmentsAnswer)
+        for f in value.files
+    }
+
+
+def _resume_event(state: State | None) -> Event | None:
+    """For an update a previous run applied but may not have answered: show where the
+    conversation stands, without applying the update again."""
+    if state is None:
+        return None
+    if state.phase == "asking":
+        return Start()  # "your report is still here" and the current question
+    if state.phase == "submitted":
+        return Help()  # the question that is open after a submission (the wipe offer)
+    return None

@@ -1,0 +1,167 @@
+"""``tipline run``: the long-running channels.
+
+``tipline run telegram --framework ptb|aiogram`` serves tipsters on Telegram until it gets
+SIGTERM or SIGINT (then it finishes the updates in flight and confirms them). It polls by
+default; ``--webhook URL --webhook-secret TOKEN`` has Telegram post the updates instead.
+
+==============================  =============================================================
+``TELEGRAM_BOT_TOKEN``          the bot's token from BotFather
+``TELEGRAM_BOT_TOKEN_FILE``     or a file holding it
+``TELEGRAM_API_BASE``           the Bot API server's root URL (methods at
+                                ``{base}/bot{token}/{method}``, files at
+                                ``{base}/file/bot{token}/{path}``); unset: Telegram's own
+``TELEGRAM_WEBHOOK_SECRET``     the webhook's secret token (instead of ``--webhook-secret``)
+==============================  =============================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from storage import StorageError
+
+from ..runtime import offered_questionnaire, open_runtime
+from ..settings import ConfigError, Settings
+
+if TYPE_CHECKING:  # the Telegram code is imported when the command runs, not for every command
+    from bots.telegram import TelegramChannel, WebhookOptions
+    from bots.telegram.common import BotApi, Framework
+
+__all__ = ["command"]
+
+_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,}")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+FRAMEWORKS = ("ptb", "aiogram")
+
+
+def telegram_token(env: Mapping[str, str]) -> str:
+    """The bot token from TELEGRAM_BOT_TOKEN or TELEGRAM_BOT_TOKEN_FILE (never echoed)."""
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    path = env.get("TELEGRAM_BOT_TOKEN_FILE")
+    if not token and path:
+        try:
+            token = Path(path).read_text("utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read TELEGRAM_BOT_TOKEN_FILE: {exc.strerror}") from exc
+    if not token:
+        raise ConfigError(
+            "no bot token: set TELEGRAM_BOT_TOKEN (or TELEGRAM_BOT_TOKEN_FILE) to the token "
+            "BotFather gave you"
+        )
+    if not _TOKEN.fullmatch(token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters)")
+    return token
+
+
+def _webhook(url: str | None, secret: str | None, listen: str) -> WebhookOptions | None:
+    from bots.telegram import WebhookOptions
+
+    if url is None:
+        return None
+    if not url.startswith(("https://", "http://")):
+        raise click.BadParameter(
+            "the webhook URL must start with https://", param_hint="--webhook"
+        )
+    if not secret or not _SECRET.fullmatch(secret):
+        raise click.BadParameter(
+            "give a secret of 1 to 256 letters, digits, _ or - (or TELEGRAM_WEBHOOK_SECRET)",
+            param_hint="--webhook-secret",
+        )
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(
+            "give HOST:PORT, for example 127.0.0.1:8080", param_hint="--listen"
+        )
+    return WebhookOptions(url, secret, host.strip("[]"), int(port))
+
+
+def _framework(name: str, token: str, api_base: str | None) -> Framework[Any]:
+    """The adapter, imported only when chosen (each pulls in its framework)."""
+    if name == "ptb":
+        from bots.telegram.ptb import PtbFramework
+
+        return PtbFramework(token, api_base)
+    from bots.telegram.aiogram_bot import AiogramFramework
+
+    return AiogramFramework(token, api_base)
+
+
+@click.group("run")
+def command() -> None:
+    """Run a channel until it is stopped (SIGTERM or Ctrl-C)."""
+
+
+@command.command("telegram")
+@click.option(
+    "--framework",
+    type=click.Choice(FRAMEWORKS),
+    default="ptb",
+    show_default=True,
+    help="The bot framework: python-telegram-bot or aiogram. Both behave the same.",
+)
+@click.option("--webhook", "webhook_url", metavar="URL", help="Have Telegram post updates here.")
+@click.option(
+    "--webhook-secret",
+    envvar="TELEGRAM_WEBHOOK_SECRET",
+    help="Secret token Telegram sends with each post (or TELEGRAM_WEBHOOK_SECRET).",
+)
+@click.option(
+    "--listen",
+    default="127.0.0.1:8080",
+    show_default=True,
+    help="Where the webhook server listens (put your TLS proxy in front).",
+)
+def telegram(
+    framework: str, webhook_url: str | None, webhook_secret: str | None, listen: str
+) -> None:
+    """Serve tipsters on Telegram (long polling unless --webhook is given)."""
+    from bots.telegram import FloodLimiter, TelegramChannel, run_bot, seen_updates
+    from bots.telegram.common import ApiError, TokenRefused
+
+    webhook = _webhook(webhook_url, webhook_secret, listen)
+    try:
+        settings = Settings.from_env()
+        token = telegram_token(os.environ)
+        questionnaire = offered_questionnaire(settings)
+        settings.recipients()
+        secret = settings.secret()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    api_base = os.environ.get("TELEGRAM_API_BASE") or None
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        bot = _framework(framework, token, api_base)
+        async with open_runtime(settings) as runtime:
+            intake = runtime.intake("telegram", questionnaire)
+
+            def make_channel(api: BotApi, bot_id: int) -> TelegramChannel:
+                seen = seen_updates(runtime.client, secret, bot_id)
+                return TelegramChannel(intake, questionnaire, api, seen=seen, flood=FloodLimiter())
+
+            await run_bot(bot, make_channel, stop, webhook=webhook)
+
+    try:
+        asyncio.run(serve())
+    except TokenRefused as exc:
+        raise click.ClickException("Telegram refused the bot token (TELEGRAM_BOT_TOKEN)") from exc
+    except ApiError as exc:
+        raise click.ClickException(
+            f"the Bot API could not be used ({type(exc).__name__}); check TELEGRAM_API_BASE "
+            "and the network"
+        ) from exc
+    except StorageError as exc:
+        raise click.ClickException(f"storage: {exc}") from exc
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
