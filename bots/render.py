@@ -249,8 +249,11 @@ class Renderer:
                 return self.text(Msg.plural_of(m.SUMMARY_FILES, len(files)))
 
     def summary(self, summary: ShowSummary) -> list[tuple[str, str]]:
+        """(label, answer) lines; in a right-to-left language each answer is isolated, so
+        the tipster's Latin words and numbers keep their order."""
         return [
-            (self.text(item.label), self.answer(item.step, item.value)) for item in summary.items
+            (self.text(item.label), self.isolate(self.answer(item.step, item.value)))
+            for item in summary.items
         ]
 
     def command_words(self, command: Callable[[], Event]) -> set[str]:

@@ -48,6 +48,7 @@ from .answers import (
     TextAnswer,
 )
 from .events import (
+    EVENT_TYPES,
     Attachment,
     AttachmentFailed,
     AttachmentScrubbed,
@@ -77,7 +78,7 @@ from .places import (
     parse_coordinates,
     valid_coordinates,
 )
-from .questionnaire import Question, Questionnaire
+from .questionnaire import QUESTION_TYPES, Question, Questionnaire
 from .receipts import format_code, parse_code
 from .state import (
     CANCEL_STEP,
@@ -111,17 +112,7 @@ Result = tuple[State, Actions]
 Handler = Callable[["Questionnaire", State, Any], Result]
 
 # --------------------------------------------------------------------------- step kinds
-QUESTION_KINDS: Final = (
-    "language",
-    "notice",
-    "choice",
-    "text",
-    "species",
-    "country",
-    "location",
-    "attachments",
-    "review",
-)
+QUESTION_KINDS: Final = QUESTION_TYPES
 SUB_KINDS: Final = (
     "language_confirm",
     "precision",
@@ -1000,27 +991,7 @@ def _rows(**specific: Handler) -> dict[EventType, Handler]:
     return rows
 
 
-_EVERY_EVENT: tuple[EventType, ...] = (
-    Start,
-    Text,
-    Choose,
-    Location,
-    Attachment,
-    AttachmentFailed,
-    Cancel,
-    Back,
-    Skip,
-    Help,
-    ChangeLanguage,
-    ShowSafety,
-    Submitted,
-    SubmitFailed,
-    FollowUp,
-    ReceiptChecked,
-    FollowupSent,
-    FollowupFailed,
-    AttachmentScrubbed,
-)
+_EVERY_EVENT: tuple[EventType, ...] = EVENT_TYPES
 _INTAKE_RESULTS: tuple[EventType, ...] = (
     Submitted,
     SubmitFailed,

@@ -169,7 +169,7 @@ SPECIES_NONE = N_("None of these")
 SPECIES_UNSURE = N_("I'm not sure")
 SPECIES_MORE = N_("Do you want to add another animal, plant or product?")
 SPECIES_ADD = N_("Add another")
-SPECIES_DONE = N_("No, continue")
+SPECIES_DONE = N_("No, that is all")
 
 REASON_FILE_TOO_BIG = N_("This file is too big. Please send a smaller file.")
 REASON_FILE_REFUSED = N_(

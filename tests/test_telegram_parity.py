@@ -287,6 +287,7 @@ async def test_a_whole_conversation_becomes_a_tip_a_reviewer_opens(
         "language",
         "help",
         "safety",
+        "followup",
     ]
     assert fake.commands["en"][1]["description"] == tm.COMMAND_CANCEL
 

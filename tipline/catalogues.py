@@ -87,6 +87,10 @@ _ENGINE_BUTTONS = (
     m.CANCEL_NO,
     m.WIPE_YES,
     m.WIPE_NO,
+    m.SPECIES_NONE,
+    m.SPECIES_UNSURE,
+    m.SPECIES_ADD,
+    m.SPECIES_DONE,
 )
 
 

@@ -111,6 +111,7 @@ COMMAND_MENU: Final = (
     ("language", tm.COMMAND_LANGUAGE),
     ("help", tm.COMMAND_HELP),
     ("safety", tm.COMMAND_SAFETY),
+    ("followup", tm.COMMAND_FOLLOWUP),
 )
 _COMMANDS: Final[dict[str, Callable[[], Event]]] = {
     "start": Start,

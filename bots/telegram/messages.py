@@ -10,6 +10,7 @@ from conversations.messages import N_
 
 __all__ = [
     "COMMAND_CANCEL",
+    "COMMAND_FOLLOWUP",
     "COMMAND_HELP",
     "COMMAND_LANGUAGE",
     "COMMAND_SAFETY",
@@ -25,3 +26,4 @@ COMMAND_CANCEL = N_("Stop and delete your report")
 COMMAND_LANGUAGE = N_("Change the language")
 COMMAND_HELP = N_("How to answer")
 COMMAND_SAFETY = N_("Safety advice")
+COMMAND_FOLLOWUP = N_("Check for questions with your receipt code")
