@@ -44,6 +44,7 @@ from conversations import (
     ShowSummary,
     Skip,
     Text,
+    languages,
 )
 from conversations import messages as m
 from conversations.actions import Plain
@@ -69,7 +70,7 @@ __all__ = [
 ]
 
 DOMAIN = "tipline"
-SOURCE_LANGUAGE = "en"
+SOURCE_LANGUAGE = languages.SOURCE_LANGUAGE
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 
 # Words a tipster can type instead of pressing a button, per command. Each is a msgid, so

@@ -27,6 +27,8 @@ from typing import Any, ClassVar, NamedTuple
 import yaml
 from rapidfuzz.distance import OSA
 
+from .languages import SUPPORTED_LANGUAGES
+
 __all__ = [
     "GROUPS",
     "LANGUAGES",
@@ -56,24 +58,7 @@ PRODUCT_FORMS: tuple[str, ...] = (
     "resin",
     "other",
 )
-LANGUAGES: tuple[str, ...] = (
-    "en",
-    "fr",
-    "es",
-    "pt",
-    "ar",
-    "sw",
-    "zh_Hans",
-    "vi",
-    "th",
-    "id",
-    "ms",
-    "lo",
-    "km",
-    "my",
-    "hi",
-    "ru",
-)
+LANGUAGES: tuple[str, ...] = SUPPORTED_LANGUAGES
 RANKS: tuple[str, ...] = ("species", "genus", "family", "order", "class", "group")
 GROUPS: tuple[str, ...] = (
     "mammal",

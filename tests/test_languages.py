@@ -13,29 +13,13 @@ import pytest
 
 from bots.render import available_languages
 from conversations import messages as m
+from conversations.languages import SUPPORTED_LANGUAGES
 from tipline.catalogues import check_all, extracted_msgids
 
 from .dialogue import ROOT, default_questionnaire
 
 QUESTIONNAIRE = default_questionnaire()
-SUPPORTED = (
-    "en",
-    "fr",
-    "es",
-    "pt",
-    "ar",
-    "sw",
-    "zh_Hans",
-    "vi",
-    "th",
-    "id",
-    "ms",
-    "lo",
-    "km",
-    "my",
-    "hi",
-    "ru",
-)
+SUPPORTED = SUPPORTED_LANGUAGES
 
 
 def test_the_supported_set() -> None:

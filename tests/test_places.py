@@ -10,6 +10,7 @@ from babel import Locale
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conversations.languages import SUPPORTED_LANGUAGES
 from conversations.places import (
     PRECISIONS,
     apply_precision,
@@ -19,24 +20,7 @@ from conversations.places import (
     parse_coordinates,
 )
 
-LANGUAGES = (
-    "en",
-    "fr",
-    "es",
-    "pt",
-    "ar",
-    "sw",
-    "zh_Hans",
-    "vi",
-    "th",
-    "id",
-    "ms",
-    "lo",
-    "km",
-    "my",
-    "hi",
-    "ru",
-)
+LANGUAGES = SUPPORTED_LANGUAGES
 COUNTRIES = ("KE", "TZ", "VN", "CN", "BR", "ID", "MY", "LA", "KH", "MM", "IN", "RU", "CD")
 
 

@@ -27,6 +27,7 @@ from conversations import (
     parse_questionnaire,
 )
 from conversations.answers import ChoiceAnswer, Skipped, TextAnswer
+from conversations.languages import SUPPORTED_LANGUAGES
 
 ROOT = Path(__file__).parents[1]
 DEFAULT_PATH = ROOT / "conversations" / "default_questionnaire.yaml"
@@ -61,24 +62,7 @@ TYPES = (
     "choice",
     "review",
 )
-LANGUAGES = (
-    "en",
-    "fr",
-    "es",
-    "pt",
-    "ar",
-    "sw",
-    "zh_Hans",
-    "vi",
-    "th",
-    "id",
-    "ms",
-    "lo",
-    "km",
-    "my",
-    "hi",
-    "ru",
-)
+LANGUAGES = SUPPORTED_LANGUAGES
 CATEGORIES = ("poaching", "trafficking", "sale", "logging", "fishing", "corruption", "other")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from aiogram import Bot, Dispatcher, Router
@@ -99,6 +99,17 @@ def _markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
     )
 
 
+_T = TypeVar("_T")
+
+
+async def _api(call: Awaitable[_T]) -> _T:
+    """Await a Bot API call, its errors translated to ours (:mod:`bots.telegram.common`)."""
+    try:
+        return await call
+    except _ERRORS as exc:
+        raise _translate(exc) from exc
+
+
 class AiogramApi:
     """:class:`~bots.telegram.common.BotApi` with aiogram's ``Bot``."""
 
@@ -106,41 +117,28 @@ class AiogramApi:
         self.bot = bot
 
     async def send_message(self, chat_id: int, html_text: str, keyboard: Keyboard | None) -> int:
-        try:
-            message = await self.bot.send_message(
+        message = await _api(
+            self.bot.send_message(
                 chat_id=chat_id,
                 text=html_text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=_markup(keyboard),
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
-        except _ERRORS as exc:
-            raise _translate(exc) from exc
+        )
         return message.message_id
 
     async def remove_keyboard(self, chat_id: int, message_id: int) -> None:
-        try:
-            await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
-        except _ERRORS as exc:
-            raise _translate(exc) from exc
+        await _api(self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id))
 
     async def answer_callback(self, query_id: str) -> None:
-        try:
-            await self.bot.answer_callback_query(query_id)
-        except _ERRORS as exc:
-            raise _translate(exc) from exc
+        await _api(self.bot.answer_callback_query(query_id))
 
     async def delete_messages(self, chat_id: int, message_ids: Sequence[int]) -> None:
-        try:
-            await self.bot.delete_messages(chat_id=chat_id, message_ids=list(message_ids))
-        except _ERRORS as exc:
-            raise _translate(exc) from exc
+        await _api(self.bot.delete_messages(chat_id=chat_id, message_ids=list(message_ids)))
 
     async def send_typing(self, chat_id: int) -> None:
-        try:
-            await self.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
-        except _ERRORS as exc:
-            raise _translate(exc) from exc
+        await _api(self.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))
 
     async def download(self, file_id: str, limit: int) -> bytes:
         """getFile, then the bytes, read in chunks and given up past ``limit``."""

@@ -523,5 +523,9 @@ def guard_framework_logs() -> None:
         logger = logging.getLogger(name)
         logger.setLevel(logging.WARNING)
         logger.propagate = False
-        if not any(isinstance(h, _Redacting) for h in logger.handlers):
+        # Only the redacting handler may see a framework's raw records: any other handler
+        # put on these loggers (by a library, or a test harness) would get them whole.
+        for handler in [h for h in logger.handlers if not isinstance(h, _Redacting)]:
+            logger.removeHandler(handler)
+        if not logger.handlers:
             logger.addHandler(_Redacting())

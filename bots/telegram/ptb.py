@@ -16,7 +16,7 @@ import os
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import (
     Bot,
@@ -101,6 +101,17 @@ def _markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
     )
 
 
+_T = TypeVar("_T")
+
+
+async def _api(call: Awaitable[_T]) -> _T:
+    """Await a Bot API call, its errors translated to ours (:mod:`bots.telegram.common`)."""
+    try:
+        return await call
+    except TelegramError as exc:
+        raise _translate(exc) from exc
+
+
 class PtbApi:
     """:class:`~bots.telegram.common.BotApi` with ptb's ``Bot``."""
 
@@ -108,41 +119,28 @@ class PtbApi:
         self.bot: Bot = application.bot
 
     async def send_message(self, chat_id: int, html_text: str, keyboard: Keyboard | None) -> int:
-        try:
-            message = await self.bot.send_message(
+        message = await _api(
+            self.bot.send_message(
                 chat_id=chat_id,
                 text=html_text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=_markup(keyboard),
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
-        except TelegramError as exc:
-            raise _translate(exc) from exc
+        )
         return message.message_id
 
     async def remove_keyboard(self, chat_id: int, message_id: int) -> None:
-        try:
-            await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
-        except TelegramError as exc:
-            raise _translate(exc) from exc
+        await _api(self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id))
 
     async def answer_callback(self, query_id: str) -> None:
-        try:
-            await self.bot.answer_callback_query(query_id)
-        except TelegramError as exc:
-            raise _translate(exc) from exc
+        await _api(self.bot.answer_callback_query(query_id))
 
     async def delete_messages(self, chat_id: int, message_ids: Sequence[int]) -> None:
-        try:
-            await self.bot.delete_messages(chat_id=chat_id, message_ids=list(message_ids))
-        except TelegramError as exc:
-            raise _translate(exc) from exc
+        await _api(self.bot.delete_messages(chat_id=chat_id, message_ids=list(message_ids)))
 
     async def send_typing(self, chat_id: int) -> None:
-        try:
-            await self.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
-        except TelegramError as exc:
-            raise _translate(exc) from exc
+        await _api(self.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))
 
     async def download(self, file_id: str, limit: int) -> bytes:
         try:
