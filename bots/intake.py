@@ -207,12 +207,6 @@ class Intake:
                 )
             return await self._run(key, draft, event)
 
-    async def keep_attachment(self, conversation_id: str, ref: str, data: bytes) -> bool:
-        """:meth:`attach`, for a channel that has nothing to show: True if it was kept."""
-        actions = await self.attach(conversation_id, ref, data)
-        state = await self.state(conversation_id)
-        return bool(actions) and state is not None and ref in _refs(state)
-
     async def remember(self, conversation_id: str, message_ids: Sequence[int]) -> None:
         """Note the channel's message ids of this conversation (both sides), kept only in
         the encrypted draft, so that a wipe after submission can delete them. Nothing is

@@ -2,49 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from bots.console import ConsoleChannel
 from privacy import (
-    AgeError,
     X25519Identity,
-    read_identity_file,
     write_identity_file,
 )
-from storage import StorageError
 
+from .cli_support import fail as _fail
+from .cli_support import load_identities
+from .cli_support import run as _run
+from .cli_support import settings as _settings
 from .commands import discovered
 from .runtime import offered_questionnaire, open_runtime
-from .settings import ConfigError, Settings
+from .settings import ConfigError
 
 __all__ = ["main"]
-
-
-def _fail(message: str) -> click.ClickException:
-    return click.ClickException(message)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise _fail(str(exc)) from exc
-
-
-def _run(coro: Any) -> Any:
-    try:
-        return asyncio.run(coro)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from exc
-    except StorageError as exc:
-        raise _fail(f"storage: {exc}") from exc
 
 
 @click.group()
@@ -127,22 +105,8 @@ def keys_generate(out: Path) -> None:
 @click.argument("identity_file", type=click.Path(path_type=Path, dir_okay=False))
 def keys_recipient(identity_file: Path) -> None:
     """Print the age1... recipient of each identity in an identity file."""
-    for identity in _identities(identity_file):
+    for identity in load_identities([identity_file]):
         click.echo(str(identity.recipient))
-
-
-def _identities(path: Path | None) -> list[X25519Identity]:
-    if path is None:
-        env = os.environ.get("TIPLINE_IDENTITY")
-        if not env:
-            raise _fail("give --identity FILE (or set TIPLINE_IDENTITY)")
-        path = Path(env)
-    try:
-        return read_identity_file(path)
-    except OSError as exc:
-        raise _fail(f"cannot read identity file {path}: {exc.strerror}") from exc
-    except (AgeError, ValueError) as exc:
-        raise _fail(f"identity file {path}: {exc}") from exc
 
 
 for _command in discovered():

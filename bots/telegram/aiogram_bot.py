@@ -48,7 +48,6 @@ from .common import (
     ApiError,
     ChatGone,
     Conflict,
-    FileRef,
     FileTooBig,
     Incoming,
     Keyboard,
@@ -57,6 +56,7 @@ from .common import (
     Tap,
     TokenRefused,
     Unreachable,
+    file_ref,
     guard_framework_logs,
 )
 
@@ -162,45 +162,22 @@ class AiogramApi:
     async def set_commands(
         self, commands: Sequence[tuple[str, str]], language_code: str | None
     ) -> None:
-        try:
-            await self.bot.set_my_commands(
+        await _api(
+            self.bot.set_my_commands(
                 [BotCommand(command=name, description=text) for name, text in commands],
                 language_code=language_code,
             )
-        except _ERRORS as exc:
-            raise _translate(exc) from exc
+        )
 
     async def set_webhook(self, url: str, secret: str) -> None:
-        try:
-            await self.bot.set_webhook(
+        await _api(
+            self.bot.set_webhook(
                 url=url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
             )
-        except _ERRORS as exc:
-            raise _translate(exc) from exc
+        )
 
     async def delete_webhook(self) -> None:
-        try:
-            await self.bot.delete_webhook(drop_pending_updates=False)
-        except _ERRORS as exc:
-            raise _translate(exc) from exc
-
-
-def _file(message: Message) -> FileRef | None:
-    caption = message.caption
-    if message.photo:
-        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
-        return FileRef(largest.file_id, "photo", largest.file_size, caption)
-    # An animation also comes with a document; it is a video.
-    for video in (message.animation, message.video, message.video_note):
-        if video is not None:
-            return FileRef(video.file_id, "video", video.file_size, caption)
-    if message.document is not None:
-        return FileRef(message.document.file_id, "document", message.document.file_size, caption)
-    if message.voice is not None:
-        return FileRef(message.voice.file_id, "voice", message.voice.file_size, caption)
-    if message.audio is not None:
-        return FileRef(message.audio.file_id, "audio", message.audio.file_size, caption)
-    return None
+        await _api(self.bot.delete_webhook(drop_pending_updates=False))
 
 
 def _private(chat: Any) -> int | None:
@@ -227,7 +204,7 @@ def incoming_from_aiogram(update_id: int, event: Message | CallbackQuery) -> Inc
         language_code=language,
         text=event.text,
         location=(location.latitude, location.longitude) if location is not None else None,
-        file=_file(event),
+        file=file_ref(event),
     )
 
 

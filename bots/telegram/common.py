@@ -62,6 +62,7 @@ __all__ = [
     "batched",
     "decode_callback",
     "encode_callback",
+    "file_ref",
     "guard_framework_logs",
     "html_messages",
     "parse_command",
@@ -153,6 +154,26 @@ class FileRef:
     kind: Literal["photo", "document", "video", "voice", "audio"]
     size: int | None = None
     caption: str | None = None
+
+
+def file_ref(message: Any) -> FileRef | None:
+    """The file of a Bot API message, as both frameworks model it (the same field names):
+    the largest photo size, a video (an animation also comes as a document), a
+    document, a voice note or an audio file."""
+    caption = message.caption
+    if message.photo:
+        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        return FileRef(largest.file_id, "photo", largest.file_size, caption)
+    for video in (message.animation, message.video, message.video_note):
+        if video is not None:
+            return FileRef(video.file_id, "video", video.file_size, caption)
+    if message.document is not None:
+        return FileRef(message.document.file_id, "document", message.document.file_size, caption)
+    if message.voice is not None:
+        return FileRef(message.voice.file_id, "voice", message.voice.file_size, caption)
+    if message.audio is not None:
+        return FileRef(message.audio.file_id, "audio", message.audio.file_size, caption)
+    return None
 
 
 @dataclass(frozen=True, repr=False)

@@ -7,7 +7,6 @@ tips) or ``TIPLINE_IDENTITY`` (files separated by ``:``).
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 import re
@@ -24,7 +23,7 @@ from bots.render import Renderer
 from conversations import Questionnaire
 from conversations import messages as m
 from conversations.answers import ChoiceAnswer
-from privacy import AgeError, X25519Identity, X25519Recipient, encrypt, read_identity_file
+from privacy import X25519Identity, X25519Recipient, encrypt
 from review.desk import Desk, NextResult, Stats, ThreadItem, UnknownCase, VerdictOutcome
 from review.export import export_case
 from review.render import (
@@ -40,11 +39,14 @@ from review.render import (
 )
 from review.tip import OpenedTip, TipUnreadable
 from review.verdicts import VERDICTS, Verdict
-from storage import StorageError
 from storage.followup import FollowupStore
 from storage.queue import PendingEntry, entry_day, validate_case_id
+from tipline import cli_support
+from tipline.cli_support import fail as _fail
+from tipline.cli_support import settings as _settings
 from tipline.runtime import open_runtime
 from tipline.settings import ConfigError, Settings
+from tipline.species_loader import load_catalogue
 
 __all__ = ["command"]
 
@@ -54,43 +56,14 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 # ----------------------------------------------------------------------------- helpers
-def _fail(message: str) -> click.ClickException:
-    return click.ClickException(message)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise _fail(str(exc)) from exc
-
-
 def _run(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        return asyncio.run(coro)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from exc
-    except StorageError as exc:
-        raise _fail(f"storage: {exc}") from exc
-    except UnknownCase as exc:
-        raise _fail(str(exc)) from exc
+    return cli_support.run(coro, UnknownCase)
 
 
 def _identities(paths: tuple[Path, ...], *, required: bool = True) -> list[X25519Identity]:
-    if not paths:
-        if required:
-            raise _fail("give --identity FILE (or set TIPLINE_IDENTITY)")
-        return []
-    found: list[X25519Identity] = []
-    for path in paths:
-        try:
-            identities = read_identity_file(path)
-        except OSError as exc:
-            raise _fail(f"cannot read identity file {path}: {exc.strerror}") from exc
-        except (AgeError, ValueError) as exc:
-            raise _fail(f"identity file {path}: {exc}") from exc
-        found += [i for i in identities if i not in found]
-    return found
+    if not paths and required:
+        raise _fail("give --identity FILE (or set TIPLINE_IDENTITY)")
+    return cli_support.load_identities(paths)
 
 
 def _questionnaire(settings: Settings) -> Questionnaire:
@@ -104,10 +77,8 @@ def _species() -> SpeciesLookup | None:
     """The species catalogue, for scientific names, CITES appendices and common names
     in the reviewer's language; without it species are shown as the tipster typed them."""
     try:
-        from tipline.species_loader import load_catalogue
-
         return load_catalogue()
-    except (ImportError, ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:
         click.echo(f"note: species catalogue unavailable ({exc}); species as typed", err=True)
         return None
 
