@@ -83,7 +83,9 @@ class WipeChat:
 
 @dataclass
 class _Draft:
-    case_id: str
+    #: The case id of the report in progress; None once it was submitted, so that the
+    #: chat's pseudonym no longer leads to the case, and a new report gets a new id.
+    case_id: str | None
     state: State
     files: dict[str, str] = field(default_factory=dict)  # attachment ref -> storage key
     messages: list[int] = field(default_factory=list)  # the channel's ids, for a wipe
@@ -110,7 +112,7 @@ class _Draft:
             raise ValueError("unknown draft version")
         files = doc.get("files")
         case_id = doc.get("case")
-        if not isinstance(case_id, str) or not isinstance(files, dict):
+        if not (case_id is None or isinstance(case_id, str)) or not isinstance(files, dict):
             raise ValueError("malformed draft")
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
             raise ValueError("malformed draft files")
@@ -237,12 +239,16 @@ class Intake:
     async def _handle(self, key: str, event: Event) -> list[Action | WipeChat]:
         draft = await self._load(key)
         if draft is None:
-            draft = _Draft(new_case_id(), self.engine.initial())
+            draft = _Draft(None, self.engine.initial())
         return await self._run(key, draft, event)
 
     async def _run(self, key: str, draft: _Draft, event: Event) -> list[Action | WipeChat]:
         """Run one event through the engine, carry out its storage actions, save."""
         state, actions = self.engine.handle(draft.state, event)
+        if draft.case_id is None and state.phase in ("asking", "submitting"):
+            # A report begins: its case id is fixed now, before anything is saved, so a
+            # retried or replayed submission reuses it (the submit is idempotent by id).
+            draft.case_id = new_case_id()
         out: list[Action | WipeChat] = []
         pending = list(actions)
         ended = False
@@ -265,11 +271,13 @@ class Intake:
                     state, notice = self.engine.handle(state, AttachmentFailed(ref))
                     more = [*notice, *more]
                 if isinstance(result, Submitted):
+                    # Keep only what the wipe needs: no files, no case id.
                     await self._drop_files(draft)
+                    draft.case_id = None
                 pending[:0] = more
             elif isinstance(action, Discard):
                 await self._discard(key, draft)
-                draft = _Draft(new_case_id(), state)
+                draft = _Draft(None, state)
             elif isinstance(action, Wipe):
                 out.append(WipeChat(tuple(draft.messages)))
                 draft.messages.clear()
@@ -294,7 +302,7 @@ class Intake:
             return _Draft.from_bytes(self._cipher.decrypt(blob, key.encode()))
         except (DraftDecryptError, ValueError, UnicodeDecodeError):
             log.warning("a draft could not be read; the conversation starts again")
-            return _Draft(new_case_id(), _UNREADABLE)
+            return _Draft(None, _UNREADABLE)
 
     async def _save(self, key: str, draft: _Draft) -> None:
         await self.drafts.put(key, self._cipher.encrypt(draft.to_bytes(), key.encode()))
@@ -311,6 +319,9 @@ class Intake:
         draft.files.clear()
 
     async def _submit(self, draft: _Draft, state: State) -> Submitted | SubmitFailed:
+        if draft.case_id is None:  # only a draft from before case ids were optional
+            draft.case_id = new_case_id()
+        case_id = draft.case_id
         recipients = self._current_recipients()
         if not recipients:
             log.error("a tip could not be sealed: no reviewer recipients")
@@ -320,21 +331,20 @@ class Intake:
             transcript = build_transcript(
                 self.engine.questionnaire,
                 state,
-                case_id=draft.case_id,
+                case_id=case_id,
                 received_on=self._today(),
                 channel=self.channel,
             )
             plaintext = json.dumps(transcript, ensure_ascii=False, indent=2).encode("utf-8")
             sealed = await asyncio.to_thread(encrypt, plaintext, recipients)
             sealed_files = [await asyncio.to_thread(encrypt, f, recipients) for f in files]
-            where = await submit_durably(
-                self.queue, self.spool, draft.case_id, sealed, sealed_files
-            )
+            # Queued or spooled, either is durable. Neither is logged: a log line per tip
+            # would keep the moment it was received (P4).
+            await submit_durably(self.queue, self.spool, case_id, sealed, sealed_files)
         except (StorageError, OSError, DraftDecryptError) as exc:
             log.error("a tip could not be submitted: %s", type(exc).__name__)
             return SubmitFailed()
-        log.info("a tip was %s", where)
-        return Submitted(receipt=await self._issue_receipt(draft.case_id, state))
+        return Submitted(receipt=await self._issue_receipt(case_id, state))
 
     # ------------------------------------------------------------------ follow-up (P6)
     async def _issue_receipt(self, case_id: str, state: State) -> str | None:

@@ -417,3 +417,64 @@ async def test_wrong_codes_are_refused_then_throttled(
     await intake.handle("other", FollowUp())
     actions = await intake.handle("other", Text("12345"))
     assert [a.msg.id for a in actions if isinstance(a, Say)] == [m.REASON_CODE_FORM]
+
+
+# ------------------------------------------------------------------ a second report (P7)
+async def _decrypted_draft(h: Harness, chat: str = CHAT_ID) -> dict[str, object]:
+    secret = ServerSecret(b"s" * 32)
+    key = secret.pseudonym("telegram", chat)
+    blob = await h.client.get(f"tipline:draft:{key}")
+    assert isinstance(blob, bytes)
+    plain = secret.draft_cipher().decrypt(blob, key.encode())
+    doc = json.loads(plain)
+    assert isinstance(doc, dict)
+    return doc
+
+
+async def test_a_submitted_draft_forgets_its_case(harness: Harness) -> None:
+    """After "received" the draft keeps what the wipe needs, not the case id: the chat's
+    pseudonym no longer leads to the case."""
+    h = harness
+    await _to_review(h)
+    await h.intake.remember(CHAT_ID, [10, 11])
+    await h.send(Choose("review", "send"))
+    tip = await h.queue.claim_next("alice")
+    assert tip is not None
+    doc = await _decrypted_draft(h)
+    assert tip.case_id not in json.dumps(doc)
+    assert doc["messages"] == [10, 11]
+    assert doc["files"] == {}
+
+
+async def test_a_second_report_from_the_same_chat_is_queued_too(harness: Harness) -> None:
+    h = harness
+    await _to_review(h)
+    await h.send(Choose("review", "send"))
+    # From the wipe question, the tipster starts a new report.
+    await _to_review(h)
+    actions = await h.send(Choose("review", "send"))
+    assert m.SUBMITTED in [a.msg.id for a in actions if isinstance(a, Say)]
+    assert await h.queue.depth() == 2
+    first = await h.queue.claim_next("alice")
+    second = await h.queue.claim_next("bob")
+    assert first is not None and second is not None
+    assert first.case_id != second.case_id
+    for tip in (first, second):
+        assert json.loads(decrypt(tip.sealed, [h.reviewer]))["case_id"] == tip.case_id
+
+
+async def test_a_second_report_spooled_does_not_replace_the_first(
+    redis_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    reviewer = X25519Identity.generate()
+    dead = await connect(
+        f"unix://{tmp_path}/no-such.sock", socket_timeout=0.5, connect_timeout=0.5, retries=0
+    )
+    intake, _ = _intake(redis_client, tmp_path, reviewer, queue_client=dead)
+    h = Harness(intake, redis_client, TipQueue(redis_client), reviewer, tmp_path / "spool")
+    for _ in range(2):
+        await _to_review(h)
+        actions = await h.send(Choose("review", "send"))
+        assert m.SUBMITTED in [a.msg.id for a in actions if isinstance(a, Say)]
+    assert len(Spool(tmp_path / "spool").list()) == 2
+    await dead.aclose()
