@@ -53,6 +53,7 @@ from privacy.scrub import DEFAULT_LIMITS, Limits, ScrubError, scrub
 from privacy.secrets import RECEIPT_LABEL, DraftCipher, DraftDecryptError, ServerSecret
 from storage import DraftStore, Spool, StorageError, TipQueue, submit_durably
 from storage.followup import FollowupStore
+from storage.throttle import Throttle, ThrottleRule
 
 __all__ = ["Intake", "WipeChat", "new_case_id"]
 
@@ -62,6 +63,14 @@ _DRAFT_VERSION = 1
 _MAX_REMEMBERED = 2000  # message ids kept for a wipe; a longer chat wipes its newest
 # A state the engine does not know: it restarts the conversation and says so.
 _UNREADABLE = State(phase="asking", step="_unreadable")
+
+
+#: Wrong receipt codes: 5 an hour per conversation, each followed by a doubling wait
+#: (1 s, 2 s, 4 s, ...); overall 600 a minute, enough for every honest tipster at once.
+RECEIPT_RULES: tuple[ThrottleRule, ThrottleRule] = (
+    ThrottleRule(limit=5, window=timedelta(hours=1), backoff=timedelta(seconds=1)),
+    ThrottleRule(limit=600, window=timedelta(minutes=1)),
+)
 
 
 def new_case_id() -> str:
@@ -143,7 +152,8 @@ class Intake:
         channel: str,
         followups: FollowupStore | None = None,
         today: Callable[[], date] = _utc_today,
-        receipt_limits: tuple[int, int] = (5, 60),
+        throttle: Throttle | None = None,
+        receipt_rules: tuple[ThrottleRule, ThrottleRule] = RECEIPT_RULES,
         scrub_limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         # A callable is asked again at every seal, so a reloaded recipients file (key
@@ -161,8 +171,10 @@ class Intake:
         self._today = today
         self.followups = followups
         self.scrub_limits = scrub_limits
-        # Wrong codes: at most this many per conversation an hour, and overall a minute.
-        self._per_chat_tries, self._global_tries = receipt_limits
+        # Wrong receipt codes: per conversation (with backoff) and overall. The counters
+        # expire, so they live beside the drafts, in the Redis that never writes to disk.
+        self.throttle = throttle if throttle is not None else Throttle(drafts.client)
+        self.receipt_rules = receipt_rules
         self._pepper = secret.derive(RECEIPT_LABEL)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -367,15 +379,18 @@ class Intake:
     async def _check_receipt(self, key: str, draft: _Draft, code: str) -> ReceiptChecked:
         if self.followups is None:
             return ReceiptChecked(ok=False)
+        per_chat, overall = self.receipt_rules
+        scopes = ((f"receipt:{key}", per_chat), ("receipt:all", overall))
         try:
-            hour, minute = timedelta(hours=1), timedelta(minutes=1)
-            if await self.followups.throttled(f"chat:{key}", self._per_chat_tries, hour) or (
-                await self.followups.throttled("all", self._global_tries, minute)
-            ):
-                return ReceiptChecked(ok=False, throttled=True)
+            for scope, rule in scopes:
+                if await self.throttle.blocked(scope, rule):
+                    return ReceiptChecked(ok=False, throttled=True)
             keys = await asyncio.to_thread(ReceiptKeys.derive, code, self._pepper)
             case_id = await self.followups.case_for(keys.lookup)
             if case_id is None:
+                # Only wrong codes count, so guessing cannot use up a real tipster's tries.
+                for scope, rule in scopes:
+                    await self.throttle.failed(scope, rule)
                 return ReceiptChecked(ok=False)
             sealed = await self.followups.questions(case_id)
         except StorageError:

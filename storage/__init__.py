@@ -4,11 +4,12 @@ Everything here handles opaque bytes only (drafts arrive encrypted, tips arrive 
 and talks to Redis through ``redis.asyncio``. See docs/storage.md.
 """
 
-from storage.client import connect
+from storage.client import check_ephemeral, connect
 from storage.drafts import DraftStore, validate_draft_key
 from storage.embedded import EmbeddedRedis, find_redis_server
 from storage.errors import (
     EmbeddedRedisError,
+    EphemeralRedisError,
     SpoolCorruptError,
     StorageError,
     StorageUnavailableError,
@@ -22,12 +23,14 @@ __all__ = [
     "DraftStore",
     "EmbeddedRedis",
     "EmbeddedRedisError",
+    "EphemeralRedisError",
     "QueuedTip",
     "Spool",
     "SpoolCorruptError",
     "StorageError",
     "StorageUnavailableError",
     "TipQueue",
+    "check_ephemeral",
     "connect",
     "find_redis_server",
     "submit_durably",

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import redis.asyncio as aioredis
+from redis import exceptions as redis_exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from storage.errors import translate_redis_errors
+from storage.errors import EphemeralRedisError, translate_redis_errors
 
-__all__ = ["connect"]
+__all__ = ["check_ephemeral", "connect"]
+
+log = logging.getLogger(__name__)
 
 
 async def connect(
@@ -44,3 +49,51 @@ async def connect(
             await client.aclose()
             raise
     return client
+
+
+async def _run_id(client: aioredis.Redis) -> str:
+    with translate_redis_errors():
+        info = await client.info("server")
+    value = info.get("run_id", "")
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def check_ephemeral(ephemeral: aioredis.Redis, durable: aioredis.Redis) -> None:
+    """Refuse an ephemeral Redis that would write what it holds to disk, or that is the
+    durable server itself (`EphemeralRedisError`, saying what to change).
+
+    Drafts, update marks and throttles expire; an append-only file would keep each of
+    their writes, with absolute millisecond expiry times, long after they were deleted.
+    A server whose ``CONFIG`` command is not allowed (a managed Redis, an ACL) cannot be
+    checked: that is logged, and the admin's word is taken.
+    """
+    if await _run_id(ephemeral) == await _run_id(durable):
+        raise EphemeralRedisError(
+            "REDIS_EPHEMERAL_URL names the same server as REDIS_URL: drafts would reach "
+            "its append-only file; give drafts a Redis with persistence off"
+        )
+    try:
+        with translate_redis_errors():
+            aof = await ephemeral.config_get("appendonly")
+            save = await ephemeral.config_get("save")
+    except redis_exceptions.ResponseError:
+        log.warning("the ephemeral Redis does not allow CONFIG GET: its persistence is unchecked")
+        return
+    aof_on = _config_value(aof, "appendonly") == "yes"
+    snapshots = _config_value(save, "save").strip()
+    if aof_on or snapshots:
+        raise EphemeralRedisError(
+            "the ephemeral Redis (drafts, update marks, throttles) writes to disk "
+            f"(appendonly {'yes' if aof_on else 'no'}, save {snapshots!r}); "
+            'run it with `--appendonly no --save ""`'
+        )
+
+
+def _config_value(reply: object, name: str) -> str:
+    if not isinstance(reply, dict):
+        return ""
+    for key, value in reply.items():
+        k = key.decode() if isinstance(key, bytes) else str(key)
+        if k == name:
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return ""

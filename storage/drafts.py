@@ -43,6 +43,11 @@ class DraftStore:
         self._prefix = prefix
 
     @property
+    def client(self) -> aioredis.Redis:
+        """The (ephemeral) Redis the drafts live in."""
+        return self._client
+
+    @property
     def ttl(self) -> timedelta:
         """The idle time after which a draft expires."""
         return timedelta(milliseconds=self._ttl_ms)

@@ -13,6 +13,7 @@ from redis import exceptions as redis_exceptions
 
 __all__ = [
     "EmbeddedRedisError",
+    "EphemeralRedisError",
     "SpoolCorruptError",
     "StorageError",
     "StorageUnavailableError",
@@ -33,6 +34,10 @@ class StorageUnavailableError(StorageError):
 
 class EmbeddedRedisError(StorageError):
     """The embedded redis-server cannot be started (binary missing, failed to come up)."""
+
+
+class EphemeralRedisError(StorageError):
+    """The Redis meant for ephemeral state would write it to disk, or is the durable one."""
 
 
 class SpoolCorruptError(StorageError):

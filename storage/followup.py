@@ -1,6 +1,7 @@
 """Follow-up without linkage (rule P6): receipts, reviewers' questions, tipsters' answers.
 
-Keys (no chat id, no user id, no time anywhere):
+Keys (no chat id, no user id, no time anywhere; nothing here expires, so it all belongs
+in the durable Redis; wrong-code throttles live in the ephemeral one, `storage.throttle`):
 
 ================================  ====================================================
 ``tipline:receipt:{lookup}``      hash: ``case`` (the case id). ``lookup`` is derived
@@ -10,13 +11,10 @@ Keys (no chat id, no user id, no time anywhere):
 ``tipline:questions:{case}``      list of questions, each age-sealed to that recipient
 ``tipline:answers:{case}``        the thread, age-sealed to reviewers: the tipster's answers
                                   and a reviewers' copy of each question asked
-``tipline:throttle:{scope}``      wrong-code counters with a short expiry
 ================================  ====================================================
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import redis.asyncio as aioredis
 
@@ -82,17 +80,6 @@ class FollowupStore:
         key = f"{self._prefix}answers:{validate_case_id(case_id)}"
         with translate_redis_errors():
             return [_bytes(v) for v in await self._client.lrange(key, 0, -1)]
-
-    async def throttled(self, scope: str, limit: int, window: timedelta) -> bool:
-        """Count one attempt against ``scope``; True once more than ``limit`` were made in
-        the window (the window starts at the first attempt)."""
-        key = f"{self._prefix}throttle:{scope}"
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.pexpire(key, int(window.total_seconds() * 1000), nx=True)
-            with translate_redis_errors():
-                count, _ = await pipe.execute()
-        return int(count) > limit
 
 
 def _text(value: bytes | str) -> str:

@@ -53,3 +53,37 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def ephemeral_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """A second real redis-server with persistence off: drafts, marks, throttles."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis-ephemeral"), persistent=False)
+    problem = ""
+    try:
+        server.start()
+    except EmbeddedRedisError as exc:
+        problem = str(exc)
+    if problem:
+        pytest.fail(f"the tests need a real redis-server: {problem}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def ephemeral_url(ephemeral_redis: EmbeddedRedis) -> str:
+    """URL of the test run's ephemeral redis-server (REDIS_EPHEMERAL_URL)."""
+    return ephemeral_redis.url
+
+
+@pytest_asyncio.fixture
+async def ephemeral_client(ephemeral_url: str) -> AsyncIterator[aioredis.Redis]:
+    """A client of the ephemeral server in the test's own event loop, flushed first."""
+    client = await connect(ephemeral_url)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()

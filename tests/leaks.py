@@ -19,8 +19,12 @@ def _b(value: object) -> bytes:
     return b"" if value is None else str(value).encode()
 
 
-async def redis_contents(client: aioredis.Redis) -> bytes:
-    """Every key and every value in the database, concatenated."""
+async def redis_contents(*clients: aioredis.Redis) -> bytes:
+    """Every key and every value in the databases (durable and ephemeral), concatenated."""
+    return b"\n".join([await _contents(client) for client in clients])
+
+
+async def _contents(client: aioredis.Redis) -> bytes:
     out: list[bytes] = []
     async for key in client.scan_iter(count=500):
         out.append(_b(key))
@@ -68,3 +72,25 @@ def assert_absent(haystack: bytes, needles: list[str], where: str) -> None:
     """None of the needles, in UTF-8 or UTF-16 (as a careless encoder might write them)."""
     found = [n for n in needles if n.encode() in haystack or n.encode("utf-16-le") in haystack]
     assert found == [], f"{where} holds {found}"
+
+
+def aof_commands(redis_dir: Path) -> list[list[bytes]]:
+    """Every command in the append-only files under ``redis_dir`` (RESP, as Redis writes
+    them with ``aof-use-rdb-preamble no``), in order."""
+    commands: list[list[bytes]] = []
+    for path in sorted((redis_dir / "appendonlydir").glob("*.aof")):
+        data = path.read_bytes()
+        pos = 0
+        while pos < len(data):
+            assert data[pos : pos + 1] == b"*", f"{path.name}: not RESP at byte {pos}"
+            end = data.index(b"\r\n", pos)
+            count = int(data[pos + 1 : end])
+            pos = end + 2
+            args: list[bytes] = []
+            for _ in range(count):
+                end = data.index(b"\r\n", pos)
+                size = int(data[pos + 1 : end])
+                args.append(data[end + 2 : end + 2 + size])
+                pos = end + 2 + size + 2
+            commands.append(args)
+    return commands

@@ -20,7 +20,7 @@ from bots.render import Renderer
 from storage import EmbeddedRedis, connect
 
 from .dialogue import default_questionnaire
-from .leaks import assert_absent, file_contents, redis_contents
+from .leaks import aof_commands, assert_absent, file_contents, redis_contents
 
 DESCRIPTION = "Two men sold Ivory-Tusk-7731 carvings from a blue pickup"
 PLACE = "Behind the Mzima bus stop"
@@ -253,3 +253,42 @@ def test_follow_up_through_the_console_and_review(cli: Env) -> None:
     assert "Blue, with a red stripe" in thread.stdout and "1 question(s) asked" in thread.stdout
     refused = cli.run("review", "ask", "nosuchcase1", "Hello?")
     assert refused.returncode != 0 and "did not ask for follow-up" in refused.stderr
+
+
+def test_the_append_only_file_keeps_nothing_ephemeral(cli: Env) -> None:
+    """P1, P2, P4: after a whole conversation (with follow-up asked for) the durable
+    Redis's AOF holds sealed payloads and queue structure only: no draft, no update mark,
+    no throttle, no command with a millisecond expiry."""
+    run = cli.run("console", "--lang", "en", stdin="\n".join(CONVERSATION) + "\n")
+    assert run.returncode == 0, run.stderr
+    data_dir = Path(cli.env["TIPLINE_DATA_DIR"])
+    commands = aof_commands(data_dir / "redis")
+    assert commands, "the durable Redis wrote no AOF"
+    allowed_keys = ("tipline:tip:", "tipline:tips", "tipline:receipt:", "tipline:followup:")
+    timed = {b"PEXPIRE", b"PEXPIREAT", b"EXPIRE", b"EXPIREAT", b"SETEX", b"PSETEX", b"GETEX"}
+    for command in commands:
+        name = command[0].upper()
+        assert name not in timed, command[:2]
+        if name in (b"SELECT", b"MULTI", b"EXEC"):
+            continue
+        assert name in (b"XADD", b"HSET", b"DEL", b"XGROUP", b"XSETID"), command[:2]
+        key = command[2 if name == b"XGROUP" else 1].decode()
+        assert key.startswith(allowed_keys), key
+        if name == b"SET":
+            assert not {b"PX", b"EX", b"PXAT", b"EXAT"} & {a.upper() for a in command[3:]}
+    # The drafts went to the ephemeral server, which left nothing on disk.
+    ephemeral_dir = data_dir / "redis-ephemeral"
+    assert ephemeral_dir.is_dir()
+    assert not (ephemeral_dir / "appendonlydir").exists()
+    assert not list(ephemeral_dir.glob("*.rdb"))
+
+
+def test_an_ephemeral_redis_that_persists_is_refused(cli: Env, redis_url: str) -> None:
+    """The test run's durable server has its AOF on: it must not take drafts."""
+    cli.env["REDIS_EPHEMERAL_URL"] = redis_url
+    run = cli.run("console", "--lang", "en", stdin="\n".join(CONVERSATION) + "\n")
+    assert run.returncode != 0
+    assert "writes to disk" in run.stderr and "appendonly" in run.stderr
+    cli.env["REDIS_URL"] = redis_url
+    run = cli.run("console", "--lang", "en", stdin="\n".join(CONVERSATION) + "\n")
+    assert run.returncode != 0 and "same server" in run.stderr

@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from bots.intake import Intake, WipeChat
+from bots.intake import RECEIPT_RULES, Intake, WipeChat
 from conversations import (
     Action,
     Ask,
@@ -37,12 +37,14 @@ from privacy import X25519Identity, X25519Recipient, decrypt, encrypt
 from privacy.secrets import ServerSecret
 from storage import DraftStore, Spool, TipQueue, connect
 from storage.followup import FollowupStore
+from storage.throttle import ThrottleRule
 
 from .dialogue import default_questionnaire
 from .leaks import assert_absent, file_contents, redis_contents
 from .samples import CITY, COMMENT, NAME
 from .samples.images import camera_jpeg
 
+MINUTE = timedelta(minutes=1)
 CHAT_ID = "987654321"  # a Telegram-like chat id; it must never be stored
 DESCRIPTION = "Nine sacks of Kilindini-pangolin-scales loaded at night"
 PLACE = "Warehouse behind the Makupa fuel depot"
@@ -402,7 +404,7 @@ async def test_wrong_codes_are_refused_then_throttled(
     reviewer = X25519Identity.generate()
     intake, _ = _intake(redis_client, tmp_path, reviewer)
     intake.followups = FollowupStore(redis_client)
-    intake._per_chat_tries = 3
+    intake.receipt_rules = (ThrottleRule(3, timedelta(hours=1)), intake.receipt_rules[1])
     await intake.handle(CHAT_ID, FollowUp())
     said: list[str] = []
     for guess in range(4):
@@ -478,3 +480,41 @@ async def test_a_second_report_spooled_does_not_replace_the_first(
         assert m.SUBMITTED in [a.msg.id for a in actions if isinstance(a, Say)]
     assert len(Spool(tmp_path / "spool").list()) == 2
     await dead.aclose()
+
+
+# ------------------------------------------------------------------ receipt guessing
+async def test_guessers_cannot_lock_out_a_tipster_with_a_right_code(harness: Harness) -> None:
+    """Hundreds of throwaway chats guessing codes neither use up the real tipster's tries
+    nor make a right code count: only wrong codes are counted, per conversation."""
+    h = harness
+    h.intake.followups = FollowupStore(h.client)
+    _case_id, code = await _submit_with_followup(h)
+    h.intake.receipt_rules = (ThrottleRule(2, timedelta(hours=1)), RECEIPT_RULES[1])
+    for n in range(70):
+        await h.send(FollowUp(language_hint="en"), f"guesser-{n}")
+        await h.send(Text(f"{n:016d}"), f"guesser-{n}")
+    # A correct code is not a failure: the same tipster may come back many times.
+    for _ in range(4):
+        await h.send(FollowUp(language_hint="en"), "tipster")
+        actions = await h.send(Text(code), "tipster")
+        said = [a.msg.id for a in actions if isinstance(a, Say)]
+        assert m.REASON_TOO_MANY_TRIES not in said and m.REASON_CODE_UNKNOWN not in said
+        await h.send(Cancel(), "tipster")
+        await h.send(Choose("_cancel", "yes"), "tipster")
+
+
+async def test_wrong_codes_wait_longer_each_time(harness: Harness) -> None:
+    h = harness
+    h.intake.followups = FollowupStore(h.client)
+    h.intake.receipt_rules = (
+        ThrottleRule(10, timedelta(hours=1), backoff=timedelta(seconds=30)),
+        ThrottleRule(600, MINUTE),
+    )
+    await h.send(FollowUp())
+    first = await h.send(Text("1111222233334444"))
+    assert [a.msg.id for a in first if isinstance(a, Say)] == [m.REASON_CODE_UNKNOWN]
+    # Within the backoff the next guess is not even looked up.
+    second = await h.send(Text("1111222233334445"))
+    assert [a.msg.id for a in second if isinstance(a, Say)] == [m.REASON_TOO_MANY_TRIES]
+    waits = [await h.client.pttl(k) async for k in h.client.scan_iter("tipline:throttle:wait:*")]
+    assert len(waits) == 1 and 25_000 < waits[0] <= 30_000

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+import redis.exceptions
 
 from storage import EmbeddedRedis, EmbeddedRedisError, connect, find_redis_server
 from storage import embedded as embedded_module
@@ -53,6 +54,34 @@ async def test_unix_socket_only_and_durable_settings(
         "appendfsync": "always",
         "protected-mode": "yes",
     }
+
+
+async def test_the_ephemeral_server_writes_nothing_to_disk(
+    ephemeral_redis: EmbeddedRedis, ephemeral_client: aioredis.Redis
+) -> None:
+    await ephemeral_client.set("tipline:draft:x", b"draft", px=60_000)
+    config: dict[str | None, str | None] = {}
+    for name in ("port", "unixsocketperm", "appendonly", "save"):
+        config.update(await ephemeral_client.config_get(name))
+    assert config == {"port": "0", "unixsocketperm": "700", "appendonly": "no", "save": ""}
+    assert ephemeral_redis.redis_dir.name == "redis-ephemeral"
+    ephemeral_redis.stop()
+    try:
+        written = sorted(p.name for p in ephemeral_redis.redis_dir.iterdir())
+        assert written == ["lock", "redis.conf", "redis.log"]
+    finally:
+        ephemeral_redis.start()
+
+
+@pytest.mark.parametrize("which", ["durable", "ephemeral"])
+async def test_no_key_tells_when_it_was_last_touched(
+    which: str, redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis
+) -> None:
+    """OBJECT IDLETIME would tell when a tip that nobody read since was written."""
+    client = redis_client if which == "durable" else ephemeral_client
+    await client.hset("tipline:tip:abcdefgh", mapping={"v": "1"})
+    with pytest.raises(redis.exceptions.ResponseError, match="LFU"):
+        await client.object("idletime", "tipline:tip:abcdefgh")
 
 
 def test_one_server_per_data_dir(tmp_path: Path) -> None:

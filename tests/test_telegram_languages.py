@@ -140,6 +140,8 @@ async def bot(
     redis_url: str,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    ephemeral_client: aioredis.Redis,
+    ephemeral_url: str,
 ) -> AsyncIterator[Bot]:
     """The bot on one framework with the questionnaire as served (the languages whose
     catalogue is complete, the species catalogue); afterwards, Redis and the logs are
@@ -151,6 +153,7 @@ async def bot(
     settings = Settings.from_env(
         {
             "REDIS_URL": redis_url,
+            "REDIS_EPHEMERAL_URL": ephemeral_url,
             "TIPLINE_DATA_DIR": str(tmp_path / "data"),
             "TIPLINE_RECIPIENTS": str(reviewer.recipient),
             "TIPLINE_SECRET": SECRET_HEX,
@@ -165,7 +168,7 @@ async def bot(
             finally:
                 await running.stop()
             needles = secrets_of(fake)
-            assert_absent(await redis_contents(redis_client), needles, "Redis")
+            assert_absent(await redis_contents(redis_client, ephemeral_client), needles, "Redis")
             assert_absent(caplog.text.encode(), [*needles, fake.token], "the logs")
     finally:
         await fake.stop()

@@ -101,7 +101,7 @@ class Bot:
             else AiogramFramework(self.fake.token, self.fake.base_url)
         )
         self.adapter = framework
-        client = self.runtime.client
+        client = self.runtime.drafts.client  # update marks: the ephemeral Redis
 
         def make_channel(api: BotApi, bot_id: int) -> TelegramChannel:
             seen = seen_updates(client, secret, bot_id)
@@ -148,6 +148,8 @@ async def bot(
     redis_url: str,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    ephemeral_client: aioredis.Redis,
+    ephemeral_url: str,
 ) -> AsyncIterator[Bot]:
     """The bot on one framework; afterwards, Redis and the logs are searched for every
     fake tipster's id, names, username, language code and every text they typed."""
@@ -158,6 +160,7 @@ async def bot(
     settings = Settings.from_env(
         {
             "REDIS_URL": redis_url,
+            "REDIS_EPHEMERAL_URL": ephemeral_url,
             "TIPLINE_DATA_DIR": str(tmp_path / "data"),
             "TIPLINE_RECIPIENTS": str(reviewer.recipient),
             "TIPLINE_SECRET": SECRET_HEX,
@@ -171,7 +174,7 @@ async def bot(
             finally:
                 await running.stop()
             needles = secrets_of(fake)
-            assert_absent(await redis_contents(redis_client), needles, "Redis")
+            assert_absent(await redis_contents(redis_client, ephemeral_client), needles, "Redis")
             assert_absent(caplog.text.encode(), [*needles, fake.token], "the logs")
     finally:
         await fake.stop()
@@ -224,13 +227,19 @@ def logged(caplog: pytest.LogCaptureFixture) -> bytes:
     return caplog.text.encode()
 
 
+WEBHOOK_SECRET = "s3cret-Token_1-9f2c4e7a1b8d3e6f0a5c"
+
+
 async def draft_keys(client: aioredis.Redis) -> list[bytes]:
     return [k async for k in client.scan_iter("tipline:draft:*")]
 
 
 # --------------------------------------------------------------------------- conversations
 async def test_a_whole_conversation_becomes_a_tip_a_reviewer_opens(
-    bot: Bot, redis_client: aioredis.Redis, caplog: pytest.LogCaptureFixture
+    bot: Bot,
+    redis_client: aioredis.Redis,
+    caplog: pytest.LogCaptureFixture,
+    ephemeral_client: aioredis.Redis,
 ) -> None:
     caplog.set_level("DEBUG")
     await bot.start()
@@ -246,8 +255,12 @@ async def test_a_whole_conversation_becomes_a_tip_a_reviewer_opens(
     assert summary.html is not None and "&lt;b&gt;loaded&lt;/b&gt;" in summary.html
     assert "<b>Description</b>" in summary.html
     # Mid-conversation, Redis holds the draft encrypted under a pseudonym only.
-    assert len(await draft_keys(redis_client)) == 1
-    assert_absent(await redis_contents(redis_client), identities() + ANSWERS, "Redis mid-way")
+    assert len(await draft_keys(ephemeral_client)) == 1
+    assert_absent(
+        await redis_contents(redis_client, ephemeral_client),
+        identities() + ANSWERS,
+        "Redis mid-way",
+    )
 
     await user.tap("send")
     await fake.settled()
@@ -256,7 +269,7 @@ async def test_a_whole_conversation_becomes_a_tip_a_reviewer_opens(
     await user.tap("no")
     await fake.settled()
     assert user.texts()[-1] == m.GOODBYE
-    assert await draft_keys(redis_client) == []
+    assert await draft_keys(ephemeral_client) == []
 
     tip = await bot.tip()
     assert tip["channel"] == "telegram"
@@ -303,7 +316,9 @@ async def test_a_whole_conversation_becomes_a_tip_a_reviewer_opens(
         assert isinstance(storage, MemoryStorage) and not storage.storage
 
     needles = identities() + ANSWERS
-    assert_absent(await redis_contents(redis_client), needles, "Redis after the tip")
+    assert_absent(
+        await redis_contents(redis_client, ephemeral_client), needles, "Redis after the tip"
+    )
     assert_absent(logged(caplog), [*needles, fake.token], "the logs")
 
 
@@ -340,7 +355,7 @@ async def test_a_location_pin_at_each_precision(bot: Bot) -> None:
 
 
 async def test_a_photo_and_a_document_are_scrubbed_and_sealed(
-    bot: Bot, redis_client: aioredis.Redis, tmp_path: Path
+    bot: Bot, redis_client: aioredis.Redis, tmp_path: Path, ephemeral_client: aioredis.Redis
 ) -> None:
     await bot.start()
     fake = bot.fake
@@ -358,7 +373,7 @@ async def test_a_photo_and_a_document_are_scrubbed_and_sealed(
     await user.document(document, name=f"{FIRST_NAME}-notes.pdf")
     await fake.settled()
     assert user.texts()[-1] == "2 files received so far."
-    assert marker_hits(await redis_contents(redis_client)) == []
+    assert marker_hits(await redis_contents(redis_client, ephemeral_client)) == []
 
     # A file the scrubber cannot clean is refused, never kept raw.
     await user.document(b"\x00\x01 not a format we know", name="notes.bin")
@@ -389,19 +404,21 @@ async def test_a_photo_and_a_document_are_scrubbed_and_sealed(
     assert FIRST_NAME not in json.dumps(tip)  # the document's file name is not kept
 
 
-async def test_cancel_midway_deletes_the_draft(bot: Bot, redis_client: aioredis.Redis) -> None:
+async def test_cancel_midway_deletes_the_draft(
+    bot: Bot, redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis
+) -> None:
     await bot.start()
     user = tipster(bot.fake)
     await begin(user)
     await walk(user, script(user), until="place")
-    assert len(await draft_keys(redis_client)) == 1
+    assert len(await draft_keys(ephemeral_client)) == 1
     await user.send("/cancel")
     await bot.fake.settled()
     assert user.step() == "_cancel"
     await user.tap("yes")
     await bot.fake.settled()
     assert user.texts()[-1] == m.CANCELLED
-    assert await draft_keys(redis_client) == []
+    assert await draft_keys(ephemeral_client) == []
     assert await TipQueue(redis_client).depth() == 0
     # Writing again starts a new report.
     await user.send("hello")
@@ -410,7 +427,10 @@ async def test_cancel_midway_deletes_the_draft(bot: Bot, redis_client: aioredis.
 
 
 async def test_the_language_hint_and_a_switch_midway(
-    bot: Bot, redis_client: aioredis.Redis, caplog: pytest.LogCaptureFixture
+    bot: Bot,
+    redis_client: aioredis.Redis,
+    caplog: pytest.LogCaptureFixture,
+    ephemeral_client: aioredis.Redis,
 ) -> None:
     caplog.set_level("DEBUG")
     two = replace(default_questionnaire(), languages=("en", "pt"), default_language="en")
@@ -437,7 +457,7 @@ async def test_the_language_hint_and_a_switch_midway(
     state = await bot.intake.state(str(user.id))
     assert state is not None and state.language == "en"
     assert state.answer("description") is not None  # nothing answered was lost
-    stored = await redis_contents(redis_client)
+    stored = await redis_contents(redis_client, ephemeral_client)
     assert_absent(stored + logged(caplog), ["pt-BR", str(USER_ID)], "Redis and the logs")
 
 
@@ -500,7 +520,9 @@ async def test_a_repeated_update_is_handled_once(bot: Bot) -> None:
     assert state is not None and state.answer("species") is None
 
 
-async def test_the_chat_is_wiped_after_the_tip(bot: Bot, redis_client: aioredis.Redis) -> None:
+async def test_the_chat_is_wiped_after_the_tip(
+    bot: Bot, redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis
+) -> None:
     await bot.start(flood=None)
     fake = bot.fake
     user = tipster(fake)
@@ -519,7 +541,7 @@ async def test_the_chat_is_wiped_after_the_tip(bot: Bot, redis_client: aioredis.
     batches = fake.deleted_batches
     assert len(batches) >= 2 and all(1 <= len(b) <= 100 for b in batches)
     assert {i for b in batches for i in b} == everything
-    assert await draft_keys(redis_client) == []
+    assert await draft_keys(ephemeral_client) == []
     assert await TipQueue(redis_client).depth() == 1
 
 
@@ -627,6 +649,26 @@ async def test_a_flood_from_one_chat_is_capped_but_the_tip_still_goes(bot: Bot) 
     assert await TipQueue(bot.runtime.client).depth() == 1
 
 
+async def test_forged_send_presses_do_not_escape_the_flood_limit(bot: Bot) -> None:
+    """The exemption for "send the report" holds only at the summary: the same callback
+    data forged at another question is counted like any other update."""
+    await bot.start(flood=FloodLimiter(limit=8, window=60))
+    fake = bot.fake
+    user = tipster(fake)
+    await begin(user)
+    await walk(user, script(user), until="description")
+    question = user.question()
+    assert question is not None
+    before = len(user.texts())
+    for _ in range(20):
+        await user.tap_data(question, "review:send")
+    await fake.settled()
+    replies = user.texts()[before:]
+    assert replies.count(tm.FLOOD) == 1
+    assert len(replies) <= 2 * 8 + 1  # the rest were dropped, not answered one by one
+    assert await TipQueue(bot.runtime.client).depth() == 0
+
+
 async def test_groups_blocked_chats_and_long_texts(bot: Bot) -> None:
     await bot.start()
     fake = bot.fake
@@ -665,14 +707,14 @@ def _free_port() -> int:
 async def test_the_webhook_checks_its_secret_and_serves_tipsters(bot: Bot) -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
-    await bot.start(webhook=WebhookOptions(url, "s3cret-Token_1", "127.0.0.1", port))
+    await bot.start(webhook=WebhookOptions(url, WEBHOOK_SECRET, "127.0.0.1", port))
     fake = bot.fake
-    assert fake.webhook == (url, "s3cret-Token_1")
+    assert fake.webhook == (url, WEBHOOK_SECRET)
     async with aiohttp.ClientSession() as session:
         for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
             async with session.post(url, json={"update_id": 1}, headers=headers) as response:
                 assert response.status == 403
-        secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1"}
+        secret = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
         async with session.post(url, data=b"[1,", headers=secret) as response:
             assert response.status == 400
     user = tipster(fake)
@@ -686,7 +728,10 @@ async def test_the_webhook_checks_its_secret_and_serves_tipsters(bot: Bot) -> No
 
 
 async def test_a_receipt_code_then_a_follow_up_from_another_chat(
-    bot: Bot, redis_client: aioredis.Redis, caplog: pytest.LogCaptureFixture
+    bot: Bot,
+    redis_client: aioredis.Redis,
+    caplog: pytest.LogCaptureFixture,
+    ephemeral_client: aioredis.Redis,
 ) -> None:
     caplog.set_level("DEBUG")
     await bot.start()
@@ -726,7 +771,7 @@ async def test_a_receipt_code_then_a_follow_up_from_another_chat(
     assert len(answers) == 1
     assert json.loads(decrypt(answers[0], [bot.reviewer]))["text"].startswith("Kilimanjaro")
     needles = [*identities(), code, code.replace(" ", ""), "Kilimanjaro", "Zawadi"]
-    assert_absent(await redis_contents(redis_client), needles, "Redis")
+    assert_absent(await redis_contents(redis_client, ephemeral_client), needles, "Redis")
     assert_absent(logged(caplog), needles, "the logs")
 
 

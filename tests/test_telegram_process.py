@@ -120,11 +120,14 @@ async def test_killed_mid_conversation_it_resumes_and_loses_nothing(
     redis_client: aioredis.Redis,
     redis_url: str,
     tmp_path: Path,
+    ephemeral_client: aioredis.Redis,
+    ephemeral_url: str,
 ) -> None:
     reviewer = X25519Identity.generate()
     env = _env(
         tmp_path,
         REDIS_URL=redis_url,
+        REDIS_EPHEMERAL_URL=ephemeral_url,
         TIPLINE_RECIPIENTS=str(reviewer.recipient),
         TELEGRAM_BOT_TOKEN=fake.token,
         TELEGRAM_API_BASE=fake.base_url,
@@ -173,12 +176,12 @@ async def test_killed_mid_conversation_it_resumes_and_loses_nothing(
     steps = [e["question"] for e in transcript["transcript"]]
     assert steps.count("description") == 1
     needles = identities() + ANSWERS + [fake.token]
-    assert_absent(await redis_contents(redis_client), needles, "Redis")
+    assert_absent(await redis_contents(redis_client, ephemeral_client), needles, "Redis")
     assert_absent(bot.log.read_bytes(), needles, "the bot's log")
 
 
 async def test_a_refused_token_is_a_clear_error(
-    fake: FakeBotApi, redis_url: str, tmp_path: Path
+    fake: FakeBotApi, redis_url: str, tmp_path: Path, ephemeral_url: str
 ) -> None:
     """(Both adapters map the 401 the same way: test_telegram_parity checks that.)"""
     reviewer = X25519Identity.generate()
@@ -187,6 +190,7 @@ async def test_a_refused_token_is_a_clear_error(
         tmp_path,
         TIPLINE_RECIPIENTS=str(reviewer.recipient),
         REDIS_URL=redis_url,
+        REDIS_EPHEMERAL_URL=ephemeral_url,
         TELEGRAM_BOT_TOKEN=wrong,
         TELEGRAM_API_BASE=fake.base_url,
     )
@@ -220,6 +224,16 @@ async def test_a_refused_token_is_a_clear_error(
             "cannot read TELEGRAM_BOT_TOKEN_FILE",
         ),
         ({}, ["--webhook", "https://example.org/hook"], "--webhook-secret"),
+        (
+            {"TELEGRAM_WEBHOOK_SECRET": "short-secret_123"},
+            ["--webhook", "https://example.org/hook"],
+            "random secret of 32",
+        ),
+        (
+            {"TELEGRAM_WEBHOOK_SECRET": "ab" * 20},
+            ["--webhook", "https://example.org/hook"],
+            "random secret of 32",
+        ),
         ({}, ["--framework", "telethon"], "'telethon' is not one of"),
     ],
 )

@@ -1,8 +1,15 @@
-"""Wiring: settings -> Redis (given, or embedded) -> stores -> the intake service."""
+"""Wiring: settings -> Redis (given, or embedded) -> stores -> the intake service.
+
+Two Redis servers, never one: the durable one (append-only file on) holds only sealed
+tips, the queue and the follow-up records; the ephemeral one (no persistence at all)
+holds drafts, their attachments, update marks and throttles, whose every write an
+append-only file would otherwise keep (P1, P2, P4). See docs/storage.md.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,10 +20,18 @@ import redis.asyncio as aioredis
 from bots.intake import Intake
 from bots.render import available_languages
 from conversations import Engine, Questionnaire
-from storage import DraftStore, EmbeddedRedis, Spool, TipQueue, connect
+from storage import (
+    DraftStore,
+    EmbeddedRedis,
+    Spool,
+    StorageError,
+    TipQueue,
+    check_ephemeral,
+    connect,
+)
 from storage.followup import FollowupStore
 
-from .settings import Settings
+from .settings import ConfigError, Settings
 from .species_loader import load_catalogue
 
 __all__ = ["Runtime", "open_runtime"]
@@ -27,10 +42,21 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
+    #: The durable Redis: queue and follow-up records.
     client: aioredis.Redis
     queue: TipQueue
-    drafts: DraftStore
     spool: Spool
+    #: The ephemeral Redis: drafts, update marks, throttles. Nothing here reaches a disk.
+    #: None for the reviewers' commands, which need none of it.
+    ephemeral: aioredis.Redis | None = None
+    draft_store: DraftStore | None = None
+
+    @property
+    def drafts(self) -> DraftStore:
+        """Drafts, in the ephemeral Redis."""
+        if self.draft_store is None:
+            raise RuntimeError("this runtime was opened without the ephemeral Redis")
+        return self.draft_store
 
     def intake(self, channel: str, questionnaire: Questionnaire) -> Intake:
         return Intake(
@@ -59,31 +85,53 @@ def offered_questionnaire(settings: Settings) -> Questionnaire:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """Connect to Redis (starting the embedded one when REDIS_URL is unset) and open the
-    stores; spooled tips are pushed as soon as Redis answers."""
+async def _server(
+    settings: Settings, url: str | None, *, persistent: bool
+) -> AsyncIterator[aioredis.Redis]:
+    """A client for ``url``, or for an embedded server started (and stopped) here."""
     embedded: EmbeddedRedis | None = None
-    url = settings.redis_url
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if url is None:
-        embedded = EmbeddedRedis(settings.data_dir)
+        embedded = EmbeddedRedis(settings.data_dir, persistent=persistent)
         await asyncio.to_thread(embedded.start)
         url = embedded.url
     try:
         client = await connect(url)
         try:
-            queue = TipQueue(client)
-            spool = Spool(settings.data_dir / "spool")
-            runtime = Runtime(
-                settings, client, queue, DraftStore(client, ttl=settings.draft_ttl), spool
-            )
-            await queue.ensure_group()
-            pushed = await spool.flush(queue)
-            if pushed:
-                log.info("pushed %d spooled tip(s) to the queue", pushed)
-            yield runtime
+            yield client
         finally:
             await client.aclose()
     finally:
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, *, intake: bool = True) -> AsyncIterator[Runtime]:
+    """Connect to the durable Redis and, for an intake, the ephemeral one (starting
+    embedded servers for what is not configured); open the stores; spooled tips are
+    pushed as soon as Redis answers. ``intake=False`` (the reviewers' commands) opens
+    only the durable one."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    async with contextlib.AsyncExitStack() as stack:
+        client = await stack.enter_async_context(
+            _server(settings, settings.redis_url, persistent=True)
+        )
+        ephemeral: aioredis.Redis | None = None
+        drafts: DraftStore | None = None
+        if intake:
+            url = settings.ephemeral_redis_url
+            ephemeral = await stack.enter_async_context(_server(settings, url, persistent=False))
+            if url is not None:
+                try:
+                    await check_ephemeral(ephemeral, client)
+                except StorageError as exc:
+                    raise ConfigError(str(exc)) from exc
+            drafts = DraftStore(ephemeral, ttl=settings.draft_ttl)
+        queue = TipQueue(client)
+        spool = Spool(settings.data_dir / "spool")
+        runtime = Runtime(settings, client, queue, spool, ephemeral, drafts)
+        await queue.ensure_group()
+        pushed = await spool.flush(queue)
+        if pushed:
+            log.info("pushed %d spooled tip(s) to the queue", pushed)
+        yield runtime

@@ -1,7 +1,11 @@
 """Settings from the environment (and files it points to).
 
 ==========================  ==================================================================
-``REDIS_URL``               Redis to use; unset: an embedded Redis in the data directory
+``REDIS_URL``               the durable Redis (sealed tips, queue, follow-up records; AOF
+                            on); unset: an embedded Redis in the data directory
+``REDIS_EPHEMERAL_URL``     the ephemeral Redis (drafts, update marks, throttles), with
+                            persistence off; unset: an embedded one that writes nothing
+                            to disk. Never the same server as ``REDIS_URL``
 ``TIPLINE_DATA_DIR``        data directory (embedded Redis, spool, server secret);
                             default ``$XDG_DATA_HOME/tipline`` (``~/.local/share/tipline``)
 ``TIPLINE_RECIPIENTS``      reviewers' age recipients (``age1...``), separated by spaces,
@@ -55,6 +59,8 @@ class Settings:
     #: ``fixed_recipients_text``, the recipients given directly (TIPLINE_RECIPIENTS).
     recipients_file: Path | None = field(default=None)
     fixed_recipients_text: str = field(default="")
+    #: The Redis for ephemeral state (drafts, marks, throttles); None: embedded.
+    ephemeral_redis_url: str | None = field(default=None)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +89,7 @@ class Settings:
             draft_ttl=timedelta(seconds=int(ttl_text)),
             recipients_file=Path(recipients_file) if recipients_file else None,
             fixed_recipients_text=fixed_recipients,
+            ephemeral_redis_url=env.get("REDIS_EPHEMERAL_URL") or None,
         )
 
     def recipients(self) -> list[X25519Recipient]:

@@ -152,7 +152,7 @@ async def _desk(
     reviewer: str,
     **options: Any,
 ) -> AsyncIterator[Desk]:
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, intake=False) as runtime:
         yield Desk(
             runtime.queue,
             identities,
@@ -508,7 +508,7 @@ def review_ack(case_id: str) -> None:
     settings = _settings()
 
     async def ack() -> bool:
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings, intake=False) as runtime:
             return await runtime.queue.ack(case_id)
 
     done = _run(ack())
@@ -534,7 +534,7 @@ def review_ask(
     copy_to = _recipients(identities)
 
     async def ask() -> int:
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings, intake=False) as runtime:
             store = FollowupStore(runtime.client)
             recipient = await store.recipient(case_id)
             if recipient is None:

@@ -38,7 +38,9 @@ if TYPE_CHECKING:  # the Telegram code is imported when the command runs, not fo
 __all__ = ["command"]
 
 _TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,}")
-_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
+#: A secret this short in distinct characters is a word or a pattern, not random.
+_MIN_DISTINCT = 12
 FRAMEWORKS = ("ptb", "aiogram")
 
 
@@ -70,9 +72,11 @@ def _webhook(url: str | None, secret: str | None, listen: str) -> WebhookOptions
         raise click.BadParameter(
             "the webhook URL must start with https://", param_hint="--webhook"
         )
-    if not secret or not _SECRET.fullmatch(secret):
+    if not secret or not _SECRET.fullmatch(secret) or len(set(secret)) < _MIN_DISTINCT:
+        # Anyone who knows it can post forged updates as any tipster.
         raise click.BadParameter(
-            "give a secret of 1 to 256 letters, digits, _ or - (or TELEGRAM_WEBHOOK_SECRET)",
+            "give a random secret of 32 to 256 letters, digits, _ or - (for example "
+            "`openssl rand -hex 32`), or set TELEGRAM_WEBHOOK_SECRET",
             param_hint="--webhook-secret",
         )
     host, _, port = listen.rpartition(":")
@@ -147,7 +151,7 @@ def telegram(
             intake = runtime.intake("telegram", questionnaire)
 
             def make_channel(api: BotApi, bot_id: int) -> TelegramChannel:
-                seen = seen_updates(runtime.client, secret, bot_id)
+                seen = seen_updates(runtime.drafts.client, secret, bot_id)
                 return TelegramChannel(intake, questionnaire, api, seen=seen, flood=FloodLimiter())
 
             await run_bot(bot, make_channel, stop, webhook=webhook)
