@@ -7,6 +7,7 @@ import hashlib
 import os
 import stat
 import struct
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,9 +41,10 @@ async def down_queue(tmp_path: Path) -> AsyncIterator[TipQueue]:
         await client.aclose()
 
 
-def _documented_layout(case_id: str, blobs: list[bytes]) -> bytes:
+def _documented_layout(case_id: str, blobs: list[bytes], seq: int = 1) -> bytes:
     """The spool file format as docs/storage.md describes it, built independently."""
-    body = b"TLSPOOL1" + struct.pack(">H", len(case_id)) + case_id.encode()
+    body = b"TLSPOOL2" + struct.pack(">Q", seq) + struct.pack(">H", len(case_id))
+    body += case_id.encode()
     body += struct.pack(">I", len(blobs))
     for blob in blobs:
         body += struct.pack(">Q", len(blob)) + blob
@@ -149,30 +151,72 @@ def test_put_load_remove_and_order(tmp_path: Path) -> None:
     spool.put("bbbbbbbb", b"b")
     spool.put("aaaaaaaa", b"a", [b"1", b""])
     spool.put("cccccccc", b"c")
-    now = time.time()
-    for age, case_id in ((30, "bbbbbbbb"), (20, "cccccccc"), (10, "aaaaaaaa")):
-        os.utime(spool.directory / f"{case_id}.tip", (now - age, now - age))
-    assert spool.list() == ["bbbbbbbb", "cccccccc", "aaaaaaaa"]
+    # The order is the order of writing, though every file bears the same time.
+    assert spool.list() == ["bbbbbbbb", "aaaaaaaa", "cccccccc"]
     assert spool.load("aaaaaaaa") == (b"a", (b"1", b""))
     spool.remove("aaaaaaaa")
     spool.remove("aaaaaaaa")
     assert spool.list() == ["bbbbbbbb", "cccccccc"]
     with pytest.raises(FileNotFoundError):
         spool.load("aaaaaaaa")
+    spool.put("aaaaaaaa", b"a again")
+    assert spool.list() == ["bbbbbbbb", "cccccccc", "aaaaaaaa"]
     with pytest.raises(ValueError, match="case id"):
         spool.put("../../etc", b"x")
 
 
 async def test_stale_temp_file_is_quarantined(tmp_path: Path, down_queue: TipQueue) -> None:
     spool = Spool(tmp_path / "spool")
-    stale = spool.directory / f".{CASE}.1.2.tmp"
-    stale.write_bytes(b"TLSPOOL1 partial")
-    fresh = spool.directory / ".other001.1.3.tmp"
-    fresh.write_bytes(b"TLSPOOL1 being written")
-    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    # Left by a process that is gone (its pid is in the name), or by this one but not
+    # being written: stale. Another live process's temporary file is a write in progress.
+    dead_pid = _a_dead_pid()
+    stale = spool.directory / f".{CASE}.{dead_pid}.ab12.tmp"
+    stale.write_bytes(b"TLSPOOL2 partial")
+    mine = spool.directory / f".other002.{os.getpid()}.cd34.tmp"
+    mine.write_bytes(b"TLSPOOL2 partial too")
+    fresh = spool.directory / f".other001.{os.getppid()}.ef56.tmp"
+    fresh.write_bytes(b"TLSPOOL2 being written")
     await spool.flush(down_queue)
-    assert spool.quarantined() == [stale.name]
+    assert sorted(spool.quarantined()) == sorted([stale.name, mine.name])
     assert fresh.exists()
+
+
+def _a_dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+async def test_the_spool_keeps_no_time_and_logs_no_case(
+    tmp_path: Path, down_queue: TipQueue, caplog: pytest.LogCaptureFixture
+) -> None:
+    """P4: files and the directory bear the start of the UTC day; names carry no clock;
+    nothing is logged when a tip is spooled, and no case id ever."""
+    caplog.set_level("DEBUG")
+    spool = Spool(tmp_path / "spool")
+    day = int(time.time()) // 86400 * 86400
+    for case_id in ("aaaaaaaa", "bbbbbbbb"):
+        where = await submit_durably(down_queue, spool, case_id, b"sealed-" + case_id.encode())
+        assert where == "spooled"
+    assert caplog.records == []
+    for path in [spool.directory, *spool.directory.iterdir()]:
+        info = path.stat()
+        assert info.st_mtime_ns == day * 10**9, path.name  # (ctime: see the threat model)
+    (spool.directory / "aaaaaaaa.tip").write_bytes(b"TLSPOOL2 damaged")
+    with pytest.raises(SpoolCorruptError):
+        spool.load("aaaaaaaa")
+    (spool.directory / "aaaaaaaa.tip").write_bytes(b"TLSPOOL2 damaged again")
+    with pytest.raises(SpoolCorruptError):
+        spool.load("aaaaaaaa")
+    assert sorted(spool.quarantined())[0] == "aaaaaaaa.tip"
+    for name in spool.quarantined():
+        suffix = name.removeprefix("aaaaaaaa.tip").lstrip(".")
+        assert len(suffix) in (0, 8), name  # a random token, not a clock reading
+        info = (spool.quarantine_dir / name).stat()
+        assert info.st_mtime_ns == day * 10**9
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "aaaaaaaa" not in logged and "bbbbbbbb" not in logged
+    assert "quarantined" in logged
 
 
 async def test_stopped_embedded_redis_then_back(tmp_path: Path) -> None:
