@@ -278,8 +278,12 @@ class TelegramChannel:
             return False
         tap = incoming.tap
         exempt = False
-        if tap is not None:
-            exempt = decode_callback(tap.data) == (self.questionnaire.review.id, "send")
+        review = self.questionnaire.review.id
+        if tap is not None and decode_callback(tap.data) == (review, "send"):
+            # Only a chat really at the summary may send over the limit: callback data is
+            # the client's to forge, the draft's step is not.
+            state = await self.intake.state(str(incoming.chat_id))
+            exempt = state is not None and state.phase == "asking" and state.step == review
         verdict = self.flood.check(incoming.chat_id, exempt=exempt)
         if verdict == "allow":
             return False
