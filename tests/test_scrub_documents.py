@@ -4,9 +4,12 @@ embedded files; their text, pages and pictures stay."""
 
 from __future__ import annotations
 
+import base64
 import io
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import docx
 import pikepdf
@@ -14,7 +17,7 @@ import pytest
 
 from privacy.scrub import ScrubError, scrub
 
-from .samples import assert_clean, decoded, exiftool_tags, unzipped
+from .samples import assert_clean, decoded, exiftool_tags, marker_hits, unzipped
 from .samples import documents as samples
 
 _ACTIVE_KEYS = {"/JS", "/JavaScript", "/AA", "/OpenAction", "/EmbeddedFiles", "/Metadata",
@@ -150,3 +153,146 @@ def test_archives_are_written_anew_with_fixed_dates() -> None:
     assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
     assert all(not i.extra and not i.comment for i in infos)
     assert scrub(result.data).data == result.data  # stable: nothing left to remove
+
+
+# -- pictures inside documents: SVG with data: images, metafiles -----------------------------
+_SVG_NS = {"svg": "http://www.w3.org/2000/svg"}
+_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+
+def _svg_images(svg: bytes) -> dict[str, str]:
+    """Each <image>'s id and link (xlink:href or SVG 2's href)."""
+    root = ElementTree.fromstring(svg)  # noqa: S314 (the test's own sample, no DTD)
+    return {
+        str(image.get("id")): str(image.get(_XLINK_HREF) or image.get("href"))
+        for image in root.iterfind(".//svg:image", _SVG_NS)
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "build", "member"),
+    [
+        ("docx", lambda svg: samples.docx_with_media(
+            [("image2.svg", "image/svg+xml", svg)], link=samples.LOCAL_LINK),
+         "word/media/image2.svg"),
+        ("odt", samples.odt_with_svg, "Pictures/drawing.svg"),
+    ],
+)  # fmt: skip
+def test_svg_loses_the_metadata_of_its_inline_photos_and_local_paths(
+    tmp_path: Path, kind: str, build: Callable[[bytes], bytes], member: str
+) -> None:
+    jpeg = samples.jpeg_with_gps()
+    (tmp_path / "planted.jpg").write_bytes(jpeg)
+    (planted,) = exiftool_tags(tmp_path / "planted.jpg")
+    assert any(key.startswith("GPS:") for key in planted)  # the plant is there to find
+    original = build(samples.svg_with_data_jpeg(jpeg))
+
+    result = scrub(original)
+    assert result.kind == kind
+    members = unzipped(result.data)
+    for haystack in (result.data, members):
+        assert marker_hits(haystack) == []
+        assert samples.LOCAL_USER.encode() not in haystack
+        assert base64.b64encode(jpeg) not in haystack
+        assert b"Exif" not in haystack and b"<!--" not in haystack
+    assert {"location", "camera", "author"} <= result.removed
+
+    svg = zipfile.ZipFile(io.BytesIO(result.data)).read(member)
+    links = _svg_images(svg)
+    assert links["linked"] == "ivory-stall.jpg"  # the file name only
+    for key in ("inline1", "inline2"):
+        header, _, payload = links[key].partition(",")
+        assert header == "data:image/jpeg;base64"
+        cleaned = base64.b64decode(payload)
+        (tmp_path / f"{key}.jpg").write_bytes(cleaned)
+        (tags,) = exiftool_tags(tmp_path / f"{key}.jpg")
+        assert not [t for t in tags if t.startswith("GPS:") or "GPS" in t]
+        assert_clean(cleaned, tags)
+        assert decoded(cleaned, transpose=False) == decoded(jpeg, transpose=False)
+    assert b"<metadata" not in svg and b"<rdf:" not in svg and b"sodipodi:docname" not in svg
+    assert scrub(result.data).data == result.data  # stable: nothing left to remove
+
+
+def test_docx_with_an_emf_carrying_a_bitmap_is_refused() -> None:
+    picture = samples.emf(bitmap=samples.jpeg_with_gps())
+    original = samples.docx_with_media([("image2.emf", "image/x-emf", picture)])
+    with pytest.raises(ScrubError) as refused:
+        scrub(original)
+    assert refused.value.reason == "unsupported" and refused.value.kind == "docx"
+    assert "bitmap" in str(refused.value)
+
+
+def test_vector_emf_is_kept_without_its_description() -> None:
+    picture = samples.emf(shapes=12)
+    original = samples.docx_with_media([("image2.emf", "image/x-emf", picture)])
+    result = scrub(original)
+    members = unzipped(result.data)
+    assert marker_hits(members) == []
+    kept = zipfile.ZipFile(io.BytesIO(result.data)).read("word/media/image2.emf")
+    before, after = samples.emf_records(picture), samples.emf_records(kept)
+    assert [t for t, _ in after] == [t for t, _ in before]  # header, rectangles, end
+    assert after[1:] == before[1:]  # the drawing is the same, byte for byte
+    assert len(kept) == len(picture) and kept[40:44] == b" EMF"
+    assert "software" in result.removed
+
+
+@pytest.mark.parametrize(
+    ("name", "picture"),
+    [
+        ("image2.emf", lambda: samples.emf_plus_image(samples.jpeg_with_gps())),
+        ("image2.wmf", lambda: samples.wmf(bitmap=samples.jpeg_with_gps())),
+        ("image2.svm", lambda: samples.svm(bitmap=samples.jpeg_with_gps())),
+    ],
+)
+def test_metafiles_carrying_a_photo_are_refused(name: str, picture: Callable[[], bytes]) -> None:
+    original = samples.docx_with_media([(name, "image/x-emf", picture())])
+    with pytest.raises(ScrubError) as refused:
+        scrub(original)
+    assert refused.value.reason == "unsupported" and "bitmap" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "picture"), [("image2.wmf", samples.wmf), ("image2.svm", samples.svm)]
+)
+def test_vector_wmf_and_svm_are_kept(name: str, picture: Callable[[], bytes]) -> None:
+    original = samples.docx_with_media([(name, "image/x-wmf", picture())])
+    kept = zipfile.ZipFile(io.BytesIO(scrub(original).data)).read(f"word/media/{name}")
+    assert kept == picture()
+
+
+def test_svg_refuses_inline_data_it_cannot_clean() -> None:
+    jpeg = samples.jpeg_with_gps()
+    inline = base64.b64encode(jpeg).decode()
+    for svg in (
+        samples.svg_with_data_jpeg(b"not a picture we know"),
+        f'<svg xmlns="http://www.w3.org/2000/svg"><style>rect {{ fill: url("data:image/jpeg;'
+        f'base64,{inline}") }}</style><rect width="2" height="2"/></svg>'.encode(),
+        f'<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill:url(d\\61ta:image/jpeg;'
+        f'base64,{inline})" width="2" height="2"/></svg>'.encode(),
+    ):
+        with pytest.raises(ScrubError) as refused:
+            scrub(samples.docx_with_media([("image2.svg", "image/svg+xml", svg)]))
+        assert refused.value.reason == "unsupported"
+
+
+def test_odf_inline_picture_is_scrubbed(tmp_path: Path) -> None:
+    jpeg = samples.jpeg_with_gps()
+    result = scrub(samples.odt_with_inline_picture(jpeg))
+    content = zipfile.ZipFile(io.BytesIO(result.data)).read("content.xml")
+    inline = content.split(b"<office:binary-data>")[1].split(b"</office:binary-data>")[0]
+    cleaned = base64.b64decode(inline)
+    (tmp_path / "inline.jpg").write_bytes(cleaned)
+    (tags,) = exiftool_tags(tmp_path / "inline.jpg")
+    assert_clean(cleaned, tags)
+    assert decoded(cleaned, transpose=False) == decoded(jpeg, transpose=False)
+    assert "location" in result.removed
+
+
+def test_external_links_to_local_files_keep_only_the_file_name() -> None:
+    for link in (samples.LOCAL_LINK, f"../../{samples.LOCAL_USER}/Pictures/ivory-stall.jpg",
+                 f"FILE:///C:/Users/{samples.LOCAL_USER}/"):  # fmt: skip
+        result = scrub(samples.docx_with_media([], link=link))
+        members = unzipped(result.data)
+        assert samples.LOCAL_USER.encode() not in members
+    kept = scrub(samples.docx_with_media([], link="https://example.org/a?b=1"))
+    assert b'Target="https://example.org/a?b=1"' in unzipped(kept.data)

@@ -14,6 +14,7 @@ One module per format family, each with an allowlist of what it keeps::
     heic.py     HEIC/HEIF (ISO boxes rebuilt)  images.py  the Pillow read-back
     pdf.py      PDF (pikepdf, written anew)    office.py  OOXML and ODF (zip rebuilt)
     media.py    video and audio (ffmpeg stream copy)
+    svg.py      SVG inside documents           metafile.py  EMF, WMF and SVM inside documents
 
 Shared: ``exif.py`` (TIFF/EXIF structures), ``icc.py`` (colour profiles), ``xmlclean.py``
 (a streaming XML rewriter), ``limits.py``, ``errors.py``, ``vocab.py``.

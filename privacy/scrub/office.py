@@ -15,12 +15,16 @@ Cleaned XML (:mod:`.xmlclean`): rsid values (Word's revision save ids and
 LibreOffice's), comment and tracked-change authors, initials and dates, people and
 person lists, the template path, document variables, document ids, Excel's absolute
 path and file-sharing user, pivot-cache "refreshed by", ODF author and sender fields,
-printer names, event listeners and scripts; local file paths in external links are cut
-down to the file name.
+printer names, event listeners and scripts; links to local files (external
+relationship targets that are not web addresses, ODF ``xlink:href``) are cut down to
+the file name.
 
 Embedded pictures and media are scrubbed like any attachment (and must be of a format
-we clean); EMF descriptions are blanked; WMF and StarView metafiles, which carry no
-metadata fields, are kept; SVG loses its metadata, scripts and editor attributes.
+we clean), and so are pictures written inline (ODF ``office:binary-data``, ``data:``
+URIs). Metafiles (EMF, WMF, SVM) are read record by record by :mod:`.metafile`: one that
+carries a bitmap is refused, a vector one is kept without its description and comments.
+SVG (:mod:`.svg`) loses its metadata, scripts and editor attributes, has its inline
+pictures scrubbed and its local links cut down.
 
 Refused: macros (``vbaProject.bin``, macro-enabled content types, ActiveX, ODF
 ``Basic``/``Scripts``), encrypted members or packages, embedded OLE objects.
@@ -28,6 +32,8 @@ Refused: macros (``vbaProject.bin``, macro-enabled content types, ActiveX, ODF
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import posixpath
 import re
@@ -37,6 +43,7 @@ import zlib
 from collections.abc import Callable
 from typing import ClassVar
 
+from . import metafile, svg
 from .errors import (
     DecompressionBombError,
     EncryptedError,
@@ -84,9 +91,6 @@ LOEXT = "urn:org:documentfoundation:names:experimental:office:xmlns:loext:1.0"
 OFFICEOOO = "http://openoffice.org/2009/office"
 MANIFEST = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
 XLINK = "http://www.w3.org/1999/xlink"
-SVG = "http://www.w3.org/2000/svg"
-INKSCAPE = "http://www.inkscape.org/namespaces/inkscape"
-SODIPODI = "http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"
 
 _TRACKED = {
     "ins", "del", "moveFrom", "moveTo", "rPrChange", "pPrChange", "sectPrChange",
@@ -94,13 +98,7 @@ _TRACKED = {
     "cellIns", "cellDel", "cellMerge", "moveFromRangeStart", "moveToRangeStart",
     "customXmlInsRangeStart", "customXmlDelRangeStart", "tblPrExChange",
 }  # fmt: skip
-_LOCAL_PATH = re.compile(r"^(file:|/|\\\\|[A-Za-z]:[\\/])")
 _URL = re.compile(r"^(https?|mailto|ftp|tel|news|onenote|ms-[a-z]+):", re.I)
-
-
-def _basename(value: str) -> str:
-    """A local file path cut down to its file name (it may name a user's folder)."""
-    return re.split(r"[\\/]", value.rstrip("\\/"))[-1]
 
 
 # -- OOXML policies -------------------------------------------------------------------------
@@ -177,11 +175,13 @@ _DROPPED_REL_TYPES = (
 
 
 class _RelsPolicy(Policy):
-    """A part's relationships: drop those to dropped parts; shorten local paths."""
+    """A part's relationships: drop those to dropped parts; cut links to local files
+    (external targets that are not web addresses) down to the file name."""
 
     def __init__(self, source_dir: str, dropped: set[str]) -> None:
         self.source_dir = source_dir
         self.dropped = dropped
+        self.external = False  # the relationship being read points outside the package
 
     def element(
         self, ns: str, local: str, attrs: list[Attr], parents: list[tuple[str, str]]
@@ -189,6 +189,7 @@ class _RelsPolicy(Policy):
         if (ns, local) != (PKG_REL, "Relationship"):
             return None
         values = {a.local: a.value for a in attrs if not a.ns}
+        self.external = values.get("TargetMode") == "External"
         if values.get("Type", "").endswith(_DROPPED_REL_TYPES):
             return Decision(drop=True, kind="")
         if values.get("TargetMode") != "External":
@@ -203,9 +204,13 @@ class _RelsPolicy(Policy):
         return None
 
     def attribute(self, ns: str, local: str, attr: Attr) -> tuple[str | None, str] | None:
-        target = (ns, local, attr.local, attr.ns) == (PKG_REL, "Relationship", "Target", "")
-        if target and not _URL.match(attr.value) and _LOCAL_PATH.match(attr.value):
-            return _basename(attr.value), "author"
+        if (ns, local, attr.local, attr.ns) != (PKG_REL, "Relationship", "Target", ""):
+            return None
+        name = svg.local_link(attr.value)
+        if name is None and self.external and not _URL.match(attr.value.strip()):
+            name = re.split(r"[\\/]", attr.value.strip())[-1]  # relative to the author's disk
+        if name is not None and name != attr.value:
+            return name, "author"
         return None
 
 
@@ -263,6 +268,14 @@ _VALUES = ("date-value", "time-value", "duration")
 
 
 class _OdfContentPolicy(Policy):
+    """content.xml and styles.xml. Pictures written inline (``office:binary-data``, or
+    an ``xlink:href`` with a ``data:`` URI) are scrubbed like the files in Pictures/."""
+
+    def __init__(self, budget: Budget, nested: Nested) -> None:
+        self.budget = budget
+        self.nested = nested
+        self.removed: set[str] = set()
+
     def element(
         self, ns: str, local: str, attrs: list[Attr], parents: list[tuple[str, str]]
     ) -> Decision | None:
@@ -293,9 +306,33 @@ class _OdfContentPolicy(Policy):
             return None, "revisions"
         if ns == TEXT and local in _ODF_DATES and attr.ns == TEXT and attr.local in _VALUES:
             return None, "timestamps"
-        if (attr.ns, attr.local) == (XLINK, "href") and _LOCAL_PATH.match(attr.value):
-            return _basename(attr.value), "author"
+        if (attr.ns, attr.local) == (XLINK, "href"):
+            if attr.value.strip()[:5].lower() == "data:":
+                value, removed = svg.data_uri(attr.value, self.budget, self.nested)
+                self.removed |= removed
+                return value, ""
+            name = svg.local_link(attr.value)
+            if name is None and attr.value.strip().startswith("../"):
+                name = attr.value.strip().rsplit("/", 1)[-1]  # beside the document, on disk
+            if name is not None:
+                return name, "author"
         return None
+
+    def text(self, ns: str, local: str, text: str) -> tuple[str, str] | None:
+        if (ns, local) != (OFFICE, "binary-data"):
+            return None
+        try:
+            raw = base64.b64decode(re.sub(r"\s+", "", text), validate=True)
+        except binascii.Error as exc:
+            raise MalformedFileError("an inline picture that does not decode") from exc
+        try:
+            _, cleaned = self.nested(raw, self.budget)
+        except UnsupportedFormatError as exc:
+            raise UnsupportedFormatError(
+                "the document embeds a picture of a kind we cannot clean"
+            ) from exc
+        self.removed |= cleaned.removed
+        return base64.b64encode(cleaned.data).decode("ascii"), ""
 
 
 class _OdfMetaPolicy(Policy):
@@ -349,26 +386,6 @@ class _ManifestPolicy(Policy):
             path = next((a.value for a in attrs if a.local == "full-path"), "")
             if path in self.dropped or any(path.startswith(d + "/") for d in self.dropped):
                 return Decision(drop=True, kind="")
-        return None
-
-
-class _SvgPolicy(Policy):
-    def element(
-        self, ns: str, local: str, attrs: list[Attr], parents: list[tuple[str, str]]
-    ) -> Decision | None:
-        if ns == SVG and local == "metadata":
-            return Decision(drop=True, kind="xmp")
-        if ns == SVG and local == "script":
-            return Decision(drop=True, kind="scripts")
-        if ns in (INKSCAPE, SODIPODI):
-            return Decision(drop=True, kind="software")
-        return None
-
-    def attribute(self, ns: str, local: str, attr: Attr) -> tuple[str | None, str] | None:
-        if attr.ns in (INKSCAPE, SODIPODI):
-            return None, "software"
-        if attr.local.startswith("on") and not attr.ns:
-            return None, "scripts"
         return None
 
 
@@ -443,20 +460,10 @@ def _write(members: list[tuple[str, bytes]]) -> bytes:
 
 # -- embedded pictures and media ------------------------------------------------------------
 def _media(body: bytes, budget: Budget, nested: Nested) -> tuple[bytes, set[str]]:
-    if body[:4] == b"\x01\x00\x00\x00" and body[40:44] == b" EMF" and len(body) >= 72:
-        count, offset = struct.unpack("<II", body[64:72])
-        if count == 0 or offset + 2 * count > len(body):
-            return body, set()
-        blank = body[:offset] + bytes(2 * count) + body[offset + 2 * count :]
-        return blank, {"software"} if body[offset : offset + 2 * count].strip(b"\x00") else set()
-    if body[:4] == b"\xd7\xcd\xc6\x9a" or (body[:2] in (b"\x01\x00", b"\x02\x00")
-                                           and body[2:4] == b"\x09\x00"):  # fmt: skip
-        return body, set()  # WMF: no metadata fields
-    if body[:6] == b"VCLMTF":
-        return body, set()  # StarView metafile: no metadata fields
-    head = body[:512].lstrip()
-    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in body[:4096]):
-        return rewrite(body, _SvgPolicy())
+    if metafile.is_metafile(body):
+        return metafile.scrub(body, budget)
+    if svg.is_svg(body):
+        return svg.scrub(body, budget, nested)
     try:
         _, cleaned = nested(body, budget)
     except UnsupportedFormatError as exc:
@@ -583,7 +590,9 @@ def _odf(
                 removed.add(drop_kind)
             continue
         if _ODF_CONTENT.fullmatch(low):
-            body, found = rewrite(body, _OdfContentPolicy())
+            content = _OdfContentPolicy(budget, nested)
+            body, found = rewrite(body, content)
+            found |= content.removed
         elif _ODF_META.fullmatch(low):
             body, found = rewrite(body, _OdfMetaPolicy())
         elif _ODF_SETTINGS.fullmatch(low):

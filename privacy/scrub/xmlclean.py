@@ -2,8 +2,9 @@
 
 It copies a document event by event, keeping namespace prefixes exactly as written
 (Office applications read ``mc:Ignorable`` by prefix), and lets a :class:`Policy` drop
-elements, drop or blank attributes, and empty an element's content. XML comments and
-processing instructions are dropped. A document type declaration (and with it every
+elements, drop or blank attributes, empty an element's content and rewrite its text
+(each run of text between two tags is handed over whole: the comments and processing
+instructions that may split it are dropped). A document type declaration (and with it every
 entity declaration: the "billion laughs") is refused, as OOXML and ODF forbid them.
 
 ``rewrite`` returns the new bytes (always UTF-8) and the kinds of metadata the policy
@@ -53,6 +54,11 @@ class Policy:
         """``None`` keeps the attribute; ``(new value or None to drop it, kind)`` changes it."""
         return None
 
+    def text(self, ns: str, local: str, text: str) -> tuple[str, str] | None:
+        """``None`` keeps a run of text inside element ``(ns, local)``; ``(new text, kind)``
+        changes it."""
+        return None
+
 
 def _escape_text(text: str) -> str:
     return (
@@ -75,6 +81,7 @@ class _Rewriter:
         self.skip = 0  # depth inside a dropped element
         self.empty = 0  # depth inside an emptied element
         self.open_tag = False  # a start tag is written without its closing '>'
+        self.pending: list[str] = []  # the text run being read, not yet written
         self.empty_kind = "other"
         self.decl = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
@@ -89,7 +96,23 @@ class _Rewriter:
             self.out.append(">")
             self.open_tag = False
 
+    def _flush_text(self) -> None:
+        if not self.pending:
+            return
+        data = "".join(self.pending)
+        self.pending = []
+        ns, local = self.names[-1] if self.names else ("", "")
+        change = self.policy.text(ns, local, data)
+        if change is not None:
+            new, kind = change
+            if new != data and kind:
+                self.found.add(kind)
+            data = new
+        self._close_tag()
+        self.out.append(_escape_text(data))
+
     def start(self, name: str, raw: list[str]) -> None:
+        self._flush_text()
         if self.skip or self.empty:
             if self.skip:
                 self.skip += 1
@@ -144,6 +167,7 @@ class _Rewriter:
             self.empty_kind = decision.kind
 
     def end(self, name: str) -> None:
+        self._flush_text()
         self.scopes.pop()
         if self.skip:
             self.skip -= 1
@@ -167,8 +191,7 @@ class _Rewriter:
             if data.strip() and self.empty_kind:
                 self.found.add(self.empty_kind)
             return
-        self._close_tag()
-        self.out.append(_escape_text(data))
+        self.pending.append(data)
 
     def xml_decl(self, version: str | None, encoding: str | None, standalone: int) -> None:
         flag = {1: ' standalone="yes"', 0: ' standalone="no"'}.get(standalone, "")

@@ -4,9 +4,12 @@ XLSX, PPTX, ODT, ODS, ODP written part by part with zipfile."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import re
+import struct
+import zipfile
 
 import docx
 import pikepdf
@@ -486,3 +489,200 @@ def odf_sample(kind: str, *, macros: bool = False) -> bytes:
     if macros:
         members.append(("Basic/Standard/Module1.xml", b"<script>Sub Main</script>"))
     return zip_bytes(members, stored=("mimetype",))
+
+
+# -- pictures inside documents: SVG with a data: JPEG, metafiles ----------------------------
+#: The account name an SVG editor writes into links to local files.
+LOCAL_USER = "someuser"
+LOCAL_LINK = f"file:///home/{LOCAL_USER}/Pictures/ivory-stall.jpg"
+
+
+def jpeg_with_gps() -> bytes:
+    """A small JPEG whose EXIF holds GPS, camera, owner and a maker note."""
+    return _jpeg_with_gps()
+
+
+def svg_with_data_jpeg(jpeg: bytes) -> bytes:
+    """An SVG as editors write it: metadata (RDF), a comment, an editor attribute, the
+    photo inline as a ``data:`` URI (once with ``xlink:href``, once with SVG 2's
+    ``href``) and a link to a file in the author's home folder."""
+    inline = base64.b64encode(jpeg).decode()
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<!-- drawn by {NAME} -->\n"
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+        ' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        ' xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"'
+        f' width="32" height="24" sodipodi:docname="/home/{LOCAL_USER}/ivory.svg">'
+        f"<metadata><rdf:RDF><rdf:Description><dc:creator>{NAME}</dc:creator></rdf:Description></rdf:RDF></metadata>"
+        '<rect width="32" height="24" fill="url(#g)"/>'
+        f'<image id="inline1" width="32" height="24" xlink:href="data:image/jpeg;base64,{inline}"/>'
+        f'<image id="inline2" width="32" height="24" href="data:image/jpeg;base64,{inline}"/>'
+        f'<image id="linked" width="32" height="24" xlink:href="{LOCAL_LINK}"/>'
+        "</svg>"
+    ).encode()  # fmt: skip
+
+
+def docx_with_media(media: list[tuple[str, str, bytes]], *, link: str = "") -> bytes:
+    """python-docx's document with one paragraph and a PNG picture, plus ``media``
+    (file name in ``word/media/``, content type, bytes) related as images from the main
+    part, and, with ``link``, an external hyperlink relationship to it."""
+    document = docx.Document()
+    document.add_paragraph(DOCX_TEXT[0])
+    png = io.BytesIO()
+    photo((16, 12)).save(png, "PNG")
+    document.add_picture(png)
+    buf = io.BytesIO()
+    document.save(buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    rels = ""
+    types = ""
+    for index, (name, content_type, body) in enumerate(media):
+        members[f"word/media/{name}"] = body
+        rels += f'<Relationship Id="rIdMedia{index}" Type="{_REL}/image" Target="media/{name}"/>'
+        types += f'<Default Extension="{name.rsplit(".", 1)[1]}" ContentType="{content_type}"/>'
+    if link:
+        rels += (
+            f'<Relationship Id="rIdLink" Type="{_REL}/hyperlink" Target="{link}"'
+            ' TargetMode="External"/>'
+        )
+    key = "word/_rels/document.xml.rels"
+    members[key] = members[key].replace(b"</Relationships>", rels.encode() + b"</Relationships>")
+    key = "[Content_Types].xml"
+    members[key] = members[key].replace(b"</Types>", types.encode() + b"</Types>")
+    order = ["[Content_Types].xml", *(n for n in members if n != "[Content_Types].xml")]
+    return zip_bytes([(name, members[name]) for name in order])
+
+
+def odt_with_svg(svg: bytes) -> bytes:
+    """An OpenDocument text whose picture is ``Pictures/drawing.svg``."""
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODF_NS}><office:body>'
+        f"<office:text><text:p>{ODF_TEXT}</text:p><draw:frame>"
+        '<draw:image xlink:href="Pictures/drawing.svg" xlink:type="simple"/></draw:frame>'
+        "</office:text></office:body></office:document-content>"
+    ).encode()  # fmt: skip
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">'
+        f'<manifest:file-entry manifest:full-path="/" manifest:media-type="{_ODF_MIME["odt"]}"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        '<manifest:file-entry manifest:full-path="Pictures/drawing.svg" manifest:media-type="image/svg+xml"/>'
+        "</manifest:manifest>"
+    ).encode()  # fmt: skip
+    return zip_bytes(
+        [("mimetype", _ODF_MIME["odt"].encode()), ("META-INF/manifest.xml", manifest),
+         ("content.xml", content), ("Pictures/drawing.svg", svg)],
+        stored=("mimetype",),
+    )  # fmt: skip
+
+
+# EMF record types (MS-EMF 2.1.1).
+EMR_HEADER, EMR_EOF, EMR_RECTANGLE, EMR_STRETCHDIBITS = 1, 14, 43, 81
+
+
+def _emf_record(rtype: int, body: bytes) -> bytes:
+    body += bytes(-len(body) % 4)
+    return struct.pack("<II", rtype, 8 + len(body)) + body
+
+
+def emf(
+    *, bitmap: bytes = b"", shapes: int = 1, description: str = f"{SOFTWARE}\0{NAME}\0\0"
+) -> bytes:
+    """A minimal valid EMF: EMR_HEADER (with its description), ``shapes`` rectangles,
+    with ``bitmap`` an EMR_STRETCHDIBITS whose DIB is that JPEG (BI_JPEG), and EMR_EOF."""
+    records = [
+        _emf_record(EMR_RECTANGLE, struct.pack("<4i", 2 + n, 2, 30, 22)) for n in range(shapes)
+    ]
+    if bitmap:
+        info = struct.pack("<IiiHHIIiiII", 40, 32, 24, 1, 0, 4, len(bitmap), 0, 0, 0, 0)  # BI_JPEG
+        fixed = 8 + 16 + 24 + 16 + 16
+        head = struct.pack(
+            "<4i6i4I4I", 0, 0, 32, 24, 0, 0, 0, 0, 32, 24,
+            fixed, len(info), fixed + len(info), len(bitmap), 0, 0x00CC0020, 32, 24,
+        )  # fmt: skip
+        records.append(_emf_record(EMR_STRETCHDIBITS, head + info + bitmap))
+    records.append(_emf_record(EMR_EOF, struct.pack("<III", 0, 16, 20)))
+    text = description.encode("utf-16-le")
+    fixed_header = 108  # with both header extensions
+    header_size = fixed_header + len(text) + (-len(text) % 4)
+    total = header_size + sum(len(r) for r in records)
+    header = struct.pack(
+        "<II4i4i4sIIIHHIIIiiiiIII", EMR_HEADER, header_size, 0, 0, 32, 24, 0, 0, 846, 635,
+        b" EMF", 0x10000, total, 1 + len(records), 1, 0, len(description), fixed_header, 0,
+        1920, 1080, 508, 285, 0, 0, 0,
+    ) + struct.pack("<ii", 508000, 285000)  # fmt: skip
+    header += text + bytes(-len(text) % 4)
+    assert len(header) == header_size
+    return header + b"".join(records)
+
+
+def emf_records(data: bytes) -> list[tuple[int, bytes]]:
+    """The (type, whole record) list of an EMF, read by its sizes."""
+    out = []
+    pos = 0
+    while pos < len(data):
+        rtype, size = struct.unpack_from("<II", data, pos)
+        out.append((rtype, data[pos : pos + size]))
+        pos += size
+    return out
+
+
+def emf_plus_image(image: bytes) -> bytes:
+    """An EMF whose EMF+ comment holds an image object (a compressed bitmap: ``image``)."""
+    version, bitmap, compressed = 0xDBC01002, 1, 1
+    data = struct.pack("<II5I", version, bitmap, 32, 24, 0, 0, compressed) + image
+    data += bytes(-len(data) % 4)
+    plus = struct.pack("<HHII", 0x4008, 5 << 8, 12 + len(data), len(data)) + data
+    comment = _emf_record(70, struct.pack("<I", 4 + len(plus)) + b"EMF+" + plus)
+    plain = emf(description="")
+    return plain[:108] + comment + plain[108:]
+
+
+def _wmf(records: list[bytes]) -> bytes:
+    records = [*records, struct.pack("<IH", 3, 0)]  # META_EOF
+    size = (18 + sum(len(r) for r in records)) // 2
+    largest = max(len(r) for r in records) // 2
+    return struct.pack("<HHHIHIH", 1, 9, 0x0300, size, 0, largest, 0) + b"".join(records)
+
+
+def wmf(*, bitmap: bytes = b"") -> bytes:
+    """A WMF with a rectangle and, with ``bitmap``, a META_STRETCHDIB of that JPEG."""
+    records = [struct.pack("<IH4h", 7, 0x041B, 22, 30, 2, 2)]  # META_RECTANGLE
+    if bitmap:
+        info = struct.pack("<IiiHHIIiiII", 40, 32, 24, 1, 0, 4, len(bitmap), 0, 0, 0, 0)
+        body = struct.pack("<IH8h", 0x00CC0020, 0, 24, 32, 0, 0, 24, 32, 0, 0) + info + bitmap
+        body += bytes(len(body) % 2)
+        records.append(struct.pack("<IH", (6 + len(body)) // 2, 0x0F43) + body)
+    return _wmf(records)
+
+
+def svm(*, bitmap: bytes = b"") -> bytes:
+    """A StarView metafile with a rectangle and, with ``bitmap``, a bitmap action."""
+    map_mode = struct.pack("<HI", 1, 27) + struct.pack("<H6iB", 0, 0, 0, 1, 1, 1, 1, 1)
+    actions = [struct.pack("<HHI4i", 103, 1, 16, 2, 2, 30, 22)]  # META_RECT_ACTION
+    if bitmap:
+        actions.append(struct.pack("<HHI", 116, 1, 8 + len(bitmap)) + bytes(8) + bitmap)
+    header = struct.pack("<I", 0) + map_mode + struct.pack("<2iI", 32, 24, len(actions))
+    return b"VCLMTF" + struct.pack("<HI", 1, len(header)) + header + b"".join(actions)
+
+
+def odt_with_inline_picture(image: bytes) -> bytes:
+    """An OpenDocument text whose picture is inline, as ``office:binary-data``."""
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODF_NS}><office:body>'
+        f"<office:text><text:p>{ODF_TEXT}</text:p><draw:frame><draw:image><office:binary-data>"
+        f"{base64.encodebytes(image).decode()}</office:binary-data></draw:image></draw:frame>"
+        "</office:text></office:body></office:document-content>"
+    ).encode()  # fmt: skip
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">'
+        f'<manifest:file-entry manifest:full-path="/" manifest:media-type="{_ODF_MIME["odt"]}"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    ).encode()  # fmt: skip
+    return zip_bytes(
+        [("mimetype", _ODF_MIME["odt"].encode()), ("META-INF/manifest.xml", manifest),
+         ("content.xml", content)],
+        stored=("mimetype",),
+    )  # fmt: skip
