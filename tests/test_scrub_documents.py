@@ -15,7 +15,9 @@ import docx
 import pikepdf
 import pytest
 
-from privacy.scrub import ScrubError, scrub
+from privacy.scrub import DEFAULT_LIMITS, ScrubError, scrub
+from privacy.scrub import pdf as pdf_scrub
+from privacy.scrub.limits import Budget
 
 from .samples import assert_clean, decoded, exiftool_tags, marker_hits, unzipped
 from .samples import documents as samples
@@ -296,3 +298,135 @@ def test_external_links_to_local_files_keep_only_the_file_name() -> None:
         assert samples.LOCAL_USER.encode() not in members
     kept = scrub(samples.docx_with_media([], link="https://example.org/a?b=1"))
     assert b'Target="https://example.org/a?b=1"' in unzipped(kept.data)
+
+
+# -- attached files and inline images in PDF ------------------------------------------------
+_FILE_TYPES = {pikepdf.Name.Filespec, pikepdf.Name.EmbeddedFile}
+
+
+def _file_objects(data: bytes) -> list[str]:
+    """Every file specification, embedded file or file key left anywhere in the file."""
+    found = []
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for obj in pdf.objects:
+            if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+                continue
+            if obj.get("/Type") in _FILE_TYPES:
+                found.append(str(obj.get("/Type")))
+            found += sorted({"/FS", "/EF", "/RF"} & set(obj.keys()))
+    return found
+
+
+@pytest.mark.parametrize("route", samples.ATTACHMENT_ROUTES)
+def test_pdf_attached_photo_goes_whatever_still_reaches_it(tmp_path: Path, route: str) -> None:
+    photo = samples.attached_photo()
+    original = samples.pdf_with_attached_photo(route)
+    assert marker_hits(samples.pdf_unpacked(original))  # GPS, serial, ... are planted
+    assert photo[-64:] in samples.pdf_unpacked(original)  # the photo's own scan data
+    assert _file_objects(original)
+
+    result = scrub(original)
+    (tmp_path / "out.pdf").write_bytes(result.data)
+    (tags,) = exiftool_tags(tmp_path / "out.pdf")
+    unpacked = samples.pdf_unpacked(result.data)
+    assert_clean(result.data, tags, members=unpacked)
+    assert photo[-64:] not in unpacked and photo[-64:] not in result.data
+    assert b"Exif" not in unpacked and b"IMG_0042" not in unpacked
+    assert _file_objects(result.data) == []
+    assert "embedded_files" in result.removed
+    with pikepdf.open(io.BytesIO(original)) as a, pikepdf.open(io.BytesIO(result.data)) as b:
+        assert len(b.pages) == len(a.pages) == 1
+        assert b.pages[0].Contents.read_bytes() == a.pages[0].Contents.read_bytes()
+    assert scrub(result.data).removed == frozenset()  # nothing left to find
+
+
+@pytest.mark.parametrize("route", samples.ATTACHMENT_ROUTES)
+def test_pdf_read_back_finds_an_attached_file_wherever_it_hangs(route: str) -> None:
+    # The check after writing sees file specifications and embedded files themselves,
+    # not only the annotations in /Annots that usually lead to them: here they are gone
+    # from /Annots (as an earlier cleaning left them), and still reachable.
+    with pikepdf.open(io.BytesIO(samples.pdf_with_attached_photo(route))) as pdf:
+        for page in pdf.pages:
+            if "/Annots" in page.obj:
+                page.obj.Annots = pikepdf.Array(
+                    [
+                        a
+                        for a in page.obj.Annots
+                        if a.get("/Subtype") != pikepdf.Name.FileAttachment
+                    ]
+                )
+        buf = io.BytesIO()
+        pdf.save(buf)
+    assert "embedded_files" in pdf_scrub.leftovers(buf.getvalue(), Budget(DEFAULT_LIMITS))
+
+
+def test_pdf_read_back_finds_an_attached_file_that_nothing_references() -> None:
+    blank = pikepdf.new()
+    blank.add_blank_page()
+    buf = io.BytesIO()
+    blank.save(buf)
+    assert pdf_scrub.leftovers(buf.getvalue(), Budget(DEFAULT_LIMITS)) == set()
+    unreferenced = samples.with_unreferenced_attachment(buf.getvalue())
+    assert _file_objects(unreferenced)  # in the file, reachable from nowhere
+    assert "embedded_files" in pdf_scrub.leftovers(unreferenced, Budget(DEFAULT_LIMITS))
+    result = scrub(unreferenced)  # cleaned: the writer never copies it
+    assert _file_objects(result.data) == []
+    assert samples.attached_photo()[-64:] not in samples.pdf_unpacked(result.data)
+
+
+def _inline_jpegs(data: bytes) -> list[bytes]:
+    """The JPEG data of every inline image in the pages and form XObjects of a PDF."""
+    found = []
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        streams: list[pikepdf.Page | pikepdf.Object] = list(pdf.pages)
+        streams += [o for o in pdf.objects if isinstance(o, pikepdf.Stream)
+                    and o.get("/Subtype") == pikepdf.Name.Form]  # fmt: skip
+        for where in streams:
+            for instruction in pikepdf.parse_content_stream(where):
+                if not isinstance(instruction, pikepdf.ContentStreamInlineImage):
+                    continue
+                image = instruction.iimage
+                raw = image.read_raw_bytes()
+                filters = image.obj.get("/Filter")
+                names = list(filters) if isinstance(filters, pikepdf.Array) else [filters]
+                if pikepdf.Name.ASCIIHexDecode in names:
+                    raw = bytes.fromhex(raw.split(b">")[0].decode())
+                assert names[-1] == pikepdf.Name.DCTDecode
+                found.append(raw.rstrip())
+    return found
+
+
+@pytest.mark.parametrize(("place", "filters"), samples.INLINE_PLACES)
+def test_pdf_inline_jpeg_loses_its_exif_and_keeps_its_pixels(
+    tmp_path: Path, place: str, filters: str
+) -> None:
+    photo = samples.attached_photo()
+    original = samples.pdf_with_inline_photo(place, filters)
+    assert _inline_jpegs(original) == [photo] and marker_hits(photo)
+
+    result = scrub(original)
+    (tmp_path / "out.pdf").write_bytes(result.data)
+    (tags,) = exiftool_tags(tmp_path / "out.pdf")
+    assert_clean(result.data, tags, members=samples.pdf_unpacked(result.data))
+    assert {"location", "camera"} <= result.removed
+    (jpeg,) = _inline_jpegs(result.data)  # still drawn, inline, where it was
+    assert b"Exif" not in jpeg and marker_hits(jpeg) == []
+    assert decoded(jpeg, transpose=False) == decoded(photo, transpose=False)
+    assert scrub(result.data).removed == frozenset()
+
+
+def test_pdf_jpeg_under_another_filter_is_cleaned(tmp_path: Path) -> None:
+    # [/FlateDecode /DCTDecode]: the flate layer is undone (within the limits) to reach
+    # the JPEG, which is cleaned and stored as plain /DCTDecode.
+    photo = samples.attached_photo()
+    result = scrub(samples.pdf_with_layered_photo())
+    (tmp_path / "out.pdf").write_bytes(result.data)
+    (tags,) = exiftool_tags(tmp_path / "out.pdf")
+    assert_clean(result.data, tags, members=samples.pdf_unpacked(result.data))
+    assert {"location", "camera"} <= result.removed
+    with pikepdf.open(io.BytesIO(result.data)) as pdf:
+        image = pdf.pages[0].Resources.XObject.Im1
+        assert image.Filter == pikepdf.Name.DCTDecode
+        jpeg = image.read_raw_bytes()
+    assert b"Exif" not in jpeg
+    assert decoded(jpeg, transpose=False) == decoded(photo, transpose=False)

@@ -4,7 +4,11 @@ cleaned, within the time limit; nothing unscrubbed gets through."""
 from __future__ import annotations
 
 import io
+import json
+import os
 import struct
+import subprocess
+import sys
 import time
 import zipfile
 import zlib
@@ -134,6 +138,53 @@ def test_pdf_javascript_is_removed_not_refused() -> None:
         )
         raw = b"".join(_readable(obj) for obj in pdf.objects)
     assert b"app.alert" not in raw and b"JavaScript" not in raw
+
+
+# The PDF bombs are scrubbed in a child process whose address space is capped, so that a
+# scrub that inflated one would fail there (and not take the machine's memory with it).
+_ADDRESS_SPACE = 1 << 30
+_BOMB_CHILD = """
+import json, resource, sys, time
+resource.setrlimit(resource.RLIMIT_AS, ({space}, {space}))
+from privacy.scrub import Limits, ScrubError, scrub
+from tests.samples.documents import pdf_flate_bomb
+bomb = pdf_flate_bomb(sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.monotonic()
+try:
+    scrub(bomb, limits=Limits(max_expanded=int(sys.argv[2])))
+    outcome = "cleaned"
+except ScrubError as exc:
+    outcome = exc.reason + ": " + str(exc) + " <- " + repr(exc.__cause__)
+except MemoryError:
+    outcome = "MemoryError"
+print(json.dumps({{"outcome": outcome, "seconds": time.monotonic() - started,
+                  "size": len(bomb), "grown": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                  - before}}))
+"""
+
+
+@pytest.mark.parametrize(("where", "allowed_mib"), [("image", 16), ("content", 96)])
+def test_pdf_flate_bomb_is_refused_without_inflating_it(where: str, allowed_mib: int) -> None:
+    # 1.6 MB of flate that inflates to 1.5 GiB: in front of a JPEG (the filters must be
+    # undone to clean it), or as a page's content (read for its inline images). The scrub
+    # stops inflating at its limit (the image's declared size, or here max_expanded of
+    # 64 MiB) and says "bomb"; memory grows by little more than that limit.
+    root = Path(__file__).resolve().parents[1]
+    child = subprocess.run(
+        [sys.executable, "-c", _BOMB_CHILD.format(space=_ADDRESS_SPACE), where, str(64 << 20)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert child.returncode == 0, child.stderr.decode()[-2000:]
+    report = json.loads(child.stdout)
+    assert report["size"] < 2 << 20
+    assert report["outcome"].startswith("bomb: "), report
+    assert report["seconds"] < 5, report
+    assert report["grown"] < allowed_mib * 1024, report  # ru_maxrss is in KiB on Linux
 
 
 def test_too_large_is_refused_before_anything_is_parsed() -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import io
 import re
 import struct
 import zipfile
+import zlib
 
 import docx
 import pikepdf
@@ -108,12 +110,227 @@ def _append_revision(data: bytes) -> bytes:
     return data + obj + xref + trailer
 
 
+def with_unreferenced_attachment(data: bytes) -> bytes:
+    """``data`` with an update appended that adds :func:`attached_photo` as an embedded
+    file and its file specification, and references neither: objects that are in the
+    file but reachable from nowhere."""
+    startxref = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    size = int(re.findall(rb"/Size (\d+)", data)[-1])
+    root: bytes = re.findall(rb"/Root (\d+ \d+ R)", data)[-1]
+    photo = attached_photo()
+    stream = (f"{size} 0 obj\n<< /Type /EmbeddedFile /Length {len(photo)} >>\nstream\n".encode()
+              + photo + b"\nendstream\nendobj\n")  # fmt: skip
+    spec = (f"{size + 1} 0 obj\n<< /Type /Filespec /F (IMG_0042.jpg) /EF << /F {size} 0 R >> "
+            f">>\nendobj\n").encode()  # fmt: skip
+    first, second = len(data), len(data) + len(stream)
+    xref_at = second + len(spec)
+    xref = (f"xref\n0 1\n0000000000 65535 f \n{size} 2\n{first:010d} 00000 n \n"
+            f"{second:010d} 00000 n \n").encode()  # fmt: skip
+    trailer = (b"trailer\n<< /Size " + str(size + 2).encode() + b" /Root " + root
+               + f" /Prev {startxref} >>\nstartxref\n{xref_at}\n%%EOF\n".encode())  # fmt: skip
+    return data + stream + spec + xref + trailer
+
+
 def encrypted_pdf() -> bytes:
     pdf = pikepdf.new()
     pdf.add_blank_page()
     buf = io.BytesIO()
     pdf.save(buf, encryption=pikepdf.Encryption(owner="o", user="secret-user"))
     return buf.getvalue()
+
+
+@functools.cache
+def attached_photo() -> bytes:
+    """The original photo a tipster might attach to a PDF: EXIF with GPS, make, model,
+    owner, body serial number and a maker note (made once, so a test can look for its
+    very bytes)."""
+    return _jpeg_with_gps()
+
+
+#: The ways an attached file can stay reachable once its annotation leaves ``/Annots``.
+ATTACHMENT_ROUTES = ("popup", "structure", "names", "unknown key")
+
+
+def pdf_with_attached_photo(route: str) -> bytes:
+    """One page with :func:`attached_photo` attached as a file, reached through ``route``:
+
+    - ``popup``: a file-attachment annotation whose popup (kept in ``/Annots``) points
+      back to it with ``/Parent``;
+    - ``structure``: the annotation is tagged content, reached from ``/StructTreeRoot``
+      through a structure element's object reference (``/OBJR /Obj``) and the parent tree;
+    - ``names``: the document's ``/Names /EmbeddedFiles`` tree;
+    - ``unknown key``: a private key of the catalog that no rule names.
+    """
+    if route not in ATTACHMENT_ROUTES:
+        raise ValueError(route)
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    page = pdf.pages[0].obj
+    page.Contents = pdf.make_stream(_PAGE_TEXT)
+    font = Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica)
+    page.Resources = Dictionary(Font=Dictionary(F1=font))
+    if route == "names":
+        pdf.attachments["IMG_0042.jpg"] = pikepdf.AttachedFileSpec(
+            pdf, attached_photo(), mime_type="image/jpeg", description=COMMENT
+        )
+        return _saved(pdf)
+    embedded = pdf.make_stream(attached_photo(), Type=Name.EmbeddedFile)
+    embedded.Subtype = Name("/image/jpeg")
+    filespec = pdf.make_indirect(
+        Dictionary(
+            Type=Name.Filespec,
+            F=String("IMG_0042.jpg"),
+            UF=String("IMG_0042.jpg"),
+            Desc=String(COMMENT),
+            EF=Dictionary(F=embedded),
+        )
+    )
+    if route == "unknown key":
+        pdf.Root.PrivateEvidence = Dictionary(Photo=filespec)
+        return _saved(pdf)
+    attach = pdf.make_indirect(
+        Dictionary(
+            Type=Name.Annot,
+            Subtype=Name.FileAttachment,
+            Rect=Array([10, 10, 30, 30]),
+            FS=filespec,
+            Contents=String("the photo"),
+            P=page,
+        )
+    )
+    if route == "popup":
+        popup = pdf.make_indirect(
+            Dictionary(
+                Type=Name.Annot,
+                Subtype=Name.Popup,
+                Rect=Array([40, 10, 140, 60]),
+                Parent=attach,
+                P=page,
+            )
+        )
+        attach.Popup = popup
+        page.Annots = Array([attach, popup])
+    else:  # structure
+        attach.StructParent = 0
+        page.Annots = Array([attach])
+        element = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Annot, Pg=page))
+        element.K = Dictionary(Type=Name.OBJR, Obj=attach, Pg=page)
+        tree = pdf.make_indirect(
+            Dictionary(
+                Type=Name.StructTreeRoot,
+                K=element,
+                ParentTree=Dictionary(Nums=Array([0, element])),
+                ParentTreeNextKey=1,
+            )
+        )
+        element.P = tree
+        pdf.Root.StructTreeRoot = tree
+        pdf.Root.MarkInfo = Dictionary(Marked=True)
+    return _saved(pdf)
+
+
+def pdf_with_layered_photo() -> bytes:
+    """One page drawing :func:`attached_photo` as an image XObject stored
+    ``[/FlateDecode /DCTDecode]`` (a JPEG compressed once more, as some writers do)."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    page = pdf.pages[0].obj
+    image = pdf.make_stream(b"")
+    image.write(zlib.compress(attached_photo()), filter=Array([Name.FlateDecode, Name.DCTDecode]))
+    image.Type, image.Subtype = Name.XObject, Name.Image
+    image.Width, image.Height, image.BitsPerComponent = 32, 24, 8
+    image.ColorSpace = Name.DeviceRGB
+    page.Resources = Dictionary(XObject=Dictionary(Im1=image))
+    page.Contents = pdf.make_stream(b"q 32 0 0 24 10 10 cm /Im1 Do Q")
+    return _saved(pdf)
+
+
+#: Where :func:`pdf_with_inline_photo` draws its inline image, and how it encodes it.
+INLINE_PLACES = (("page", "/DCT"), ("page", "[/AHx /DCT]"), ("form", "/DCT"))
+
+
+def pdf_with_inline_photo(place: str = "page", filters: str = "/DCT") -> bytes:
+    """One page drawing :func:`attached_photo` as an inline image (``BI ... ID ... EI``)
+    in the page's content stream or in a form XObject's; ``filters`` as ``/F`` says."""
+    jpeg = attached_photo()
+    data = jpeg.hex().encode() + b">" if "/AHx" in filters else jpeg
+    if re.search(rb"\sEI\s", data):
+        raise AssertionError("the photo's bytes would end the inline image early")
+    inline = (b"q 32 0 0 24 10 10 cm BI /W 32 /H 24 /CS /RGB /BPC 8 /F " + filters.encode()
+              + b" ID " + data + b"\nEI Q")  # fmt: skip
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    page = pdf.pages[0].obj
+    font = Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica)
+    page.Resources = Dictionary(Font=Dictionary(F1=font))
+    if place == "page":
+        page.Contents = pdf.make_stream(_PAGE_TEXT + b"\n" + inline)
+    else:
+        form = pdf.make_stream(inline, Type=Name.XObject, Subtype=Name.Form,
+                               BBox=Array([0, 0, 200, 200]))  # fmt: skip
+        page.Resources.XObject = Dictionary(Fm1=form)
+        page.Contents = pdf.make_stream(_PAGE_TEXT + b"\n/Fm1 Do")
+    return _saved(pdf)
+
+
+def _zeros_deflated(size_mib: int) -> bytes:
+    """A zlib stream of ``size_mib`` MiB of zeros, about 1/1000 of that, made in a blink:
+    after a full flush the compressor starts afresh, so every further MiB compresses to
+    the same block; the checksum (Adler-32) of n zeros is ``(n mod 65521) << 16 | 1``."""
+    mib = bytes(1 << 20)
+    compressor = zlib.compressobj(9)
+    head = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
+    end = compressor.flush()[:-4]  # the last (empty) block, without the checksum
+    checksum = (((size_mib << 20) % 65521) << 16) | 1
+    return head + block * (size_mib - 1) + end + struct.pack(">I", checksum)
+
+
+def pdf_flate_bomb(where: str = "image", size_mib: int = 1536) -> bytes:
+    """A PDF with about 1.6 MB of flate that inflates to ``size_mib`` MiB (1.5 GiB):
+
+    - ``image``: a 64×64 image whose data is ``[/FlateDecode /DCTDecode]``, so the flate
+      layer must be undone before the JPEG is seen;
+    - ``content``: the page's content stream (zero bytes are white space there).
+    """
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    page = pdf.pages[0].obj
+    if where == "content":
+        page.Contents = pdf.make_stream(b"")
+        page.Contents.write(_zeros_deflated(size_mib), filter=Name.FlateDecode)
+        return _saved(pdf)
+    image = pdf.make_stream(b"")
+    image.write(_zeros_deflated(size_mib), filter=Array([Name.FlateDecode, Name.DCTDecode]))
+    image.Type, image.Subtype = Name.XObject, Name.Image
+    image.Width, image.Height, image.BitsPerComponent = 64, 64, 8
+    image.ColorSpace = Name.DeviceRGB
+    page.Resources = Dictionary(XObject=Dictionary(Im1=image))
+    page.Contents = pdf.make_stream(b"q 64 0 0 64 10 10 cm /Im1 Do Q")
+    return _saved(pdf)
+
+
+def _saved(pdf: pikepdf.Pdf) -> bytes:
+    buf = io.BytesIO()
+    pdf.save(buf, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    return buf.getvalue()
+
+
+def pdf_unpacked(data: bytes) -> bytes:
+    """Everything a PDF holds, as a reader would see it: every object in the file
+    (reachable or not), dictionaries as text, stream data decoded where qpdf can."""
+    parts: list[bytes] = []
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Stream):
+                parts.append(repr(obj.stream_dict).encode())
+                try:
+                    parts.append(obj.read_bytes())
+                except pikepdf.PdfError:  # an image: its data as stored
+                    parts.append(obj.read_raw_bytes())
+            else:
+                parts.append(repr(obj).encode())
+    return b"\n".join(parts)
 
 
 # -- DOCX -----------------------------------------------------------------------------------
