@@ -2,7 +2,8 @@
 same format, without re-encoding them and without any metadata.
 
 ffmpeg (Debian's package) runs as a subprocess with a time limit, reading and writing
-files in a private temporary directory (in RAM under ``/dev/shm`` when there is one),
+files in a private temporary directory in memory (see :mod:`.scratch`: a tmpfs, never
+a disk; media are refused when there is none),
 with the demuxer named (no probing into playlist or concat formats) and
 ``-protocol_whitelist file`` (no network). Its options:
 
@@ -44,6 +45,7 @@ from .errors import (
 )
 from .isobmff import boxes, full_box
 from .limits import Budget
+from .scratch import memory_dir
 from .vocab import Cleaned
 
 __all__ = ["scrub"]
@@ -81,8 +83,6 @@ _TAG_KINDS = {
     "handler_name": "software",
 }  # fmt: skip
 _ISO_KINDS = ("mp4", "mov", "3gp", "m4a")
-# Plain media never touches a disk when this RAM-backed directory exists.
-_RAM_DIR = Path("/dev/shm")  # noqa: S108 (a private directory is made inside it)
 
 
 def _tool(name: str) -> str:
@@ -191,8 +191,7 @@ def _duration(info: dict[str, Any]) -> float:
 def scrub(data: bytes, kind: str, budget: Budget) -> Cleaned:
     """A new file of the same format with the same audio and video packets."""
     demuxer, muxer, ext = _FORMATS[kind]
-    parent = str(_RAM_DIR) if _RAM_DIR.is_dir() and os.access(_RAM_DIR, os.W_OK) else None
-    with tempfile.TemporaryDirectory(prefix="scrub-", dir=parent) as tmp:
+    with tempfile.TemporaryDirectory(prefix="scrub-", dir=memory_dir()) as tmp:
         source, target = Path(tmp) / "in", Path(tmp) / f"out.{ext}"
         source.write_bytes(data)
         info = _probe(source, demuxer, budget, kind)
