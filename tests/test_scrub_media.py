@@ -1,7 +1,8 @@
 """Video and audio (rule P3): container and stream metadata, location atoms included,
-are gone; the audio and video packets are copied (same hashes), not re-encoded; the
-duration and the number of audio and video streams are the same. The original is written
-only to a directory in memory."""
+are gone, and so are the SEI messages inside H.264 and HEVC video (encoder settings,
+planted text); the audio and video packets are copied (same hashes; for H.264 and HEVC
+the same decoded pictures), not re-encoded; the duration and the number of audio and
+video streams are the same. The original is written only to a directory in memory."""
 
 from __future__ import annotations
 
@@ -16,8 +17,16 @@ import pytest
 
 from privacy.scrub import Limits, ScrubError, scrub
 
-from .samples import assert_clean, exiftool_tags
-from .samples.media import media_sample, packet_hashes, probe
+from .samples import assert_clean, exiftool_tags, need
+from .samples.media import (
+    PLANTED_SEI,
+    frame_hashes,
+    media_sample,
+    nal_unit_types,
+    packet_hashes,
+    probe,
+    sei_video,
+)
 
 KINDS = ["mp4", "mov", "3gp", "mkv", "webm", "m4a", "mp3", "ogg"]
 
@@ -53,7 +62,12 @@ def test_media_formats(tmp_path: Path, kind: str) -> None:
     assert float(info_out["format"]["duration"]) == pytest.approx(
         float(info_in["format"]["duration"]), abs=0.05
     )
-    assert packet_hashes(out, list(range(len(kept)))) == packet_hashes(source, kept)
+    codecs = {s["index"]: s.get("codec_name") for s in info_in["streams"]}
+    for position, index in enumerate(kept):
+        if codecs[index] in ("h264", "hevc"):  # SEI units gone: the same pictures
+            assert frame_hashes(out, position) == frame_hashes(source, index)
+        else:
+            assert packet_hashes(out, [position]) == packet_hashes(source, [index])
     if kind == "mp3":
         assert "thumbnail" in result.removed  # the cover picture
     if kind == "mkv":
@@ -82,6 +96,108 @@ def test_ffmpeg_runs_under_the_time_limit(tmp_path: Path) -> None:
     with pytest.raises(ScrubError) as refused:
         scrub(original, limits=Limits(seconds=0.01))
     assert refused.value.reason == "timeout"
+
+
+@pytest.mark.parametrize("kind", ["mp4", "mov", "mkv"])
+def test_sei_in_h264_video_is_removed(tmp_path: Path, kind: str) -> None:
+    source = sei_video(kind, "h264", tmp_path)
+    original = source.read_bytes()
+    assert b"x264 - core" in original
+    assert PLANTED_SEI.encode() in original
+    assert 6 in nal_unit_types(source)
+
+    result = scrub(original)
+    out = tmp_path / f"clean.{kind}"
+    out.write_bytes(result.data)
+    assert b"x264 - core" not in result.data
+    assert b"x264" not in result.data
+    assert PLANTED_SEI.encode() not in result.data
+    assert "other" in result.removed
+    (tags,) = exiftool_tags(out)
+    assert_clean(result.data, tags)
+    assert not [v for v in tags.values() if "x264" in str(v) or PLANTED_SEI in str(v)]
+
+    types = nal_unit_types(out)
+    assert 6 not in types
+    assert {1, 5, 7, 8} <= set(types)  # slices and parameter sets are still there
+    info = probe(out)
+    assert [s["codec_name"] for s in info["streams"]] == ["h264", "aac"]
+    pictures = frame_hashes(out, 0)
+    assert len(pictures) == 10
+    assert pictures == frame_hashes(source, 0)
+    assert packet_hashes(out, [1]) == packet_hashes(source, [1])
+    assert scrub(result.data).removed == frozenset()  # nothing more to remove
+
+
+@pytest.mark.parametrize("kind", ["mp4", "mov"])
+def test_sei_in_hevc_video_and_its_configuration_is_removed(tmp_path: Path, kind: str) -> None:
+    source = sei_video(kind, "hevc", tmp_path)
+    original = source.read_bytes()
+    assert b"x265 (build" in original
+    before = nal_unit_types(source)
+    assert 39 in before  # x265's settings, in the hvcC box
+    assert 40 in before  # a picture hash after each frame
+
+    result = scrub(original)
+    out = tmp_path / f"clean.{kind}"
+    out.write_bytes(result.data)
+    assert b"x265" not in result.data
+    assert b"Multicoreware" not in result.data
+    assert "other" in result.removed
+    (tags,) = exiftool_tags(out)
+    assert_clean(result.data, tags)
+
+    types = nal_unit_types(out)
+    assert not {39, 40} & set(types)
+    assert {32, 33, 34} <= set(types)
+    info = probe(out)
+    assert [s["codec_name"] for s in info["streams"]] == ["hevc", "aac"]
+    pictures = frame_hashes(out, 0)
+    assert len(pictures) == 10
+    assert pictures == frame_hashes(source, 0)
+    assert packet_hashes(out, [1]) == packet_hashes(source, [1])
+
+
+def test_hevc_configuration_sei_in_matroska_is_refused(tmp_path: Path) -> None:
+    """Matroska's CodecPrivate is not rewritten: the read-back finds x265's SEI there and
+    the file is refused, never passed on."""
+    source = sei_video("mkv", "hevc", tmp_path)
+    with pytest.raises(ScrubError) as refused:
+        scrub(source.read_bytes())
+    assert refused.value.reason == "verify_failed"
+    assert "x265" not in str(refused.value)
+
+
+@pytest.mark.parametrize(("codec", "kind"), [("mpeg4", "mp4"), ("h263", "3gp")])
+def test_video_with_user_data_we_do_not_inspect_is_refused(
+    tmp_path: Path, codec: str, kind: str
+) -> None:
+    """MPEG-4 part 2 keeps encoder strings in user-data start codes (ffmpeg writes
+    "Lavc" there), H.263 can carry text in picture messages: both are refused."""
+    path = tmp_path / f"{codec}.{kind}"
+    subprocess.run(
+        [need("ffmpeg"), "-v", "error", "-f", "lavfi", "-i",
+         "testsrc=size=176x144:rate=10:duration=1", "-c:v", codec, str(path)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    if codec == "mpeg4":
+        assert b"Lavc" in path.read_bytes()
+    with pytest.raises(ScrubError) as refused:
+        scrub(path.read_bytes())
+    assert refused.value.reason == "unsupported"
+    assert refused.value.kind == kind
+
+
+def test_annexb_reader_finds_every_unit_type() -> None:
+    from privacy.scrub.media import annexb_types
+
+    sps, pps, sei, idr = b"\x67\x42\x00", b"\x68\xce", b"\x06\x05\x10", b"\x65\x88"
+    stream = b"\0\0\0\1" + sps + b"\0\0\1" + pps + b"\0\0\0\1" + sei + b"\0\0\1" + idr
+    assert annexb_types(stream, "h264") == {7, 8, 6, 5}
+    assert annexb_types(b"junk" + stream, "h264") == {-1, 7, 8, 6, 5}
+    assert annexb_types(b"\0\0\1\x86\x00", "h264") == {-1, 6}  # forbidden bit set
+    assert annexb_types(b"\0\0\1\x4e\x01\0\0\1\x50\x01", "hevc") == {39, 40}
+    assert annexb_types(b"", "hevc") == {-1}
 
 
 # Where media are written: every file name ffmpeg and ffprobe are given, seen through
