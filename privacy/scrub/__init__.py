@@ -16,7 +16,8 @@ One module per format family, each with an allowlist of what it keeps::
     media.py    video and audio (ffmpeg stream copy)
 
 Shared: ``exif.py`` (TIFF/EXIF structures), ``icc.py`` (colour profiles), ``xmlclean.py``
-(a streaming XML rewriter), ``limits.py``, ``errors.py``, ``vocab.py``.
+(a streaming XML rewriter), ``scratch.py`` (the tmpfs directory ffmpeg works in),
+``limits.py``, ``errors.py``, ``vocab.py``.
 
 ``scrub`` is synchronous and CPU- or subprocess-bound: run it in a thread.
 """
