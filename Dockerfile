@@ -1,4 +1,9 @@
 FROM python:3.11-slim-bookworm
+# ffmpeg (with ffprobe) cleans videos and voice notes (privacy/scrub/media.py): without
+# it every one of them is refused. Nothing else from Debian is needed at run time.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 tipline
 WORKDIR /app
 COPY pyproject.toml README.md ./

@@ -17,7 +17,8 @@ One module per format family, each with an allowlist of what it keeps::
     svg.py      SVG inside documents           metafile.py  EMF, WMF and SVM inside documents
 
 Shared: ``exif.py`` (TIFF/EXIF structures), ``icc.py`` (colour profiles), ``xmlclean.py``
-(a streaming XML rewriter), ``limits.py``, ``errors.py``, ``vocab.py``.
+(a streaming XML rewriter), ``scratch.py`` (the tmpfs directory ffmpeg works in),
+``limits.py``, ``errors.py``, ``vocab.py``.
 
 ``scrub`` is synchronous and CPU- or subprocess-bound: run it in a thread.
 """

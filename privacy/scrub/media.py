@@ -2,7 +2,8 @@
 same format, without re-encoding them and without any metadata.
 
 ffmpeg (Debian's package) runs as a subprocess with a time limit, reading and writing
-files in a private temporary directory (in RAM under ``/dev/shm`` when there is one),
+files in a private temporary directory in memory (see :mod:`.scratch`: a tmpfs, never
+a disk; media are refused when there is none),
 with the demuxer named (no probing into playlist or concat formats) and
 ``-protocol_whitelist file`` (no network). Its options:
 
@@ -14,14 +15,30 @@ with the demuxer named (no probing into playlist or concat formats) and
   com.apple.quicktime.* keys, creation_time, make, model, software, encoder);
 - ``-fflags +bitexact`` and ``-flags +bitexact``: no "Lavf"/"Lavc" version strings, no
   random ids; creation and modification times are written as zero;
-- for MP3, ``-id3v2_version 0`` and no ID3v1 tag.
+- for MP3, ``-id3v2_version 0`` and no ID3v1 tag;
+- for H.264 and HEVC video, ``filter_units=pass_types=...``: only the NAL units a
+  decoder needs (slices, parameter sets, delimiters) are copied; SEI messages (x264's
+  and x265's version and settings, a camera's time or place, any user data) and
+  unspecified unit types are left out. HEVC can also carry SEI in its decoder
+  configuration (the ``hvcC`` box), which ``filter_units`` does not touch: for
+  MP4/MOV/3GP we rebuild that box with its parameter sets only (Matroska's
+  ``CodecPrivate`` is not rebuilt: such a file fails the read-back and is refused).
+
+Other video codecs: VP8 and VP9 have no place for text or user data in the bitstream
+and are copied as they are; the rest are refused as ``unsupported``: MPEG-4 part 2 and
+MPEG-2 (user-data start codes, where encoders write their names), H.263 (picture
+messages with text, Annex W), Motion JPEG (EXIF in every frame), AV1 (metadata OBUs),
+ProRes and others not inspected.
 
 The rotation of a phone video is not metadata in ffmpeg's sense (it is the track
 matrix, kept as stream side data), so the video still plays the right way up.
 
-The result is read back twice: by ffprobe (tags outside :data:`_ALLOWED_TAGS`, stream
-count, duration) and by our own box reader for MP4/MOV/3GP/M4A (``udta``, ``meta``,
-``uuid`` and ``XMP_`` boxes, non-zero creation and modification times).
+The result is read back three times: by ffprobe (tags outside :data:`_ALLOWED_TAGS`,
+stream count, duration), by our own box reader for MP4/MOV/3GP/M4A (``udta``, ``meta``,
+``uuid`` and ``XMP_`` boxes, non-zero creation and modification times), and, for H.264
+and HEVC, by our own reader of the NAL unit types in the video as ffmpeg writes it out as
+an Annex B byte stream, decoder configuration included (any type outside the kept ones,
+SEI first of all, refuses the file).
 """
 
 from __future__ import annotations
@@ -42,8 +59,9 @@ from .errors import (
     UnsupportedFormatError,
     VerifyFailedError,
 )
-from .isobmff import boxes, full_box
+from .isobmff import Box, boxes, full_box
 from .limits import Budget
+from .scratch import memory_dir
 from .vocab import Cleaned
 
 __all__ = ["scrub"]
@@ -81,8 +99,21 @@ _TAG_KINDS = {
     "handler_name": "software",
 }  # fmt: skip
 _ISO_KINDS = ("mp4", "mov", "3gp", "m4a")
-# Plain media never touches a disk when this RAM-backed directory exists.
-_RAM_DIR = Path("/dev/shm")  # noqa: S108 (a private directory is made inside it)
+
+# H.264 and HEVC carry data of their own inside the video stream, in SEI messages
+# (x264 and x265 write their version and settings; cameras may write times or places)
+# and in NAL unit types the standards leave unspecified (Dolby Vision's RPU, anything a
+# vendor likes). Only the NAL unit types a decoder needs are kept: slices, parameter
+# sets, delimiters (and H.264's SVC/MVC/3D extensions).
+_H264_KEEP = frozenset([*range(1, 6), *range(7, 12), 13, 14, 15, 19, 20, 21])
+_HEVC_KEEP = frozenset([*range(0, 10), *range(16, 22), *range(32, 38)])
+_NAL_KEEP = {"h264": _H264_KEEP, "hevc": _HEVC_KEEP}
+# Video codecs with nowhere in the bitstream for text or user data, copied as they are.
+# Others (MPEG-4 part 2 and MPEG-2 user data, H.263 picture messages, Motion JPEG's
+# EXIF, AV1 metadata OBUs, ProRes vendor fields, ...) are refused.
+_PLAIN_VIDEO = frozenset({"vp8", "vp9"})
+# HEVC parameter sets, the only arrays kept in an hvcC box.
+_HVCC_KEEP = frozenset({32, 33, 34})
 
 
 def _tool(name: str) -> str:
@@ -188,17 +219,36 @@ def _duration(info: dict[str, Any]) -> float:
         return 0.0
 
 
+def _video_codecs(info: dict[str, Any], keep: list[int], kind: str) -> dict[int, str]:
+    """Output index -> codec of each kept video stream; refuses codecs we cannot clean."""
+    streams = {int(s["index"]): s for s in info.get("streams", [])}
+    codecs: dict[int, str] = {}
+    for position, index in enumerate(keep):
+        stream = streams[index]
+        if stream.get("codec_type") != "video":
+            continue
+        codec = str(stream.get("codec_name", ""))
+        if codec not in _NAL_KEEP and codec not in _PLAIN_VIDEO:
+            raise UnsupportedFormatError(
+                f"the {kind} file has {codec or 'unknown'} video, which cannot be cleaned",
+                kind=kind,
+            )
+        codecs[position] = codec
+    return codecs
+
+
 def scrub(data: bytes, kind: str, budget: Budget) -> Cleaned:
-    """A new file of the same format with the same audio and video packets."""
+    """A new file of the same format with the same audio and video packets (H.264 and
+    HEVC less the NAL units a decoder does not need)."""
     demuxer, muxer, ext = _FORMATS[kind]
-    parent = str(_RAM_DIR) if _RAM_DIR.is_dir() and os.access(_RAM_DIR, os.W_OK) else None
-    with tempfile.TemporaryDirectory(prefix="scrub-", dir=parent) as tmp:
+    with tempfile.TemporaryDirectory(prefix="scrub-", dir=memory_dir()) as tmp:
         source, target = Path(tmp) / "in", Path(tmp) / f"out.{ext}"
         source.write_bytes(data)
         info = _probe(source, demuxer, budget, kind)
         keep, removed = _select(info)
         if not keep:
             raise MalformedFileError(f"the {kind} file has no audio or video", kind=kind)
+        codecs = _video_codecs(info, keep, kind)
         removed |= _removed(info)
         args = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error",
                 "-protocol_whitelist", "file", "-f", demuxer, "-i", str(source)]  # fmt: skip
@@ -207,6 +257,15 @@ def scrub(data: bytes, kind: str, budget: Budget) -> Cleaned:
         args += ["-c", "copy", "-map_metadata", "-1", "-map_metadata:s", "-1",
                  "-map_metadata:c", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
                  "-flags:v", "+bitexact", "-flags:a", "+bitexact"]  # fmt: skip
+        for position, codec in codecs.items():
+            if codec in _NAL_KEEP:
+                if (
+                    _nal_types(source, keep[position], codec, demuxer, budget, kind)
+                    - _NAL_KEEP[codec]
+                ):
+                    removed.add("other")
+                passed = "|".join(str(t) for t in sorted(_NAL_KEEP[codec]))
+                args += [f"-bsf:{position}", f"filter_units=pass_types={passed}"]
         if muxer == "mp3":
             args += ["-id3v2_version", "0", "-write_id3v1", "0"]
         args += ["-f", muxer, "-y", str(target)]
@@ -214,8 +273,16 @@ def scrub(data: bytes, kind: str, budget: Budget) -> Cleaned:
         if result.returncode != 0 or not target.exists():
             raise MalformedFileError(f"the {kind} file cannot be copied anew", kind=kind)
         out = target.read_bytes()
+        if kind in _ISO_KINDS and "hevc" in codecs.values():
+            out = _without_hvcc_sei(out, kind)
+            target.write_bytes(out)
         check = _probe(target, demuxer, budget, kind)
-    problems = _leftovers(out, kind, check)
+        problems = _leftovers(out, kind, check)
+        for index, codec in codecs.items():
+            if codec in _NAL_KEEP and (
+                _nal_types(target, index, codec, demuxer, budget, kind) - _NAL_KEEP[codec]
+            ):
+                problems.add("other")
     if problems:
         raise VerifyFailedError(
             f"{kind} still carries {', '.join(sorted(problems))} after cleaning", kind=kind
@@ -226,6 +293,116 @@ def scrub(data: bytes, kind: str, budget: Budget) -> Cleaned:
     if before > 0 and abs(after - before) > max(0.5, 0.05 * before):
         raise VerifyFailedError(f"the cleaned {kind} file has another duration", kind=kind)
     return Cleaned(out, frozenset(removed))
+
+
+def _nal_types(
+    path: Path, stream: int, codec: str, demuxer: str, budget: Budget, kind: str
+) -> set[int]:
+    """The NAL unit types in one H.264 or HEVC stream, its decoder configuration (avcC,
+    hvcC) included: ffmpeg writes the stream out as an Annex B byte stream, with the
+    configuration's NAL units in front of each key frame, and we read the types after
+    each start code. Emulation prevention keeps 00 00 01 out of a NAL unit's payload, so
+    every unit is found. A type outside 0-63 (-1) marks a damaged unit."""
+    result = _run(
+        [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error",
+         "-protocol_whitelist", "file", "-f", demuxer, "-i", str(path), "-map", f"0:{stream}",
+         "-c", "copy", "-bsf", f"{codec}_mp4toannexb", "-f", codec, "pipe:1"],
+        budget, kind,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise MalformedFileError(f"the {kind} file's video cannot be read", kind=kind)
+    return annexb_types(result.stdout, codec)
+
+
+def annexb_types(stream: bytes, codec: str) -> set[int]:
+    """The NAL unit types in an H.264 or HEVC Annex B byte stream (-1: a unit that is
+    not one: data before the first start code, a set forbidden bit, an empty unit)."""
+    found: set[int] = set()
+    if not stream.startswith((b"\x00\x00\x01", b"\x00\x00\x00\x01")):
+        found.add(-1)
+    pos = stream.find(b"\x00\x00\x01")
+    while pos >= 0:
+        header = pos + 3
+        if header >= len(stream):
+            found.add(-1)
+            break
+        byte = stream[header]
+        if byte & 0x80:
+            found.add(-1)
+        found.add(byte & 0x1F if codec == "h264" else (byte >> 1) & 0x3F)
+        pos = stream.find(b"\x00\x00\x01", header)
+    return found
+
+
+_TO_SAMPLE_ENTRY = {b"moov": 0, b"trak": 0, b"mdia": 0, b"minf": 0, b"stbl": 0, b"stsd": 8,
+                    b"hvc1": 78, b"hev1": 78}  # fmt: skip
+
+
+def _without_hvcc_sei(data: bytes, kind: str) -> bytes:
+    """The MP4/MOV file with SEI arrays dropped from every hvcC box.
+
+    ffmpeg's filter_units leaves the decoder configuration as it is, and x265 (and
+    others) put an SEI message there, which every key frame then carries. ffmpeg writes
+    the ``moov`` box last, so it can be rebuilt at another size without moving any
+    sample: a ``moov`` elsewhere is refused."""
+    try:
+        top = boxes(data, kind=kind)
+        rebuilt = [_rebuilt(data, box, kind) for box in top]
+    except MalformedFileError as exc:
+        raise VerifyFailedError(f"the cleaned {kind} file cannot be read", kind=kind) from exc
+    changed = [box for box, new in zip(top, rebuilt, strict=True) if new is not None]
+    if not changed:
+        return data
+    last = rebuilt[-1]
+    if changed != [top[-1]] or top[-1].type != b"moov" or last is None:
+        raise VerifyFailedError(f"the cleaned {kind} file has its index first", kind=kind)
+    return data[: top[-1].start] + last
+
+
+def _rebuilt(data: bytes, box: Box, kind: str) -> bytes | None:
+    """``box`` anew without hvcC SEI arrays, or None when nothing in it changes."""
+    if box.type == b"hvcC":
+        body = _hvcc_parameter_sets(box.payload(data), kind)
+        return None if body == box.payload(data) else _box(b"hvcC", body)
+    skip = _TO_SAMPLE_ENTRY.get(box.type)
+    if skip is None or box.body + skip > box.end:
+        return None
+    children = boxes(data, box.body + skip, box.end, kind=kind)
+    parts = [_rebuilt(data, child, kind) for child in children]
+    if all(part is None for part in parts):
+        return None
+    body = data[box.body : box.body + skip] + b"".join(
+        data[c.start : c.end] if part is None else part
+        for c, part in zip(children, parts, strict=True)
+    )
+    return _box(box.type, body)
+
+
+def _box(btype: bytes, body: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(body), btype) + body
+
+
+def _hvcc_parameter_sets(body: bytes, kind: str) -> bytes:
+    """An HEVCDecoderConfigurationRecord with only its VPS, SPS and PPS arrays."""
+    if len(body) < 23:
+        raise MalformedFileError("the hvcC box is truncated", kind=kind)
+    arrays: list[bytes] = []
+    pos = 23
+    for _ in range(body[22]):
+        if pos + 3 > len(body):
+            raise MalformedFileError("the hvcC box is truncated", kind=kind)
+        nal_type, count = body[pos] & 0x3F, int.from_bytes(body[pos + 1 : pos + 3], "big")
+        end = pos + 3
+        for _ in range(count):
+            if end + 2 > len(body):
+                raise MalformedFileError("the hvcC box is truncated", kind=kind)
+            end += 2 + int.from_bytes(body[end : end + 2], "big")
+        if end > len(body):
+            raise MalformedFileError("the hvcC box is truncated", kind=kind)
+        if nal_type in _HVCC_KEEP:
+            arrays.append(body[pos:end])
+        pos = end
+    return body[:22] + bytes([len(arrays)]) + b"".join(arrays)
 
 
 def _leftovers(data: bytes, kind: str, info: dict[str, Any]) -> set[str]:

@@ -1,8 +1,10 @@
-"""Video and audio samples made with ffmpeg (lavfi test sources), with planted tags."""
+"""Video and audio samples made with ffmpeg (lavfi test sources), with planted tags, and
+H.264/HEVC videos with data planted in the video stream itself (SEI messages)."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,13 +20,18 @@ _RECIPES: dict[str, tuple[bool, list[str], list[str], list[str]]] = {
     "mp4": (True, ["-c:v", "libx264", "-preset", "ultrafast"], ["-c:a", "aac"],
             ["-movflags", "use_metadata_tags"]),
     "mov": (True, ["-c:v", "libx264", "-preset", "ultrafast"], ["-c:a", "aac"], []),
-    "3gp": (True, ["-c:v", "h263"], ["-c:a", "aac", "-ar", "16000", "-ac", "1"], []),
+    "3gp": (True, ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"],
+            ["-c:a", "aac", "-ar", "16000", "-ac", "1"], []),
     "mkv": (True, ["-c:v", "libx264", "-preset", "ultrafast"], ["-c:a", "libopus"], []),
     "webm": (True, ["-c:v", "libvpx", "-deadline", "realtime"], ["-c:a", "libopus"], []),
     "m4a": (False, [], ["-c:a", "aac"], []),
     "mp3": (False, [], ["-c:a", "libmp3lame"], ["-id3v2_version", "3"]),
     "ogg": (False, [], ["-c:a", "libopus"], []),
 }  # fmt: skip
+#: Planted in an H.264 SEI user-data message (with x264's own "x264 - core ..." SEI).
+PLANTED_SEI = f"{NAME} filmed this at {CITY} +12.34"
+_SEI_UUID = "5c1e3d2a9b8f4e7d8c6b5a4f3e2d1c0b"
+_NAL_TYPE = re.compile(r"\bnal_unit_type\s+[01]+ = (\d+)$")
 _TAGS = [
     "-metadata", f"title={COMMENT}", "-metadata", f"artist={NAME}",
     "-metadata", f"comment={COMMENT}", "-metadata", f"encoder={SOFTWARE}",
@@ -87,3 +94,47 @@ def packet_hashes(path: Path, streams: list[int]) -> list[str]:
     args += ["-c", "copy", "-f", "streamhash", "-hash", "md5", "-"]
     out = subprocess.run(args, check=True, capture_output=True, text=True)
     return [line.split("=", 1)[1] for line in out.stdout.splitlines() if "=" in line]
+
+
+def sei_video(kind: str, codec: str, tmp: Path) -> Path:
+    """One second of video with audio, whose video stream carries SEI messages.
+
+    H.264 (libx264): x264's SEI with its version and settings, plus :data:`PLANTED_SEI`
+    as an SEI user-data message (ffmpeg's h264_metadata). HEVC (libx265): x265's SEI
+    with its version and settings in the decoder configuration (hvcC), and a picture
+    hash SEI after every frame."""
+    path = tmp / f"sei-{codec}.{kind}"
+    if codec == "h264":
+        vcodec = ["-c:v", "libx264", "-preset", "ultrafast",
+                  "-bsf:v", f"h264_metadata=sei_user_data={_SEI_UUID}+{PLANTED_SEI}"]  # fmt: skip
+    else:
+        vcodec = ["-c:v", "libx265", "-preset", "ultrafast",
+                  "-x265-params", "hash=1:log-level=error"]  # fmt: skip
+    args = [need("ffmpeg"), "-v", "error", "-y", *_SOURCES["video"], *_SOURCES["audio"],
+            "-map", "0:v", "-map", "1:a", *vcodec, "-c:a", "aac",
+            "-f", {"mkv": "matroska"}.get(kind, kind), str(path)]  # fmt: skip
+    subprocess.run(args, check=True, capture_output=True)
+    return path
+
+
+def nal_unit_types(path: Path) -> list[int]:
+    """The NAL unit types of the first video stream, decoder configuration included, as
+    ffmpeg's trace_headers bitstream filter reads them."""
+    out = subprocess.run(
+        [need("ffmpeg"), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0",
+         "-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return [int(m[1]) for line in out.stderr.splitlines() if (m := _NAL_TYPE.search(line))]
+
+
+def frame_hashes(path: Path, stream: int) -> list[str]:
+    """MD5 of each decoded frame of one stream (ffmpeg stops at the first decoding
+    error): equal hashes mean the same pictures."""
+    out = subprocess.run(
+        [need("ffmpeg"), "-v", "error", "-xerror", "-i", str(path), "-map", f"0:{stream}",
+         "-f", "framemd5", "-"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return [line.rsplit(",", 1)[1].strip() for line in out.stdout.splitlines()
+            if line and not line.startswith("#")]  # fmt: skip
