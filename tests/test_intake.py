@@ -34,6 +34,7 @@ from conversations import (
 from conversations import messages as m
 from conversations.answers import AttachmentsAnswer
 from privacy import X25519Identity, X25519Recipient, decrypt, encrypt
+from privacy.scrub import Limits
 from privacy.secrets import ServerSecret
 from storage import DraftStore, Spool, TipQueue, connect
 from storage.followup import FollowupStore
@@ -42,7 +43,7 @@ from storage.throttle import ThrottleRule
 from .dialogue import default_questionnaire
 from .leaks import assert_absent, file_contents, redis_contents
 from .samples import CITY, COMMENT, NAME
-from .samples.images import camera_jpeg
+from .samples.images import camera_jpeg, huge_png
 
 MINUTE = timedelta(minutes=1)
 CHAT_ID = "987654321"  # a Telegram-like chat id; it must never be stored
@@ -269,6 +270,23 @@ async def test_a_file_that_cannot_be_scrubbed_is_refused_not_kept(harness: Harne
     told = await h.intake.attach(CHAT_ID, "exe", b"MZ\x90\x00 this is no photo " * 4)
     assert [a.msg.id for a in told if isinstance(a, Say)] == [m.REASON_FILE_REFUSED]
     assert b"this is no photo" not in await redis_contents(h.client)
+    state = await h.intake.state(CHAT_ID)
+    assert state is not None and state.answer("evidence") == AttachmentsAnswer(())
+
+
+async def test_a_file_that_needs_too_much_memory_is_refused_not_the_bot(
+    harness: Harness,
+) -> None:
+    # Inside the pixel limit, but its decode needs more than the scrub may use (P8): the
+    # scrub runs in a child process under that memory limit, so the file is refused.
+    h = harness
+    h.intake.scrub_limits = Limits(max_memory=256 * 1024 * 1024)
+    await _to_review(h)
+    await h.send(Choose("review", "edit"))
+    await h.send(Choose("_edit", "evidence"))
+    await h.send(Attachment("png", "photo", 1000))
+    told = await h.intake.attach(CHAT_ID, "png", huge_png())
+    assert [a.msg.id for a in told if isinstance(a, Say)] == [m.REASON_FILE_DAMAGED]
     state = await h.intake.state(CHAT_ID)
     assert state is not None and state.answer("evidence") == AttachmentsAnswer(())
 

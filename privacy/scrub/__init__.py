@@ -20,14 +20,16 @@ Shared: ``exif.py`` (TIFF/EXIF structures), ``icc.py`` (colour profiles), ``xmlc
 (a streaming XML rewriter), ``scratch.py`` (the tmpfs directory ffmpeg works in),
 ``limits.py``, ``errors.py``, ``vocab.py``.
 
-``scrub`` is synchronous and CPU- or subprocess-bound: run it in a thread.
+``scrub`` is synchronous and CPU- or subprocess-bound, and a single call into a C
+library cannot be stopped. The bot calls ``scrub_isolated`` (``isolate.py``), which runs
+``scrub`` in a child process (``worker.py``) under memory, CPU and file limits and
+kills it when the time is up.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from . import gif, heic, jpeg, media, office, pdf, png, tiff, webp
 from .detect import detect
@@ -43,8 +45,9 @@ from .errors import (
     UnsupportedFormatError,
     VerifyFailedError,
 )
+from .isolate import scrub_isolated
 from .limits import DEFAULT_LIMITS, Budget, Limits
-from .vocab import KINDS, MIME_TYPES, REMOVED_KINDS, Cleaned
+from .vocab import KINDS, MIME_TYPES, REMOVED_KINDS, Cleaned, ScrubResult
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -65,25 +68,8 @@ __all__ = [
     "VerifyFailedError",
     "detect_kind",
     "scrub",
+    "scrub_isolated",
 ]
-
-
-@dataclass(frozen=True)
-class ScrubResult:
-    """A cleaned file: its bytes, detected format, MIME type, what was removed (kinds from
-    :data:`REMOVED_KINDS`) and the SHA-256 (hex) of ``data``."""
-
-    data: bytes
-    kind: str
-    mime: str
-    removed: frozenset[str]
-    sha256: str
-
-    def __repr__(self) -> str:
-        return (
-            f"ScrubResult(kind={self.kind!r}, size={len(self.data)}, "
-            f"removed={sorted(self.removed)!r}, sha256={self.sha256[:16]}…)"
-        )
 
 
 _Scrubber = Callable[[bytes, str, Budget], Cleaned]

@@ -21,6 +21,8 @@ class Limits:
     member that expands past 1 MiB.
     ``max_expanded``: bytes an archive or an image stream may expand to, in total.
     ``seconds``: wall-clock time for one file, including ffmpeg.
+    ``max_memory``: address space of the process that scrubs one file, ffmpeg included
+    (enforced only by :func:`privacy.scrub.scrub_isolated`, as ``RLIMIT_AS``).
     """
 
     max_bytes: int = 20 * 1024 * 1024
@@ -29,9 +31,17 @@ class Limits:
     max_ratio: int = 100
     max_expanded: int = 200 * 1024 * 1024
     seconds: float = 30.0
+    max_memory: int = 1024 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_pixels", "max_members", "max_ratio", "max_expanded"):
+        for name in (
+            "max_bytes",
+            "max_pixels",
+            "max_members",
+            "max_ratio",
+            "max_expanded",
+            "max_memory",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Limits.{name} must be a positive integer")

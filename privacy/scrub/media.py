@@ -123,6 +123,12 @@ def _tool(name: str) -> str:
     return path
 
 
+# One decoder thread and two malloc arenas: ffmpeg's address space stays well inside
+# Limits.max_memory (an RLIMIT_AS under scrub_isolated) on a machine with many cores,
+# where every thread would otherwise reserve its own stack and arena.
+_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "MALLOC_ARENA_MAX": "2"}
+
+
 def _run(args: list[str], budget: Budget, kind: str) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(
@@ -130,7 +136,7 @@ def _run(args: list[str], budget: Budget, kind: str) -> subprocess.CompletedProc
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=budget.remaining(),
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"},
+            env=_ENV,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
@@ -141,7 +147,8 @@ def _run(args: list[str], budget: Budget, kind: str) -> subprocess.CompletedProc
 
 def _probe(path: Path, demuxer: str, budget: Budget, kind: str) -> dict[str, Any]:
     result = _run(
-        [_tool("ffprobe"), "-v", "error", "-protocol_whitelist", "file", "-f", demuxer,
+        [_tool("ffprobe"), "-v", "error", "-threads", "1", "-protocol_whitelist", "file",
+         "-f", demuxer,
          "-print_format", "json", "-show_format", "-show_streams", "-show_chapters",
          "-i", str(path)],
         budget, kind,
@@ -250,7 +257,7 @@ def scrub(data: bytes, kind: str, budget: Budget) -> Cleaned:
             raise MalformedFileError(f"the {kind} file has no audio or video", kind=kind)
         codecs = _video_codecs(info, keep, kind)
         removed |= _removed(info)
-        args = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error",
+        args = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
                 "-protocol_whitelist", "file", "-f", demuxer, "-i", str(source)]  # fmt: skip
         for index in keep:
             args += ["-map", f"0:{index}"]

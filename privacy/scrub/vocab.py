@@ -11,6 +11,7 @@ __all__ = [
     "MIME_TYPES",
     "REMOVED_KINDS",
     "Cleaned",
+    "ScrubResult",
     "classify_xmp",
 ]
 
@@ -67,6 +68,24 @@ class Cleaned:
 
     data: bytes
     removed: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ScrubResult:
+    """A cleaned file: its bytes, detected format, MIME type, what was removed (kinds from
+    :data:`REMOVED_KINDS`) and the SHA-256 (hex) of ``data``."""
+
+    data: bytes
+    kind: str
+    mime: str
+    removed: frozenset[str]
+    sha256: str
+
+    def __repr__(self) -> str:
+        return (
+            f"ScrubResult(kind={self.kind!r}, size={len(self.data)}, "
+            f"removed={sorted(self.removed)!r}, sha256={self.sha256[:16]}…)"
+        )
 
 
 _XMP_HINTS: tuple[tuple[str, re.Pattern[bytes]], ...] = (

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import pillow_heif
@@ -142,3 +145,32 @@ def heic_sample(tmp: Path, *, grid: bool = False) -> bytes:
     exiftool(f"-EXIF:Make={MAKE}", f"-EXIF:Model={MODEL}", "-GPSLatitude=12.3456",
              "-GPSLatitudeRef=N", path)  # fmt: skip
     return path.read_bytes()
+
+
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+          (0, 1, 1, 2))  # fmt: skip
+
+
+@functools.cache
+def huge_png(side: int = 7071) -> bytes:
+    """A blank RGBA PNG of ``side``² pixels (50 million at the default: just inside the
+    default limits), interlaced, every row Paeth-filtered: a few hundred kilobytes that
+    Pillow spends about 200 MB and a second of one uninterruptible call to decode.
+    Written row by row, so building it costs no such memory here."""
+    deflate = zlib.compressobj(9)
+    parts = []
+    for x0, y0, dx, dy in _ADAM7:
+        width, height = (side - x0 + dx - 1) // dx, (side - y0 + dy - 1) // dy
+        if width and height:
+            row = b"\x04" + bytes(4 * width)
+            parts += [deflate.compress(row) for _ in range(height)]
+    parts.append(deflate.flush())
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 1)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(
+        b"IDAT", b"".join(parts)) + _png_chunk(b"IEND", b"")  # fmt: skip
+
+
+def _png_chunk(ctype: bytes, body: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(body)) + ctype + body + struct.pack(">I", zlib.crc32(ctype + body))
+    )

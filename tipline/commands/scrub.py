@@ -2,12 +2,14 @@
 
 The same step the intake runs on every attachment (design rule P3): the format is
 detected from the content, the file is written anew without its metadata and read
-back. A file that cannot be cleaned is refused with its reason and exit status 2;
+back, in a child process under memory and time limits (as the bot does it). A file
+that cannot be cleaned is refused with its reason and exit status 2;
 nothing is written then.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import tempfile
@@ -48,14 +50,14 @@ def command(in_path: Path, out_path: Path, as_json: bool) -> None:
 
     The format is detected from the content, not from the file name.
     """
-    from privacy.scrub import REMOVED_KINDS, ScrubError, scrub
+    from privacy.scrub import REMOVED_KINDS, ScrubError, scrub_isolated
 
     try:
         data = in_path.read_bytes()
     except OSError as exc:
         raise click.ClickException(f"cannot read {in_path}: {exc.strerror}") from exc
     try:
-        result = scrub(data)
+        result = asyncio.run(scrub_isolated(data))
     except ScrubError as exc:
         click.echo(f"refused ({exc.reason}): {exc}", err=True)
         raise SystemExit(2) from exc
