@@ -209,8 +209,9 @@ class Intake:
 
     async def remember(self, conversation_id: str, message_ids: Sequence[int]) -> None:
         """Note the channel's message ids of this conversation (both sides), kept only in
-        the encrypted draft, so that a wipe after submission can delete them. Nothing is
-        kept once the conversation has ended."""
+        the encrypted draft, so that the wipe offered when a report is sent or cancelled
+        or a follow-up is over can delete them. Nothing is kept once the wipe offer is
+        answered."""
         if not message_ids:
             return
         key = self._secret.pseudonym(self.channel, conversation_id)
@@ -268,8 +269,10 @@ class Intake:
                     await self._drop_files(draft)
                 pending[:0] = more
             elif isinstance(action, Discard):
+                # Nothing of the report is kept, but the chat's message ids are: the wipe
+                # the engine offers next must still find them (P5).
                 await self._discard(key, draft)
-                draft = _Draft(new_case_id(), state)
+                draft = _Draft(new_case_id(), state, messages=draft.messages)
             elif isinstance(action, Wipe):
                 out.append(WipeChat(tuple(draft.messages)))
                 draft.messages.clear()

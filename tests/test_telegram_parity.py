@@ -400,7 +400,9 @@ async def test_cancel_midway_deletes_the_draft(bot: Bot, redis_client: aioredis.
     assert user.step() == "_cancel"
     await user.tap("yes")
     await bot.fake.settled()
-    assert user.texts()[-1] == m.CANCELLED
+    assert user.texts()[-2:] == [m.CANCELLED, m.WIPE_OFFER]
+    await user.tap("no")
+    await bot.fake.settled()
     assert await draft_keys(redis_client) == []
     assert await TipQueue(redis_client).depth() == 0
     # Writing again starts a new report.
@@ -721,7 +723,7 @@ async def test_a_receipt_code_then_a_follow_up_from_another_chat(
     assert any(question in t for t in other.texts())  # escaped, shown as written
     await other.send("Kilimanjaro Freight <Ltd>, the blue gate")
     await fake.settled()
-    assert other.texts()[-1] == m.FOLLOWUP_SENT
+    assert other.texts()[-2:] == [m.FOLLOWUP_SENT, m.WIPE_OFFER]
     answers = await bot.intake.followups.answers(case_id)
     assert len(answers) == 1
     assert json.loads(decrypt(answers[0], [bot.reviewer]))["text"].startswith("Kilimanjaro")

@@ -455,6 +455,6 @@ def _resume_event(state: State | None) -> Event | None:
         return None
     if state.phase == "asking":
         return Start()  # "your report is still here" and the current question
-    if state.phase == "submitted":
-        return Help()  # the question that is open after a submission (the wipe offer)
+    if state.phase in ("submitted", "ended"):
+        return Help()  # the question that is open once a report is over (the wipe offer)
     return None
