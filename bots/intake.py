@@ -76,9 +76,11 @@ def _utc_today() -> date:
 @dataclass(frozen=True)
 class WipeChat:
     """The engine's Wipe, with the channel's message ids noted for this conversation
-    (:meth:`Intake.remember`): the channel deletes those messages."""
+    (:meth:`Intake.remember`): the channel deletes those messages, then says so in
+    ``lang``."""
 
     message_ids: tuple[int, ...] = ()
+    lang: str | None = None
 
 
 @dataclass
@@ -274,7 +276,7 @@ class Intake:
                 await self._discard(key, draft)
                 draft = _Draft(new_case_id(), state, messages=draft.messages)
             elif isinstance(action, Wipe):
-                out.append(WipeChat(tuple(draft.messages)))
+                out.append(WipeChat(tuple(draft.messages), state.language))
                 draft.messages.clear()
             else:
                 out.append(action)

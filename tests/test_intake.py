@@ -256,7 +256,7 @@ async def test_a_cancel_keeps_only_the_message_ids_until_the_wipe_answer(
     assert len(await _keys(h)) == 2  # the photo is gone with the report
 
     actions = await h.send(Choose("_wipe", "yes"))
-    assert WipeChat((10, 11, 12, 13, 14)) in actions
+    assert WipeChat((10, 11, 12, 13, 14), "en") in actions
     assert any(isinstance(a, End) for a in actions)
     await h.intake.remember(CHAT_ID, [15])  # the wipe's confirmation: nothing is kept
     assert await _keys(h) == [b"tipline:tips"]
@@ -395,7 +395,7 @@ async def test_a_wipe_returns_the_remembered_message_ids(harness: Harness) -> No
     await h.intake.remember(CHAT_ID, [12, 13])
     await h.send(Choose("review", "send"))
     actions = await h.send(Choose("_wipe", "yes"))
-    assert WipeChat((10, 11, 12, 13)) in actions
+    assert WipeChat((10, 11, 12, 13), "en") in actions
     assert any(isinstance(a, End) for a in actions)
     assert [k async for k in h.client.scan_iter("tipline:draft:*")] == []
 
@@ -457,7 +457,7 @@ async def test_follow_up_round_trip(harness: Harness) -> None:
     assert kept is not None and kept["followup_case"] is None and kept["messages"] == [3, 4, 5]
     assert case_id not in json.dumps(kept)
     actions = await h.send(Choose("_wipe", "yes"), other_chat)
-    assert WipeChat((3, 4, 5)) in actions
+    assert WipeChat((3, 4, 5), "en") in actions
     assert [k async for k in h.client.scan_iter("tipline:draft:*")] == []
 
 
