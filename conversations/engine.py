@@ -429,6 +429,13 @@ def _begin(q: Questionnaire, state: State, event: Any) -> Result:
     return state, [welcome, *actions]
 
 
+def _begin_anew(q: Questionnaire, state: State, event: Any) -> Result:
+    """A new report from the wipe offer: the draft starts afresh, with a new case id, so
+    the next report is never taken for the one just sent (P7)."""
+    state, actions = _begin(q, state, event)
+    return state, [Discard(), *actions]
+
+
 def _restart(q: Questionnaire, state: State, event: Any) -> Result:
     """The draft no longer fits the questionnaire (it was edited): start again, say so."""
     fresh = State(language=state.language if state.language in q.languages else q.default_language)
@@ -1034,7 +1041,7 @@ _STEP_ROWS: dict[str, dict[EventType, Handler]] = {
     "wipe": {
         **dict.fromkeys(_EVERY_EVENT, _please_choose),
         Choose: _choice(_wipe_choice),
-        Start: _begin,
+        Start: _begin_anew,
         Attachment: _not_here,
         Cancel: _wipe_declined,
         Back: _wipe_declined,

@@ -443,13 +443,19 @@ def test_a_cancelled_report_is_followed_by_the_wipe_offer() -> None:
         assert d.kind == "closed"
 
 
-def test_the_wipe_offer_after_a_cancel_takes_a_new_report_too() -> None:
-    d = Dialogue()
-    d.walk_to("description")
-    d.send(Cancel())
-    d.choose("yes")
-    d.send(Start())
-    assert d.said()[0] == m.WELCOME and d.state.phase == "asking" and d.state.answers == ()
+def test_a_new_report_from_the_wipe_offer_starts_a_fresh_draft() -> None:
+    """After a cancel or a submission, /start at the wipe offer begins a new report in a
+    fresh draft (Discard: a new case id), never in the one just sent."""
+    for finish in (lambda d: (d.send(Cancel()), d.choose("yes")), lambda d: d.choose("send")):
+        d = Dialogue()
+        d.walk_to("review")
+        finish(d)
+        if d.state.phase == "submitting":
+            d.send(Submitted())
+        assert d.kind == "wipe"
+        actions = d.send(Start())
+        assert actions[0] == Discard() and d.said()[0] == m.WELCOME
+        assert d.state.phase == "asking" and d.state.answers == ()
 
 
 def test_cancel_twice_confirms() -> None:

@@ -263,6 +263,23 @@ async def test_a_cancel_keeps_only_the_message_ids_until_the_wipe_answer(
     assert await h.queue.depth() == 0
 
 
+async def test_a_second_report_from_the_wipe_offer_is_a_new_tip(harness: Harness) -> None:
+    """/start at the wipe offer after a tip: the next report gets its own case (P7)."""
+    h = harness
+    await _to_review(h)
+    await h.send(Choose("review", "send"))
+    await h.intake.remember(CHAT_ID, [1, 2])
+    await _to_review(h)
+    actions = await h.send(Choose("review", "send"))
+    assert next(a.msg.id for a in actions if isinstance(a, Say)) == m.SUBMITTED
+    assert await h.queue.depth() == 2
+    first = await h.queue.claim_new("alice")
+    second = await h.queue.claim_new("alice")
+    assert first is not None and second is not None and first.case_id != second.case_id
+    actions = await h.send(Choose("_wipe", "yes"))
+    assert any(isinstance(a, WipeChat) and a.message_ids[:2] == (1, 2) for a in actions)
+
+
 async def test_declining_the_wipe_after_a_cancel_forgets_the_ids(harness: Harness) -> None:
     h = harness
     await h.send(Start(language="en"))
