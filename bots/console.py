@@ -114,8 +114,10 @@ class ConsoleChannel:
                     more = await self.intake.handle(self.conversation_id, AttachmentFailed(ref))
                     ended = await self._perform(more) or ended
                 case WipeChat() | Wipe():
-                    if self.interactive:
+                    if self.interactive:  # a terminal's "chat" is its screen
+                        lang = (action.lang if isinstance(action, WipeChat) else None) or self.lang
                         self.stdout.write(_CLEAR)
+                        self._print(Renderer(lang, self.questionnaire).msgid(m.WIPED))
                 case End():
                     ended = True
                 case _:

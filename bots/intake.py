@@ -85,9 +85,11 @@ def _utc_today() -> date:
 @dataclass(frozen=True)
 class WipeChat:
     """The engine's Wipe, with the channel's message ids noted for this conversation
-    (:meth:`Intake.remember`): the channel deletes those messages."""
+    (:meth:`Intake.remember`): the channel deletes those messages, then says so in
+    ``lang``."""
 
     message_ids: tuple[int, ...] = ()
+    lang: str | None = None
 
 
 @dataclass
@@ -225,8 +227,9 @@ class Intake:
 
     async def remember(self, conversation_id: str, message_ids: Sequence[int]) -> None:
         """Note the channel's message ids of this conversation (both sides), kept only in
-        the encrypted draft, so that a wipe after submission can delete them. Nothing is
-        kept once the conversation has ended."""
+        the encrypted draft, so that the wipe offered when a report is sent or cancelled
+        or a follow-up is over can delete them. Nothing is kept once the wipe offer is
+        answered."""
         if not message_ids:
             return
         key = self._secret.pseudonym(self.channel, conversation_id)
@@ -290,10 +293,12 @@ class Intake:
                     draft.case_id = None
                 pending[:0] = more
             elif isinstance(action, Discard):
+                # Nothing of the report is kept, but the chat's message ids are: the wipe
+                # the engine offers next must still find them (P5).
                 await self._discard(key, draft)
-                draft = _Draft(None, state)
+                draft = _Draft(None, state, messages=draft.messages)
             elif isinstance(action, Wipe):
-                out.append(WipeChat(tuple(draft.messages)))
+                out.append(WipeChat(tuple(draft.messages), state.language))
                 draft.messages.clear()
             else:
                 out.append(action)

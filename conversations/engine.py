@@ -158,7 +158,7 @@ def step_kind(q: Questionnaire, state: State) -> str:
         return state.phase
     if state.phase == "submitting":
         return "submitting" if state.step == SUBMITTING_STEP else "lost"
-    if state.phase == "submitted":
+    if state.phase in ("submitted", "ended"):
         return "wipe" if state.step == WIPE_STEP else "lost"
     if state.step in _SUB_KIND and state.step != WIPE_STEP:
         return _SUB_KIND[state.step] if _sub_step_valid(q, state) else "lost"
@@ -429,6 +429,13 @@ def _begin(q: Questionnaire, state: State, event: Any) -> Result:
     return state, [welcome, *actions]
 
 
+def _begin_anew(q: Questionnaire, state: State, event: Any) -> Result:
+    """A new report from the wipe offer: the draft starts afresh, with a new case id, so
+    the next report is never taken for the one just sent (P7)."""
+    state, actions = _begin(q, state, event)
+    return state, [Discard(), *actions]
+
+
 def _restart(q: Questionnaire, state: State, event: Any) -> Result:
     """The draft no longer fits the questionnaire (it was edited): start again, say so."""
     fresh = State(language=state.language if state.language in q.languages else q.default_language)
@@ -483,8 +490,15 @@ def _cancel(q: Questionnaire, state: State, event: Any) -> Result:
 
 
 def _cancel_confirmed(q: Questionnaire, state: State, event: Any) -> Result:
-    closed = State(phase="closed", language=state.language)
-    return closed, [_say(closed, m.CANCELLED), Discard(), End()]
+    return _offer_wipe(q, state, m.CANCELLED)
+
+
+def _offer_wipe(q: Questionnaire, state: State, msgid: str | None) -> Result:
+    """The report (or follow-up) is over and deleted from the draft; what the chat shows
+    is not (P5): say ``msgid``, then offer to wipe the chat, as after a submission."""
+    ended = State(phase="ended", step=WIPE_STEP, language=state.language)
+    said = [] if msgid is None else [_say(ended, msgid)]
+    return ended, [*said, Discard(), *_ask(q, ended)]
 
 
 def _back(q: Questionnaire, state: State, event: Any) -> Result:
@@ -519,7 +533,7 @@ def _skip(q: Questionnaire, state: State, event: Any) -> Result:
     if step == WIPE_STEP:
         return _wipe_declined(q, state, event)
     if step in (RECEIPT_STEP, FOLLOWUP_STEP):
-        return _followup_ended(q, state, m.GOODBYE)
+        return _offer_wipe(q, state, None)
     question = _question(q, state)
     if question.type == "language":
         return _answered(q, state, question.id, ChoiceAnswer(state.language))
@@ -897,7 +911,7 @@ def _receipt_text(q: Questionnaire, state: State, event: Text) -> Result:
 
 def _receipt_checked(q: Questionnaire, state: State, event: ReceiptChecked) -> Result:
     if event.throttled:
-        return _followup_ended(q, state, m.REASON_TOO_MANY_TRIES)
+        return _offer_wipe(q, state, m.REASON_TOO_MANY_TRIES)
     if not event.ok:
         state, actions = _enter(q, state, RECEIPT_STEP)
         return state, [_say(state, m.REASON_CODE_UNKNOWN), *actions]
@@ -926,17 +940,12 @@ def _followup_text(q: Questionnaire, state: State, event: Text) -> Result:
 
 
 def _followup_sent(q: Questionnaire, state: State, event: FollowupSent) -> Result:
-    return _followup_ended(q, state, m.FOLLOWUP_SENT)
+    return _offer_wipe(q, state, m.FOLLOWUP_SENT)
 
 
 def _followup_failed(q: Questionnaire, state: State, event: FollowupFailed) -> Result:
     state, actions = _enter(q, state, FOLLOWUP_STEP)
     return state, [_say(state, m.REASON_SUBMIT_FAILED), *actions]
-
-
-def _followup_ended(q: Questionnaire, state: State, msgid: str) -> Result:
-    closed = State(phase="closed", language=state.language)
-    return closed, [_say(closed, msgid), End()]
 
 
 # --------------------------------------------------------------------------- the table
@@ -1032,7 +1041,7 @@ _STEP_ROWS: dict[str, dict[EventType, Handler]] = {
     "wipe": {
         **dict.fromkeys(_EVERY_EVENT, _please_choose),
         Choose: _choice(_wipe_choice),
-        Start: _begin,
+        Start: _begin_anew,
         Attachment: _not_here,
         Cancel: _wipe_declined,
         Back: _wipe_declined,

@@ -2,7 +2,9 @@
 
 ``phase`` says where the conversation is in its life; ``step`` is the question being asked
 (a question id from the questionnaire) or one of the engine's own sub-steps, whose names
-start with an underscore so they can never clash with a question id.
+start with an underscore so they can never clash with a question id. ``submitted`` (the
+report was sent) and ``ended`` (it was cancelled, or a follow-up is over) hold nothing of
+the report: only the offer to wipe the chat is open.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ __all__ = [
     "state_to_json",
 ]
 
-Phase = Literal["new", "asking", "submitting", "submitted", "closed"]
-PHASES: tuple[Phase, ...] = ("new", "asking", "submitting", "submitted", "closed")
+Phase = Literal["new", "asking", "submitting", "submitted", "ended", "closed"]
+PHASES: tuple[Phase, ...] = ("new", "asking", "submitting", "submitted", "ended", "closed")
 
 LANGUAGE_CONFIRM_STEP = "_language_confirm"
 PRECISION_STEP = "_precision"

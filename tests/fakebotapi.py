@@ -10,7 +10,10 @@ the file download, sendChatAction, setMyCommands, getMyCommands, setWebhook,
 deleteWebhook, getWebhookInfo. It checks what Telegram checks where it matters here:
 HTML markup (``parse_mode=HTML``), the 4096-character limit, callback data of 1 to 64
 bytes, at most 100 ids per deleteMessages, the 20 MB getFile limit, answering a callback
-query once.
+query once, and the 48 hours after which a bot can no longer delete a message of a private
+chat: deleteMessage then fails, and so does a whole deleteMessages call with such a message
+among its ids ("message can't be deleted for everyone"), as Telegram's server does. Time
+is simulated: :meth:`FakeBotApi.advance` makes every message so far that much older.
 
 Tests act as tipsters through :class:`FakeUser` (send text, commands, locations, photos,
 documents; press buttons) and read what the bot showed. With a webhook set, the server
@@ -40,6 +43,7 @@ TOKEN = "123456789:AAF-fake-token-for-the-tests_0123456789"
 BOT_ID = 123456789
 MAX_TEXT = 4096
 MAX_DOWNLOAD = 20 * 1024 * 1024
+MAX_DELETE_AGE = 48 * 3600  # seconds a bot may delete a message of a private chat
 _TAGS = {
     "b",
     "strong",
@@ -138,6 +142,7 @@ class Shown:
     html: str | None = None
     deleted: bool = False
     typed: bool = False  # text a tipster typed
+    date: float = 0.0  # when it was sent, on the server's (simulated) clock
 
     def buttons(self) -> list[tuple[str, str]]:
         return [b for row in self.keyboard or [] for b in row]
@@ -224,6 +229,7 @@ class FakeBotApi:
         self.commands: dict[str, list[dict[str, str]]] = {}
         self.webhook: tuple[str, str | None] | None = None
         self.deleted_batches: list[list[int]] = []
+        self._clock_offset = 0.0  # simulated time: seconds ahead of the real clock
         self._queries: dict[str, bool] = {}  # issued query id -> answered
         self._update_ids = itertools.count(700_001)
         self._query_ids = itertools.count(1)
@@ -281,6 +287,14 @@ class FakeBotApi:
         await self.wait_for(lambda: not self.pending, seconds, "the bot to confirm every update")
 
     # ------------------------------------------------------------------ test controls
+    def now(self) -> float:
+        """The server's clock (real time, moved on by :meth:`advance`)."""
+        return time.time() + self._clock_offset
+
+    def advance(self, hours: float) -> None:
+        """Let ``hours`` pass: every message so far is that much older."""
+        self._clock_offset += hours * 3600
+
     def fail(
         self,
         method: str,
@@ -412,7 +426,7 @@ class FakeBotApi:
             "message_id": shown.message_id,
             "from": sender,
             "chat": chat.as_json(),
-            "date": int(time.time()),
+            "date": int(shown.date),
             "text": shown.text,
         }
         if shown.keyboard:
@@ -459,7 +473,7 @@ class FakeBotApi:
         chat = self._chat(params)
         text, html = _text(params)
         keyboard = _keyboard(params.get("reply_markup"))
-        shown = Shown(next(chat.ids), True, text, keyboard, html)
+        shown = Shown(next(chat.ids), True, text, keyboard, html, date=self.now())
         chat.messages[shown.message_id] = shown
         return self.message_json(chat, shown)
 
@@ -497,19 +511,28 @@ class FakeBotApi:
         shown = chat.messages.get(_int(params, "message_id"))
         if shown is None or shown.deleted:
             raise _bad("message to delete not found")
+        self._deletable(chat, [shown])
         shown.deleted = True
         return True
+
+    def _deletable(self, chat: _Chat, messages: list[Shown]) -> None:
+        """Telegram refuses the whole call when one message is past the 48 hours."""
+        if chat.type == "private" and any(
+            self.now() - shown.date > MAX_DELETE_AGE for shown in messages
+        ):
+            raise _bad("message can't be deleted for everyone")
 
     async def delete_messages(self, params: dict[str, Any]) -> Any:
         chat = self._chat(params)
         ids = _json(params.get("message_ids"))
         if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
             raise _bad("message_ids must contain 1-100 message identifiers")
+        found = [chat.messages.get(int(i)) for i in ids]
+        alive = [m for m in found if m is not None and not m.deleted]  # the rest: skipped
+        self._deletable(chat, alive)
         self.deleted_batches.append([int(i) for i in ids])
-        for message_id in ids:
-            shown = chat.messages.get(int(message_id))
-            if shown is not None:
-                shown.deleted = True
+        for message in alive:
+            message.deleted = True
         return True
 
     async def get_file(self, params: dict[str, Any]) -> Any:
@@ -612,7 +635,7 @@ class FakeUser:
     def _message(
         self, content: dict[str, Any], shown_text: str, *, typed: bool = False
     ) -> dict[str, Any]:
-        shown = Shown(next(self.chat.ids), False, shown_text, typed=typed)
+        shown = Shown(next(self.chat.ids), False, shown_text, typed=typed, date=self.api.now())
         self.chat.messages[shown.message_id] = shown
         return {
             "update_id": self.api.new_update_id(),
@@ -620,7 +643,7 @@ class FakeUser:
                 "message_id": shown.message_id,
                 "from": self.chat.user,
                 "chat": self.chat.as_json(),
-                "date": int(time.time()),
+                "date": int(shown.date),
                 **content,
             },
         }

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bots.render import Renderer
+from conversations import messages as m
 from storage import EmbeddedRedis, connect
 
 from .dialogue import default_questionnaire
@@ -208,9 +209,10 @@ def test_input_that_ends_early_keeps_the_draft_and_says_so(cli: Env) -> None:
 
 
 def test_cancel_from_the_console(cli: Env) -> None:
-    run = cli.run("console", "--lang", "en", stdin="1\ncancel\n1\n")
+    run = cli.run("console", "--lang", "en", stdin="1\ncancel\n1\n2\n")
     assert run.returncode == 0
     assert "Your report was deleted. Nothing was sent." in run.stdout
+    assert run.stdout.index("Your report was deleted") < run.stdout.index(m.WIPE_OFFER)
 
 
 def test_no_recipients_is_refused_with_a_clear_message(cli: Env) -> None:
@@ -244,7 +246,7 @@ def test_follow_up_through_the_console_and_review(cli: Env) -> None:
     asked = cli.run("review", "ask", case, "Was the truck white or blue?")
     assert asked.returncode == 0, asked.stderr
     back = cli.run(
-        "console", "--lang", "en", "--followup", stdin=f"{code}\nBlue, with a red stripe\n"
+        "console", "--lang", "en", "--followup", stdin=f"{code}\nBlue, with a red stripe\n2\n"
     )
     assert back.returncode == 0, back.stdout + back.stderr
     assert "Question 1: Was the truck white or blue?" in back.stdout

@@ -11,6 +11,7 @@ import pytest
 from conversations import (
     BACK_OPTION,
     SKIP_OPTION,
+    Action,
     Ask,
     Attachment,
     AttachmentFailed,
@@ -18,15 +19,21 @@ from conversations import (
     Back,
     Cancel,
     ChangeLanguage,
+    CheckReceipt,
     Choose,
     CountryName,
     Discard,
     End,
     FetchAttachment,
+    FollowUp,
+    FollowupFailed,
+    FollowupSent,
     Help,
     LanguageName,
     Location,
+    ReceiptChecked,
     Say,
+    SendFollowup,
     ShowSafety,
     ShowSummary,
     Skip,
@@ -51,8 +58,8 @@ from conversations.answers import (
     TextAnswer,
 )
 from conversations.events import EVENT_TYPES
-from conversations.messages import MsgList
-from conversations.state import CANCEL_STEP, COUNTRY_PICK_STEP, PRECISION_STEP
+from conversations.messages import Msg, MsgList
+from conversations.state import CANCEL_STEP, COUNTRY_PICK_STEP, PRECISION_STEP, WIPE_STEP
 
 from .dialogue import Dialogue
 
@@ -413,8 +420,42 @@ def test_cancel_asks_first_then_deletes() -> None:
     assert d.step == "place" and d.state.answer("country") == CountryAnswer("KE", "Kenya")
     d.send(Cancel())
     actions = d.choose("yes")
-    assert actions[1:] == [Discard(), End()] and d.said() == [m.CANCELLED]
-    assert d.state.phase == "closed" and d.state.answers == ()
+    assert actions[:2] == [Say(Msg(m.CANCELLED), "en"), Discard()]
+    assert d.state.answers == () and d.state.log == () and d.state.history == ()
+
+
+def test_a_cancelled_report_is_followed_by_the_wipe_offer() -> None:
+    """P5: the chat still shows the answers of a cancelled report; offer to wipe it."""
+    for wanted, then in (("yes", [Wipe(), End()]), ("no", [Say(Msg(m.GOODBYE), "fr"), End()])):
+        d = Dialogue()
+        d.walk_to("language")
+        d.choose("fr")
+        d.walk_to("place")
+        d.send(Cancel())
+        actions = d.choose("yes")
+        assert d.said() == [m.CANCELLED] and Discard() in actions
+        assert d.kind == "wipe" and d.step == WIPE_STEP and d.state.language == "fr"
+        assert d.ask is not None and d.ask.prompt == Msg(m.WIPE_OFFER)
+        assert d.option_ids() == ["yes", "no"] and d.ask.lang == "fr"
+        assert End() not in actions and Wipe() not in actions
+        assert state_from_json(json.loads(json.dumps(state_to_json(d.state)))) == d.state
+        assert d.choose(wanted) == then
+        assert d.kind == "closed"
+
+
+def test_a_new_report_from_the_wipe_offer_starts_a_fresh_draft() -> None:
+    """After a cancel or a submission, /start at the wipe offer begins a new report in a
+    fresh draft (Discard: a new case id), never in the one just sent."""
+    for finish in (lambda d: (d.send(Cancel()), d.choose("yes")), lambda d: d.choose("send")):
+        d = Dialogue()
+        d.walk_to("review")
+        finish(d)
+        if d.state.phase == "submitting":
+            d.send(Submitted())
+        assert d.kind == "wipe"
+        actions = d.send(Start())
+        assert actions[0] == Discard() and d.said()[0] == m.WELCOME
+        assert d.state.phase == "asking" and d.state.answers == ()
 
 
 def test_cancel_twice_confirms() -> None:
@@ -624,3 +665,60 @@ def test_language_change_during_a_cancel_from_the_precision_question() -> None:
     d.send(ChangeLanguage())
     d.choose("fr")
     assert d.step == "location" and d.kind == "location"
+
+
+# ----------------------------------------------------------------------------- follow-up
+def _followup(questions: tuple[str, ...] = ("Which port?",)) -> Dialogue:
+    d = Dialogue()
+    d.send(FollowUp(language_hint="sw"))
+    assert d.step == "_receipt" and d.state.language == "sw"
+    assert d.text("1234 5678 9012 3456") == [CheckReceipt("1234567890123456")]
+    d.send(ReceiptChecked(ok=True, questions=questions))
+    assert d.step == "_followup"
+    return d
+
+
+def _wipe_offered(d: Dialogue, actions: list[Action]) -> None:
+    assert Discard() in actions and End() not in actions
+    assert d.kind == "wipe" and d.state.language == "sw"
+    asks = [a for a in actions if isinstance(a, Ask)]
+    assert [(a.step, a.prompt, a.lang) for a in asks] == [(WIPE_STEP, Msg(m.WIPE_OFFER), "sw")]
+    assert d.state.answers == () and d.state.pending == ()
+
+
+def test_an_answered_follow_up_is_followed_by_the_wipe_offer() -> None:
+    """P5 and P6: the chat shows the receipt code, the reviewers' questions and the answer."""
+    d = _followup()
+    assert d.text("The port of Mombasa") == [SendFollowup("The port of Mombasa")]
+    actions = d.send(FollowupSent())
+    assert d.said() == [m.FOLLOWUP_SENT]
+    _wipe_offered(d, actions)
+    assert d.choose("yes") == [Wipe(), End()]
+
+
+def test_a_follow_up_left_without_an_answer_is_followed_by_the_wipe_offer() -> None:
+    d = _followup(())
+    actions = d.send(Skip())
+    _wipe_offered(d, actions)
+    assert d.choose("no") == [Say(Msg(m.GOODBYE), "sw"), End()]
+
+
+def test_a_follow_up_stopped_early_or_throttled_offers_the_wipe() -> None:
+    d = Dialogue()
+    d.send(FollowUp(language_hint="sw"))
+    _wipe_offered(d, d.send(Skip()))
+    d = Dialogue()
+    d.send(FollowUp(language_hint="sw"))
+    d.text("1234 5678 9012 3456")
+    _wipe_offered(d, d.send(ReceiptChecked(ok=False, throttled=True)))
+    assert d.said() == [m.REASON_TOO_MANY_TRIES]
+    d = _followup()
+    d.send(Cancel())
+    _wipe_offered(d, d.choose("yes"))
+
+
+def test_a_failed_follow_up_answer_asks_again_not_for_the_wipe() -> None:
+    d = _followup()
+    d.text("The port of Mombasa")
+    d.send(FollowupFailed())
+    assert d.step == "_followup" and d.said() == [m.REASON_SUBMIT_FAILED]

@@ -204,7 +204,9 @@ def check_valid(d: Dialogue, before: State, event: Event, actions: list[Action])
             q, s, case_id="c" * 10, received_on=__import__("datetime").date.today(), channel="test"
         )
     if any(isinstance(a, Discard) for a in actions):
-        assert s.phase in ("closed", "asking")
+        assert s.phase in ("closed", "asking", "ended")
+    if s.phase == "ended":
+        assert s.answers == () and s.log == () and s.step == "_wipe"
 
 
 def test_every_pair_is_in_the_table() -> None:

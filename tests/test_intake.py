@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -28,8 +29,11 @@ from conversations import (
     FollowUp,
     Location,
     Say,
+    Skip,
     Start,
+    State,
     Text,
+    state_to_json,
 )
 from conversations import messages as m
 from conversations.answers import AttachmentsAnswer
@@ -50,6 +54,7 @@ CHAT_ID = "987654321"  # a Telegram-like chat id; it must never be stored
 DESCRIPTION = "Nine sacks of Kilindini-pangolin-scales loaded at night"
 PLACE = "Warehouse behind the Makupa fuel depot"
 SPECIES = "Trenggiling sisik"
+SECRET = b"s" * 32
 
 
 @dataclass
@@ -77,7 +82,7 @@ def _intake(
         drafts=DraftStore(client, ttl=ttl),
         queue=queue,
         spool=Spool(tmp_path / "spool"),
-        secret=ServerSecret(b"s" * 32),
+        secret=ServerSecret(SECRET),
         recipients=[reviewer.recipient],
         channel="telegram",
         today=lambda: date(2026, 5, 17),
@@ -202,15 +207,92 @@ async def test_chats_do_not_share_drafts(harness: Harness) -> None:
     assert ask.step == "review"
 
 
-async def test_cancel_deletes_the_draft_at_once(harness: Harness) -> None:
+async def _draft(h: Harness, chat: str = CHAT_ID) -> dict[str, Any] | None:
+    """The conversation's draft as the intake keeps it, decrypted (the test knows the
+    server secret)."""
+    secret = ServerSecret(SECRET)
+    key = secret.pseudonym("telegram", chat)
+    blob = await h.intake.drafts.get(key)
+    if blob is None:
+        return None
+    doc: dict[str, Any] = json.loads(secret.draft_cipher().decrypt(blob, key.encode()))
+    return doc
+
+
+async def _keys(h: Harness) -> list[bytes]:
+    return sorted([k async for k in h.client.scan_iter("*")])
+
+
+async def test_a_cancel_keeps_only_the_message_ids_until_the_wipe_answer(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """P5: the cancelled report is gone at once (answers, case id, files); the chat's
+    message ids stay in the encrypted draft until the tipster answers the wipe offer."""
+    h = harness
+    photo = camera_jpeg(tmp_path)
+    await _to_review(h)
+    await h.send(Choose("review", "edit"))
+    await h.send(Choose("_edit", "evidence"))
+    await h.send(Attachment("file-AAA", "photo", len(photo)))
+    await h.intake.attach(CHAT_ID, "file-AAA", photo)
+    await h.send(Choose("evidence", "done"))
+    await h.intake.remember(CHAT_ID, [10, 11, 12])
+    before = await _draft(h)
+    assert before is not None and before["files"] and before["state"]["answers"]
+    assert len(await _keys(h)) == 3  # the tips stream, the draft, the kept photo
+
+    await h.send(Cancel())
+    actions = await h.send(Choose("_cancel", "yes"))
+    assert _last_ask(actions).step == "_wipe"
+    assert not any(isinstance(a, End | WipeChat) for a in actions)
+    await h.intake.remember(CHAT_ID, [13, 14])  # "cancel", "deleted", the wipe offer
+    after = await _draft(h)
+    assert after is not None
+    assert after["messages"] == [10, 11, 12, 13, 14]
+    assert after["files"] == {} and after["followup_case"] is None
+    assert after["case"] != before["case"]
+    assert after["state"] == state_to_json(State(phase="ended", step="_wipe", language="en"))
+    kept = json.dumps(after).encode()
+    assert_absent(
+        kept, [DESCRIPTION, PLACE, SPECIES, "Kenya", "file-AAA", before["case"]], "draft"
+    )
+    assert len(await _keys(h)) == 2  # the photo is gone with the report
+
+    actions = await h.send(Choose("_wipe", "yes"))
+    assert WipeChat((10, 11, 12, 13, 14), "en") in actions
+    assert any(isinstance(a, End) for a in actions)
+    await h.intake.remember(CHAT_ID, [15])  # the wipe's confirmation: nothing is kept
+    assert await _keys(h) == [b"tipline:tips"]
+    assert await h.queue.depth() == 0
+
+
+async def test_a_second_report_from_the_wipe_offer_is_a_new_tip(harness: Harness) -> None:
+    """/start at the wipe offer after a tip: the next report gets its own case (P7)."""
+    h = harness
+    await _to_review(h)
+    await h.send(Choose("review", "send"))
+    await h.intake.remember(CHAT_ID, [1, 2])
+    await _to_review(h)
+    actions = await h.send(Choose("review", "send"))
+    assert next(a.msg.id for a in actions if isinstance(a, Say)) == m.SUBMITTED
+    assert await h.queue.depth() == 2
+    first = await h.queue.claim_new("alice")
+    second = await h.queue.claim_new("alice")
+    assert first is not None and second is not None and first.case_id != second.case_id
+    actions = await h.send(Choose("_wipe", "yes"))
+    assert any(isinstance(a, WipeChat) and a.message_ids[:2] == (1, 2) for a in actions)
+
+
+async def test_declining_the_wipe_after_a_cancel_forgets_the_ids(harness: Harness) -> None:
     h = harness
     await h.send(Start(language="en"))
     await h.send(Choose("safety", "continue"))
-    assert [k async for k in h.client.scan_iter("tipline:draft:*")] != []
+    await h.intake.remember(CHAT_ID, [1, 2])
     await h.send(Cancel())
-    actions = await h.send(Choose("_cancel", "yes"))
-    assert any(isinstance(a, End) for a in actions)
-    assert [k async for k in h.client.scan_iter("*")] == [b"tipline:tips"]
+    await h.send(Choose("_cancel", "yes"))
+    actions = await h.send(Choose("_wipe", "no"))
+    assert not any(isinstance(a, WipeChat) for a in actions)
+    assert await _keys(h) == [b"tipline:tips"]
 
 
 async def test_idle_drafts_expire(redis_client: aioredis.Redis, tmp_path: Path) -> None:
@@ -350,7 +432,7 @@ async def test_a_wipe_returns_the_remembered_message_ids(harness: Harness) -> No
     await h.intake.remember(CHAT_ID, [12, 13])
     await h.send(Choose("review", "send"))
     actions = await h.send(Choose("_wipe", "yes"))
-    assert WipeChat((10, 11, 12, 13)) in actions
+    assert WipeChat((10, 11, 12, 13), "en") in actions
     assert any(isinstance(a, End) for a in actions)
     assert [k async for k in h.client.scan_iter("tipline:draft:*")] == []
 
@@ -404,7 +486,29 @@ async def test_follow_up_round_trip(harness: Harness) -> None:
     assert doc["text"] == "Kilimanjaro Freight Ltd, the blue gate" and doc["case_id"] == case_id
     stored = await redis_contents(h.client)
     assert_absent(stored, ["Kilimanjaro", other_chat, CHAT_ID, code.replace(" ", "")], "Redis")
+    # P5/P6: the chat shows the code, the question and the answer: the wipe is offered,
+    # and until it is answered the draft keeps the message ids, never the case.
+    assert _last_ask(actions).step == "_wipe"
+    await h.intake.remember(other_chat, [3, 4, 5])
+    kept = await _draft(h, other_chat)
+    assert kept is not None and kept["followup_case"] is None and kept["messages"] == [3, 4, 5]
+    assert case_id not in json.dumps(kept)
+    actions = await h.send(Choose("_wipe", "yes"), other_chat)
+    assert WipeChat((3, 4, 5), "en") in actions
     assert [k async for k in h.client.scan_iter("tipline:draft:*")] == []
+
+
+async def test_a_follow_up_left_unanswered_keeps_no_case_for_the_wipe(harness: Harness) -> None:
+    h = harness
+    h.intake.followups = FollowupStore(h.client)
+    case_id, code = await _submit_with_followup(h)
+    await h.send(FollowUp(language_hint="en"), "555000111")
+    await h.send(Text(code), "555000111")
+    assert (await _draft(h, "555000111") or {})["followup_case"] == case_id
+    actions = await h.send(Skip(), "555000111")
+    assert _last_ask(actions).step == "_wipe"
+    kept = await _draft(h, "555000111")
+    assert kept is not None and case_id not in json.dumps(kept)
 
 
 async def test_no_receipt_without_consent(harness: Harness) -> None:

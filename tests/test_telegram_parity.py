@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 from aiogram.fsm.storage.memory import MemoryStorage
 
 from bots.intake import Intake
+from bots.render import Renderer
 from bots.telegram import (
     FloodLimiter,
     TelegramChannel,
@@ -35,7 +36,7 @@ from bots.telegram import messages as tm
 from bots.telegram.aiogram_bot import AiogramFramework
 from bots.telegram.common import BotApi, Framework, TokenRefused
 from bots.telegram.ptb import PtbFramework
-from conversations import Questionnaire
+from conversations import Msg, Questionnaire
 from conversations import messages as m
 from conversations.answers import LocationAnswer
 from privacy import X25519Identity, X25519Recipient, decrypt, encrypt
@@ -417,7 +418,9 @@ async def test_cancel_midway_deletes_the_draft(
     assert user.step() == "_cancel"
     await user.tap("yes")
     await bot.fake.settled()
-    assert user.texts()[-1] == m.CANCELLED
+    assert user.texts()[-2:] == [m.CANCELLED, m.WIPE_OFFER]
+    await user.tap("no")
+    await bot.fake.settled()
     assert await draft_keys(ephemeral_client) == []
     assert await TipQueue(redis_client).depth() == 0
     # Writing again starts a new report.
@@ -537,12 +540,67 @@ async def test_the_chat_is_wiped_after_the_tip(
     assert user.step() == "_wipe"
     await user.tap("yes")
     await fake.settled()
-    assert user.shown() == []  # both sides, every message
+    # Both sides, every message; only the (neutral) confirmation stays.
+    assert [(s.from_bot, s.text) for s in user.shown()] == [(True, m.WIPED)]
     batches = fake.deleted_batches
     assert len(batches) >= 2 and all(1 <= len(b) <= 100 for b in batches)
     assert {i for b in batches for i in b} == everything
     assert await draft_keys(ephemeral_client) == []
     assert await TipQueue(redis_client).depth() == 1
+
+
+async def test_the_chat_is_wiped_after_a_cancel(
+    bot: Bot, redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis
+) -> None:
+    """P5: a cancelled report left its answers in the chat; the wipe is offered and
+    deletes both sides, the cancel and the offer included."""
+    await bot.start()
+    fake = bot.fake
+    user = tipster(fake)
+    await begin(user)
+    await walk(user, script(user), until="place")
+    await user.send("/cancel")
+    await fake.settled()
+    await user.tap("yes")
+    await fake.settled()
+    assert user.texts()[-2:] == [m.CANCELLED, m.WIPE_OFFER]
+    everything = {s.message_id for s in user.shown()}
+    assert any(s.text == DESCRIPTION for s in user.shown())
+    await user.tap("yes")
+    await fake.settled()
+    [left] = user.shown()
+    assert left.from_bot and left.text == m.WIPED and left.message_id not in everything
+    assert {i for b in fake.deleted_batches for i in b} == everything
+    assert await draft_keys(ephemeral_client) == []
+    assert await TipQueue(redis_client).depth() == 0
+    # What stays in the chat says nothing of what the chat was for.
+    assert not re.search(r"report|tip|wildlife|crime|poach", m.WIPED, re.I)
+
+
+async def test_messages_older_than_48_hours_are_counted_and_left_to_the_tipster(
+    bot: Bot,
+) -> None:
+    """Telegram lets a bot delete a private chat's messages for 48 hours only: the older
+    ones stay, and the tipster is told how many, and to delete the chat themselves."""
+    await bot.start()
+    fake = bot.fake
+    user = tipster(fake)
+    await begin(user)
+    await walk(user, script(user), until="country")
+    old = {s.message_id for s in user.shown()}
+    fake.advance(hours=49)  # the tipster comes back two days later
+    await walk(user, script(user), until="review")
+    await user.tap("send")
+    await fake.settled()
+    await user.tap("yes")
+    await fake.settled()
+    *kept, notice = user.shown()
+    assert {s.message_id for s in kept} == old  # every newer message was deleted
+    expected = Renderer("en", bot.questionnaire).text(Msg.plural_of(tm.WIPE_REFUSED, len(old)))
+    assert notice.from_bot and notice.text == expected
+    assert f"{len(old)} messages could not be deleted" in notice.text
+    assert not re.search(r"report|tip|wildlife|crime|poach", notice.text, re.I)
+    assert await TipQueue(bot.runtime.client).depth() == 1
 
 
 async def test_a_429_is_waited_out_as_telegram_asks(bot: Bot) -> None:
@@ -747,7 +805,7 @@ async def test_a_receipt_code_then_a_follow_up_from_another_chat(
     code = found.group(0)
     await user.tap("yes")  # the chat is wiped, the code with it (written down by now)
     await fake.settled()
-    assert user.shown() == []
+    assert [s.text for s in user.shown()] == [m.WIPED]
     case_id = (await bot.tip())["case_id"]
     assert bot.intake is not None and bot.intake.followups is not None
     recipient = await bot.intake.followups.recipient(case_id)
@@ -766,7 +824,12 @@ async def test_a_receipt_code_then_a_follow_up_from_another_chat(
     assert any(question in t for t in other.texts())  # escaped, shown as written
     await other.send("Kilimanjaro Freight <Ltd>, the blue gate")
     await fake.settled()
-    assert other.texts()[-1] == m.FOLLOWUP_SENT
+    assert other.texts()[-2:] == [m.FOLLOWUP_SENT, m.WIPE_OFFER]
+    # The code, the question and the answer are on this phone too: wiped on request.
+    await other.tap("yes")
+    await fake.settled()
+    assert [s.text for s in other.shown()] == [m.WIPED]
+    assert await draft_keys(ephemeral_client) == []
     answers = await bot.intake.followups.answers(case_id)
     assert len(answers) == 1
     assert json.loads(decrypt(answers[0], [bot.reviewer]))["text"].startswith("Kilimanjaro")

@@ -163,7 +163,7 @@ async def test_killed_mid_conversation_it_resumes_and_loses_nothing(
     await fake.settled()
     await user.tap("yes")  # wipe the chat
     await fake.settled()
-    assert user.shown() == []
+    assert [s.text for s in user.shown()] == [m.WIPED]
     assert await bot.stop() == 0
 
     queue = TipQueue(redis_client)

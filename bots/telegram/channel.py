@@ -20,9 +20,9 @@ Per update, in order:
    becomes ``Choose`` (malformed data a ``Choose`` no step has, which the engine answers
    as a stale button);
 6. the actions are carried out (messages; a file fetched and handed to the Intake, which
-   scrubs it; the chat wiped), the ids of the
-   tipster's and the bot's messages are noted in the draft for a later wipe, and the
-   update is marked *done*.
+   scrubs it; the chat wiped, and the tipster told whether every message went), the ids
+   of the tipster's and the bot's messages are noted in the draft for a later wipe, and
+   the update is marked *done*.
 
 An update that a previous run had *handled* but not *done* (it stopped between 5 and 6)
 is not applied again: the tipster is shown where the conversation stands instead.
@@ -86,6 +86,7 @@ from .common import (
     Incoming,
     Keyboard,
     Recent,
+    Rejected,
     Span,
     Tap,
     batched,
@@ -249,14 +250,14 @@ class TelegramChannel:
             event = FollowUp(language_hint=hint) if wanted == FollowUp() else Start(hint)
         else:
             event = self._event(incoming, chat, state)
+        if incoming.message_id is not None:
+            chat.unremembered.insert(0, incoming.message_id)  # a typed "yes" to a wipe too
         sent: list[int] = []
         if event is not None:
             actions = await self.intake.handle(conversation, event)
             await self.seen.mark(update_id, SeenUpdates.HANDLED)
             sent = await self._perform(chat_id, actions, chat)
         ids = [*chat.unremembered, *sent]
-        if incoming.message_id is not None:
-            ids.insert(0, incoming.message_id)
         chat.unremembered.clear()
         await self.intake.remember(conversation, ids)
         await self.seen.mark(update_id, SeenUpdates.DONE)
@@ -345,8 +346,12 @@ class TelegramChannel:
                     sent += await self._send(chat_id, chat, self._render_summary(action))
                 case FetchAttachment(ref):
                     queue = await self._fetch(chat_id, ref, queue)
-                case WipeChat(message_ids):
-                    await self._wipe(chat_id, message_ids)
+                case WipeChat(message_ids, lang):
+                    chat.lang = lang or chat.lang
+                    refused = await self._wipe(chat_id, [*message_ids, *chat.unremembered], chat)
+                    chat.unremembered.clear()
+                    done = Msg(m.WIPED) if not refused else Msg.plural_of(tm.WIPE_REFUSED, refused)
+                    sent += await self._say(chat_id, chat, done)
                 case End():
                     chat.ask = None
                 case _:
@@ -431,13 +436,40 @@ class TelegramChannel:
             return list(told)
         return list(await self.intake.handle(conversation, AttachmentFailed(ref, reason)))
 
-    async def _wipe(self, chat_id: int, message_ids: Sequence[int]) -> None:
-        """Delete both sides of the conversation, up to 100 messages a call."""
+    async def _wipe(self, chat_id: int, message_ids: Sequence[int], chat: _Chat) -> int:
+        """Delete both sides of the conversation, up to 100 messages a call; how many
+        messages are left. Telegram lets a bot delete a private chat's messages for 48
+        hours, and refuses a whole call for one older message: a refused call is made
+        again one message at a time, to delete the rest and count what stays."""
+        left = 0
         for batch in batched(sorted(set(message_ids))):
-            try:
-                await with_retries(partial(self.api.delete_messages, chat_id, batch))
-            except ApiError as exc:
-                log.warning("some messages could not be deleted (%s)", type(exc).__name__)
+            done = await self._delete(chat_id, batch, chat)
+            if done is None and len(batch) > 1:  # refused: one at a time
+                each = [await self._delete(chat_id, [i], chat) for i in batch]
+                left += sum(result is not True for result in each)
+            elif done is not True:
+                left += len(batch)
+        if left:
+            log.info("%d messages could not be deleted", left)
+        return left
+
+    async def _delete(self, chat_id: int, ids: list[int], chat: _Chat) -> bool | None:
+        """One deleteMessages call: True when done, None when Telegram refused it,
+        False when it failed otherwise (no point trying each message)."""
+        if chat.gone:
+            return False
+        try:
+            if await with_retries(partial(self.api.delete_messages, chat_id, ids)):
+                return True
+        except ChatGone:
+            chat.gone = True
+            return False
+        except Rejected:
+            pass
+        except ApiError as exc:
+            log.warning("some messages could not be deleted (%s)", type(exc).__name__)
+            return False
+        return None
 
 
 def _attachment_refs(state: State | None) -> set[str]:
@@ -459,6 +491,6 @@ def _resume_event(state: State | None) -> Event | None:
         return None
     if state.phase == "asking":
         return Start()  # "your report is still here" and the current question
-    if state.phase == "submitted":
-        return Help()  # the question that is open after a submission (the wipe offer)
+    if state.phase in ("submitted", "ended"):
+        return Help()  # the question that is open once a report is over (the wipe offer)
     return None

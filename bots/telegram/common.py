@@ -224,7 +224,10 @@ class BotApi(Protocol):
 
     async def answer_callback(self, query_id: str) -> None: ...
 
-    async def delete_messages(self, chat_id: int, message_ids: Sequence[int]) -> None: ...
+    async def delete_messages(self, chat_id: int, message_ids: Sequence[int]) -> bool:
+        """deleteMessages: True when Telegram deleted them (ids not found are skipped);
+        :class:`Rejected` when it refused, as it does for the whole call when one of the
+        messages is too old."""
 
     async def send_typing(self, chat_id: int) -> None: ...
 

@@ -6,7 +6,7 @@ the same catalogues as the engine's messages.
 
 from __future__ import annotations
 
-from conversations.messages import N_
+from conversations.messages import N_, NP_
 
 __all__ = [
     "COMMAND_CANCEL",
@@ -16,9 +16,18 @@ __all__ = [
     "COMMAND_SAFETY",
     "COMMAND_START",
     "FLOOD",
+    "WIPE_REFUSED",
 ]
 
 FLOOD = N_("You are sending messages very fast. Please wait a minute, then go on.")
+# After a wipe, when Telegram kept some messages (a bot may delete them for 48 hours only).
+# This message stays in the chat: it must not say what the chat was about.
+WIPE_REFUSED = NP_(
+    "{n} message could not be deleted because it is more than two days old. "
+    "Please delete this chat yourself in the Telegram app.",
+    "{n} messages could not be deleted because they are more than two days old. "
+    "Please delete this chat yourself in the Telegram app.",
+)
 
 # Descriptions of the bot's commands, shown in Telegram's command menu.
 COMMAND_START = N_("Start a report, or continue yours")

@@ -135,8 +135,10 @@ class PtbApi:
     async def answer_callback(self, query_id: str) -> None:
         await _api(self.bot.answer_callback_query(query_id))
 
-    async def delete_messages(self, chat_id: int, message_ids: Sequence[int]) -> None:
-        await _api(self.bot.delete_messages(chat_id=chat_id, message_ids=list(message_ids)))
+    async def delete_messages(self, chat_id: int, message_ids: Sequence[int]) -> bool:
+        return bool(
+            await _api(self.bot.delete_messages(chat_id=chat_id, message_ids=list(message_ids)))
+        )
 
     async def send_typing(self, chat_id: int) -> None:
         await _api(self.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))
