@@ -104,15 +104,65 @@ def _send(path: Path, command: bytes, timeout: float) -> bytes:
 
 
 _PING = b"*1\r\n$4\r\nPING\r\n"
+_INFO_CLIENTS = b"*2\r\n$4\r\nINFO\r\n$7\r\nclients\r\n"
+
+
+#: Servers this process started and left to others when it stopped using them.
+_DETACHED: list[subprocess.Popen[bytes]] = []
+
+
+def _answers(path: Path) -> bool:
+    try:
+        return _send(path, _PING, timeout=1.0).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _connected_clients(path: Path) -> int:
+    """How many clients the server has, this question's connection included."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(2.0)
+            sock.connect(str(path))
+            sock.sendall(_INFO_CLIENTS)
+            data = b""
+            while b"connected_clients:" not in data or not data.endswith(b"\r\n"):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        return 0
+    for line in data.split(b"\r\n"):
+        if line.startswith(b"connected_clients:"):
+            return int(line.split(b":", 1)[1])
+    return 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 _SHUTDOWN = b"*1\r\n$8\r\nSHUTDOWN\r\n"
 
 
 class EmbeddedRedis:
     """A private redis-server child process with durable, unix-socket-only settings.
 
-    Use ``start()``/``stop()`` or the (synchronous) context manager. Only one server may
-    run per ``data_dir``: a lock file is held for the server's lifetime (the child keeps
-    it too, so a server left behind by a killed parent still blocks a second one).
+    Use ``start()``/``stop()`` or the (synchronous) context manager. Only one server ever
+    runs per ``data_dir``: a lock file is held for the server's lifetime (the child keeps
+    it too). Every process on the same data directory shares that server: ``start()``
+    in a second process (the bot and ``tipline review`` on one laptop), or after the
+    process that started it was killed, finds the lock held and the server answering,
+    and uses it. The last user to stop shuts it down: ``stop()`` leaves the server
+    running while other clients are connected, unless the process that started it is
+    still alive and is not this one (then that process stops it later).
     ``start()`` blocks briefly; from async code call it via ``asyncio.to_thread``.
     """
 
@@ -135,6 +185,7 @@ class EmbeddedRedis:
         self._socket_path: Path | None = None
         self._socket_tmpdir: Path | None = None
         self._lock_fd: int | None = None
+        self._attached = False  # using a server another process started
 
     # -- public API ---------------------------------------------------------------
 
@@ -159,20 +210,31 @@ class EmbeddedRedis:
 
     @property
     def running(self) -> bool:
-        """Whether the server process is alive."""
+        """Whether the server is up: our child is alive, or the shared one answers."""
+        if self._attached:
+            return self._socket_path is not None and _answers(self._socket_path)
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def attached(self) -> bool:
+        """True when this process uses a server another process started."""
+        return self._attached
+
     def start(self) -> None:
-        """Launch the server and wait until it answers PING (it may replay its AOF first)."""
+        """Launch the server, or use the one already running on this data directory, and
+        wait until it answers PING (it may replay its AOF first)."""
         if self.running:
             return
-        if self._process is not None:  # the previous server died: release its resources
+        if self._process is not None or self._attached:  # it died: release its resources
             self.stop()
         binary = find_redis_server(self._binary)
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.redis_dir.mkdir(mode=0o700, exist_ok=True)
         os.chmod(self.redis_dir, 0o700)
-        lock_fd = self._acquire_lock()
+        lock_fd = self._try_lock()
+        if lock_fd is None:
+            self._attach()
+            return
         try:
             self._socket_path = self._choose_socket_path()
             config = self.redis_dir / "redis.conf"
@@ -194,6 +256,8 @@ class EmbeddedRedis:
             finally:
                 os.close(log_fd)
             self._wait_until_ready(binary, self._process, self._socket_path)
+            self._write_private(self.redis_dir / "socket", str(self._socket_path))
+            self._write_private(self.redis_dir / "owner", str(os.getpid()))
             atexit.register(self.stop)  # do not leave a server behind on a normal exit
         except BaseException:
             self._kill()
@@ -201,8 +265,20 @@ class EmbeddedRedis:
             raise
 
     def stop(self) -> None:
-        """Shut the server down gracefully (SHUTDOWN, then SIGTERM, then SIGKILL)."""
+        """Shut the server down gracefully (SHUTDOWN, then SIGTERM, then SIGKILL), unless
+        another process still uses it (see the class's description)."""
         atexit.unregister(self.stop)
+        if self._still_needed():
+            self._write_private(self.redis_dir / "owner", "0")  # the last user stops it
+            self._detach()
+            return
+        if self._attached:
+            if self._socket_path is not None:
+                with contextlib.suppress(OSError):
+                    _send(self._socket_path, _SHUTDOWN, timeout=self._stop_timeout)
+                self._wait_until_gone(self._socket_path)
+            self._detach()
+            return
         process = self._process
         if process is not None and process.poll() is None:
             if self._socket_path is not None:
@@ -232,19 +308,85 @@ class EmbeddedRedis:
 
     # -- internals ------------------------------------------------------------------
 
-    def _acquire_lock(self) -> int:
+    def _try_lock(self) -> int | None:
+        """The lock, or None when a server (ours or another process's) holds it."""
         fd = os.open(self.redis_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+        except OSError:
             os.close(fd)
-            raise EmbeddedRedisError(
-                f"another redis-server is already using {self.redis_dir} (perhaps one left "
-                "running by an earlier run: stop it; or set REDIS_URL to share one server "
-                "between processes)"
-            ) from exc
+            return None
         self._lock_fd = fd
         return fd
+
+    def _attach(self) -> None:
+        """Use the server another process started on this data directory."""
+        deadline = time.monotonic() + self._start_timeout
+        while True:
+            path = self._recorded_socket()
+            if path is not None and _answers(path):
+                self._socket_path = path
+                self._attached = True
+                atexit.register(self.stop)
+                return
+            if self._try_lock_released():
+                # The holder went away meanwhile: start our own.
+                self.start()
+                return
+            if time.monotonic() > deadline:
+                raise EmbeddedRedisError(
+                    f"a redis-server holds {self.redis_dir} but does not answer; "
+                    f"log {self.log_path}:\n{self._log_tail()}"
+                )
+            time.sleep(0.05)
+
+    def _try_lock_released(self) -> bool:
+        fd = self._try_lock()
+        if fd is None:
+            return False
+        os.close(fd)
+        self._lock_fd = None
+        return True
+
+    def _recorded_socket(self) -> Path | None:
+        try:
+            text = (self.redis_dir / "socket").read_text("utf-8").strip()
+        except OSError:
+            return None
+        return Path(text) if text else None
+
+    def _owner(self) -> int:
+        try:
+            return int((self.redis_dir / "owner").read_text("ascii").strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def _still_needed(self) -> bool:
+        """Whether stopping must leave the server to another process."""
+        if self._socket_path is None or not self.running:
+            return False
+        owner = self._owner()
+        if self._attached and owner not in (0, os.getpid()) and _pid_alive(owner):
+            return True  # the process that started it will stop it
+        return _connected_clients(self._socket_path) > 1  # 1: the question itself
+
+    def _wait_until_gone(self, path: Path) -> None:
+        deadline = time.monotonic() + self._stop_timeout
+        while _answers(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _detach(self) -> None:
+        self._attached = False
+        self._socket_path = None
+        if self._process is not None:
+            # The server goes on without us (its lock stays with it); keep the handle so
+            # the child is not reported as leaked, and is reaped if it ends first.
+            _DETACHED.append(self._process)
+            self._process = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        self._socket_tmpdir = None  # still in use by the server
 
     def _choose_socket_path(self) -> Path:
         preferred = self.redis_dir / "redis.sock"

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
@@ -294,3 +295,36 @@ def test_an_ephemeral_redis_that_persists_is_refused(cli: Env, redis_url: str) -
     cli.env["REDIS_URL"] = redis_url
     run = cli.run("console", "--lang", "en", stdin="\n".join(CONVERSATION) + "\n")
     assert run.returncode != 0 and "same server" in run.stderr
+
+
+def test_two_processes_share_the_embedded_default_and_sigkill_blocks_nothing(
+    cli: Env,
+) -> None:
+    """The intake and a reviewer's command on one laptop, no REDIS_URL: both work; after
+    the intake is killed with SIGKILL the next start works too."""
+    console = subprocess.Popen(
+        [sys.executable, "-m", "tipline", "console", "--lang", "en"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli.env,
+        cwd=cli.root,
+    )
+    try:
+        assert console.stdout is not None and console.stdin is not None
+        assert console.stdout.readline()  # the intake is up and talking
+        stats = cli.run("review", "stats", "--identity", str(cli.key))
+        assert stats.returncode == 0, stats.stderr
+        console.stdin.write(b"1\n")
+        console.stdin.flush()
+    finally:
+        console.send_signal(signal.SIGKILL)
+        console.wait()
+        for stream in (console.stdin, console.stdout, console.stderr):
+            if stream is not None:
+                stream.close()
+    again = cli.run("console", "--lang", "en", stdin="\n".join(CONVERSATION) + "\n")
+    assert again.returncode == 0, again.stderr
+    assert "Thank you. Your report was received safely." in again.stdout
+    listed = cli.run("review", "stats", "--identity", str(cli.key))
+    assert listed.returncode == 0, listed.stderr

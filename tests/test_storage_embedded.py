@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,12 +68,15 @@ async def test_the_ephemeral_server_writes_nothing_to_disk(
         config.update(await ephemeral_client.config_get(name))
     assert config == {"port": "0", "unixsocketperm": "700", "appendonly": "no", "save": ""}
     assert ephemeral_redis.redis_dir.name == "redis-ephemeral"
-    ephemeral_redis.stop()
-    try:
-        written = sorted(p.name for p in ephemeral_redis.redis_dir.iterdir())
-        assert written == ["lock", "redis.conf", "redis.log"]
-    finally:
-        ephemeral_redis.start()
+
+
+async def test_an_ephemeral_server_leaves_nothing_on_disk_when_it_stops(tmp_path: Path) -> None:
+    with EmbeddedRedis(tmp_path, persistent=False) as server:
+        client = await connect(server.url)
+        await client.set("tipline:draft:x", b"draft", px=60_000)
+        await client.aclose()
+    written = sorted(p.name for p in (tmp_path / "redis-ephemeral").iterdir())
+    assert written == ["lock", "owner", "redis.conf", "redis.log", "socket"]
 
 
 @pytest.mark.parametrize("which", ["durable", "ephemeral"])
@@ -84,9 +90,58 @@ async def test_no_key_tells_when_it_was_last_touched(
         await client.object("idletime", "tipline:tip:abcdefgh")
 
 
-def test_one_server_per_data_dir(tmp_path: Path) -> None:
-    with EmbeddedRedis(tmp_path), pytest.raises(EmbeddedRedisError, match="already using"):
-        EmbeddedRedis(tmp_path).start()
+async def test_processes_on_one_data_dir_share_one_server(tmp_path: Path) -> None:
+    """The bot and `tipline review` on one laptop: the second uses the first's server;
+    whoever stops last shuts it down; never two servers on one data directory."""
+    first = EmbeddedRedis(tmp_path)
+    first.start()
+    second = EmbeddedRedis(tmp_path)
+    second.start()
+    assert second.attached and second.url == first.url
+    client = await connect(second.url)
+    try:
+        await client.set("tipline:shared", b"1")
+        first.stop()  # the second still has a client connected: the server stays
+        assert second.running and await client.get("tipline:shared") == b"1"
+    finally:
+        await client.aclose()
+    second.stop()  # the last user: the server goes down
+    assert not _answers_at(tmp_path)
+    with EmbeddedRedis(tmp_path) as third:  # and a fresh one starts, with the data
+        assert not third.attached
+        client = await connect(third.url)
+        assert await client.get("tipline:shared") == b"1"
+        await client.aclose()
+
+
+def _answers_at(data_dir: Path) -> bool:
+    path = Path((data_dir / "redis" / "socket").read_text())
+    return embedded_module._answers(path)
+
+
+def test_a_server_left_by_a_killed_process_is_used_then_stopped(tmp_path: Path) -> None:
+    """SIGKILL of a tipline process never stops the next one from starting."""
+    code = (
+        "import sys, time; from pathlib import Path; from storage import EmbeddedRedis\n"
+        "server = EmbeddedRedis(Path(sys.argv[1])); server.start()\n"
+        "print(server.url, flush=True); time.sleep(60)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert child.stdout is not None
+    url = child.stdout.readline().strip()
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert _answers_at(tmp_path)  # the orphaned server is still up
+    with EmbeddedRedis(tmp_path) as next_one:
+        assert next_one.attached and next_one.url == url
+    assert not _answers_at(tmp_path)  # its owner is gone: the last user stopped it
+    with EmbeddedRedis(tmp_path) as fresh:
+        assert not fresh.attached
     with EmbeddedRedis(tmp_path) as server:  # the lock is released on stop
         assert server.running
 
