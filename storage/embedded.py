@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import importlib
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -104,7 +105,6 @@ def _send(path: Path, command: bytes, timeout: float) -> bytes:
 
 
 _PING = b"*1\r\n$4\r\nPING\r\n"
-_INFO_CLIENTS = b"*2\r\n$4\r\nINFO\r\n$7\r\nclients\r\n"
 
 
 #: Servers this process started and left to others when it stopped using them.
@@ -118,37 +118,6 @@ def _answers(path: Path) -> bool:
         return False
 
 
-def _connected_clients(path: Path) -> int:
-    """How many clients the server has, this question's connection included."""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(2.0)
-            sock.connect(str(path))
-            sock.sendall(_INFO_CLIENTS)
-            data = b""
-            while b"connected_clients:" not in data or not data.endswith(b"\r\n"):
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-    except OSError:
-        return 0
-    for line in data.split(b"\r\n"):
-        if line.startswith(b"connected_clients:"):
-            return int(line.split(b":", 1)[1])
-    return 0
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 _SHUTDOWN = b"*1\r\n$8\r\nSHUTDOWN\r\n"
 
 
@@ -160,9 +129,9 @@ class EmbeddedRedis:
     it too). Every process on the same data directory shares that server: ``start()``
     in a second process (the bot and ``tipline review`` on one laptop), or after the
     process that started it was killed, finds the lock held and the server answering,
-    and uses it. The last user to stop shuts it down: ``stop()`` leaves the server
-    running while other clients are connected, unless the process that started it is
-    still alive and is not this one (then that process stops it later).
+    and uses it. Each process using it holds a lock file of its own under ``users/``
+    (released by the kernel however the process ends); ``stop()`` leaves the server
+    running while another process holds one, so the last user shuts it down.
     ``start()`` blocks briefly; from async code call it via ``asyncio.to_thread``.
     """
 
@@ -186,6 +155,7 @@ class EmbeddedRedis:
         self._socket_tmpdir: Path | None = None
         self._lock_fd: int | None = None
         self._attached = False  # using a server another process started
+        self._user: tuple[int, Path] | None = None  # our lock under users/
 
     # -- public API ---------------------------------------------------------------
 
@@ -257,7 +227,7 @@ class EmbeddedRedis:
                 os.close(log_fd)
             self._wait_until_ready(binary, self._process, self._socket_path)
             self._write_private(self.redis_dir / "socket", str(self._socket_path))
-            self._write_private(self.redis_dir / "owner", str(os.getpid()))
+            self._register_user()
             atexit.register(self.stop)  # do not leave a server behind on a normal exit
         except BaseException:
             self._kill()
@@ -268,9 +238,9 @@ class EmbeddedRedis:
         """Shut the server down gracefully (SHUTDOWN, then SIGTERM, then SIGKILL), unless
         another process still uses it (see the class's description)."""
         atexit.unregister(self.stop)
-        if self._still_needed():
-            self._write_private(self.redis_dir / "owner", "0")  # the last user stops it
-            self._detach()
+        self._unregister_user()
+        if self._socket_path is not None and self._others_using():
+            self._detach()  # the last process using it stops it
             return
         if self._attached:
             if self._socket_path is not None:
@@ -327,6 +297,7 @@ class EmbeddedRedis:
             if path is not None and _answers(path):
                 self._socket_path = path
                 self._attached = True
+                self._register_user()
                 atexit.register(self.stop)
                 return
             if self._try_lock_released():
@@ -355,20 +326,43 @@ class EmbeddedRedis:
             return None
         return Path(text) if text else None
 
-    def _owner(self) -> int:
-        try:
-            return int((self.redis_dir / "owner").read_text("ascii").strip() or 0)
-        except (OSError, ValueError):
-            return 0
+    def _register_user(self) -> None:
+        """Hold a lock file of our own under ``users/`` for as long as we use the server;
+        the kernel releases it when this process dies, however it dies."""
+        users = self.redis_dir / "users"
+        users.mkdir(mode=0o700, exist_ok=True)
+        path = users / f"{os.getpid()}-{secrets.token_hex(4)}"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self._user = (fd, path)
 
-    def _still_needed(self) -> bool:
-        """Whether stopping must leave the server to another process."""
-        if self._socket_path is None or not self.running:
-            return False
-        owner = self._owner()
-        if self._attached and owner not in (0, os.getpid()) and _pid_alive(owner):
-            return True  # the process that started it will stop it
-        return _connected_clients(self._socket_path) > 1  # 1: the question itself
+    def _unregister_user(self) -> None:
+        if self._user is not None:
+            fd, path = self._user
+            self._user = None
+            with contextlib.suppress(OSError):
+                path.unlink()
+            os.close(fd)
+
+    def _others_using(self) -> bool:
+        """Whether another live process still uses the server (holds its user lock).
+        Lock files left by dead processes are removed on the way."""
+        others = False
+        for path in sorted((self.redis_dir / "users").glob("*")):
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                others = True
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            finally:
+                os.close(fd)
+        return others
 
     def _wait_until_gone(self, path: Path) -> None:
         deadline = time.monotonic() + self._stop_timeout

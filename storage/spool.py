@@ -42,6 +42,7 @@ from typing import Literal
 from redis.exceptions import RedisError
 
 from storage.errors import SpoolCorruptError, StorageError, StorageUnavailableError
+from storage.processes import pid_alive
 from storage.queue import TipQueue, sealed_blobs, validate_case_id
 
 __all__ = ["SPOOL_MAGIC", "Spool", "submit_durably"]
@@ -121,16 +122,6 @@ def _read_seq(path: Path) -> int:
     if head.startswith(SPOOL_MAGIC) and len(head) == len(SPOOL_MAGIC) + _SEQ.size:
         return int(_SEQ.unpack_from(head, len(SPOOL_MAGIC))[0])
     return 0
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -300,7 +291,7 @@ class Spool:
             if pid == os.getpid():
                 stale = path.name not in self._writing
             else:
-                stale = pid <= 0 or not _pid_alive(pid)
+                stale = pid <= 0 or not pid_alive(pid)
             if stale:
                 with contextlib.suppress(FileNotFoundError):
                     self._quarantine(path)

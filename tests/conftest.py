@@ -21,10 +21,11 @@ from storage import EmbeddedRedis, EmbeddedRedisError, connect
 # -- Redis ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
-    """A real redis-server for the whole test run, unix socket only, AOF on."""
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+def _server(
+    tmp_path_factory: pytest.TempPathFactory, *, persistent: bool
+) -> Iterator[EmbeddedRedis]:
+    name = "redis" if persistent else "redis-ephemeral"
+    server = EmbeddedRedis(tmp_path_factory.mktemp(name), persistent=persistent)
     problem = ""
     try:
         server.start()
@@ -36,6 +37,12 @@ def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedde
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """A real redis-server for the whole test run, unix socket only, AOF on."""
+    yield from _server(tmp_path_factory, persistent=True)
 
 
 @pytest.fixture(scope="session")
@@ -58,18 +65,7 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 @pytest.fixture(scope="session")
 def ephemeral_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
     """A second real redis-server with persistence off: drafts, marks, throttles."""
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis-ephemeral"), persistent=False)
-    problem = ""
-    try:
-        server.start()
-    except EmbeddedRedisError as exc:
-        problem = str(exc)
-    if problem:
-        pytest.fail(f"the tests need a real redis-server: {problem}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _server(tmp_path_factory, persistent=False)
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ async def test_an_ephemeral_server_leaves_nothing_on_disk_when_it_stops(tmp_path
         await client.set("tipline:draft:x", b"draft", px=60_000)
         await client.aclose()
     written = sorted(p.name for p in (tmp_path / "redis-ephemeral").iterdir())
-    assert written == ["lock", "owner", "redis.conf", "redis.log", "socket"]
+    assert written == ["lock", "redis.conf", "redis.log", "socket", "users"]
 
 
 @pytest.mark.parametrize("which", ["durable", "ephemeral"])
@@ -101,7 +101,7 @@ async def test_processes_on_one_data_dir_share_one_server(tmp_path: Path) -> Non
     client = await connect(second.url)
     try:
         await client.set("tipline:shared", b"1")
-        first.stop()  # the second still has a client connected: the server stays
+        first.stop()  # the second still uses it: the server stays
         assert second.running and await client.get("tipline:shared") == b"1"
     finally:
         await client.aclose()
@@ -139,7 +139,7 @@ def test_a_server_left_by_a_killed_process_is_used_then_stopped(tmp_path: Path) 
     assert _answers_at(tmp_path)  # the orphaned server is still up
     with EmbeddedRedis(tmp_path) as next_one:
         assert next_one.attached and next_one.url == url
-    assert not _answers_at(tmp_path)  # its owner is gone: the last user stopped it
+    assert not _answers_at(tmp_path)  # its starter is gone: the last user stopped it
     with EmbeddedRedis(tmp_path) as fresh:
         assert not fresh.attached
     with EmbeddedRedis(tmp_path) as server:  # the lock is released on stop
