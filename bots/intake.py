@@ -338,7 +338,7 @@ class Intake:
         draft.files.clear()
 
     async def _submit(self, draft: _Draft, state: State) -> Submitted | SubmitFailed:
-        if draft.case_id is None:  # only a draft from before case ids were optional
+        if draft.case_id is None:  # `_run` fixes it when a report begins; never lose a tip
             draft.case_id = new_case_id()
         case_id = draft.case_id
         recipients = self._current_recipients()

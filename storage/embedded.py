@@ -226,8 +226,10 @@ class EmbeddedRedis:
             finally:
                 os.close(log_fd)
             self._wait_until_ready(binary, self._process, self._socket_path)
-            self._write_private(self.redis_dir / "socket", str(self._socket_path))
+            # Counted as a user before others can find the server, so that one of them
+            # stopping at once never takes it for unused.
             self._register_user()
+            self._write_private(self.redis_dir / "socket", str(self._socket_path))
             atexit.register(self.stop)  # do not leave a server behind on a normal exit
         except BaseException:
             self._kill()

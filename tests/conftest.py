@@ -39,6 +39,15 @@ def _server(
         server.stop()
 
 
+async def _flushed_client(url: str) -> AsyncIterator[aioredis.Redis]:
+    client = await connect(url)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
 @pytest.fixture(scope="session")
 def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
     """A real redis-server for the whole test run, unix socket only, AOF on."""
@@ -54,12 +63,8 @@ def redis_url(embedded_redis: EmbeddedRedis) -> str:
 @pytest_asyncio.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     """A client in the test's own event loop, on an empty database."""
-    client = await connect(redis_url)
-    await client.flushdb()
-    try:
+    async for client in _flushed_client(redis_url):
         yield client
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture(scope="session")
@@ -77,9 +82,5 @@ def ephemeral_url(ephemeral_redis: EmbeddedRedis) -> str:
 @pytest_asyncio.fixture
 async def ephemeral_client(ephemeral_url: str) -> AsyncIterator[aioredis.Redis]:
     """A client of the ephemeral server in the test's own event loop, flushed first."""
-    client = await connect(ephemeral_url)
-    await client.flushdb()
-    try:
+    async for client in _flushed_client(ephemeral_url):
         yield client
-    finally:
-        await client.aclose()
