@@ -26,6 +26,7 @@ from typing import Any
 
 from conversations import (
     Action,
+    Ask,
     AttachmentFailed,
     AttachmentScrubbed,
     CheckReceipt,
@@ -33,15 +34,20 @@ from conversations import (
     End,
     Engine,
     Event,
+    FetchAttachment,
     FollowupFailed,
     FollowupSent,
     ReceiptChecked,
+    Say,
     SendFollowup,
+    ShowSummary,
     State,
     Submit,
     SubmitFailed,
     Submitted,
     Wipe,
+    action_from_json,
+    action_to_json,
     build_transcript,
     state_from_json,
     state_to_json,
@@ -92,6 +98,52 @@ class WipeChat:
     lang: str | None = None
 
 
+Reply = Action | WipeChat
+
+
+@dataclass
+class _Outbox:
+    """The replies of one step, kept with the draft in the same write as the step, until
+    the channel says they went out: a crash in between replays them, never the step.
+    ``update`` is the channel's token for the input that made the step."""
+
+    update: str
+    replies: list[Reply]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"update": self.update, "replies": [_reply_to_json(r) for r in self.replies]}
+
+    @classmethod
+    def from_json(cls, doc: Any) -> _Outbox:
+        if not isinstance(doc, dict) or not isinstance(doc.get("update"), str):
+            raise ValueError("malformed outbox")
+        replies = doc.get("replies")
+        if not isinstance(replies, list):
+            raise ValueError("malformed outbox replies")
+        return cls(doc["update"], [_reply_from_json(r) for r in replies])
+
+
+def _reply_to_json(reply: Reply) -> dict[str, Any]:
+    if isinstance(reply, WipeChat):
+        return {"do": "wipe", "ids": list(reply.message_ids), "lang": reply.lang}
+    if isinstance(reply, Say | Ask | ShowSummary | FetchAttachment | End):
+        return action_to_json(reply)
+    raise TypeError(f"{type(reply).__name__} is not a reply")
+
+
+def _reply_from_json(doc: Any) -> Reply:
+    if isinstance(doc, dict) and doc.get("do") == "wipe":
+        ids, lang = doc.get("ids"), doc.get("lang")
+        if not isinstance(ids, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in ids
+        ):
+            raise ValueError("malformed wipe")
+        if lang is not None and not isinstance(lang, str):
+            raise ValueError("malformed wipe language")
+        return WipeChat(tuple(ids), lang)
+    return action_from_json(doc)
+
+
 @dataclass
 class _Draft:
     #: The case id of the report in progress; None once it was submitted, so that the
@@ -101,6 +153,8 @@ class _Draft:
     files: dict[str, str] = field(default_factory=dict)  # attachment ref -> storage key
     messages: list[int] = field(default_factory=list)  # the channel's ids, for a wipe
     followup_case: str | None = None  # the case a receipt code opened, until the answer
+    outbox: _Outbox | None = None  # the last step's replies, until they went out
+    done: str | None = None  # the channel's token of the last input whose replies went out
 
     def to_bytes(self) -> bytes:
         return json.dumps(
@@ -111,6 +165,8 @@ class _Draft:
                 "files": self.files,
                 "messages": self.messages,
                 "followup_case": self.followup_case,
+                "outbox": None if self.outbox is None else self.outbox.to_json(),
+                "done": self.done,
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -135,8 +191,20 @@ class _Draft:
         followup_case = doc.get("followup_case")
         if followup_case is not None and not isinstance(followup_case, str):
             raise ValueError("malformed draft follow-up")
+        outbox = doc.get("outbox")
+        done = doc.get("done")
+        if done is not None and not isinstance(done, str):
+            raise ValueError("malformed draft token")
         state = state_from_json(doc.get("state"))
-        return cls(case_id, state, dict(files), messages, followup_case)
+        return cls(
+            case_id,
+            state,
+            dict(files),
+            messages,
+            followup_case,
+            None if outbox is None else _Outbox.from_json(outbox),
+            done,
+        )
 
 
 class Intake:
@@ -181,23 +249,51 @@ class Intake:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # ------------------------------------------------------------------ public
-    async def handle(self, conversation_id: str, event: Event) -> list[Action | WipeChat]:
-        """Handle one event of one conversation; events of a conversation run one at a time."""
+    async def handle(
+        self, conversation_id: str, event: Event, *, update: str | None = None
+    ) -> list[Reply]:
+        """Handle one event of one conversation; events of a conversation run one at a time.
+
+        ``update`` is the channel's token for the input (a Telegram update). The step and
+        its replies are saved in one write; the same ``update`` again, before
+        :meth:`remember` said the replies went out, gets those replies back without the
+        step being taken again (a crash in between); after, it gets nothing."""
         key = self._secret.pseudonym(self.channel, conversation_id)
         async with self._lock(key):
-            return await self._handle(key, event)
+            draft = await self._load(key)
+            if update is not None and draft is not None:
+                replayed = _replayed(draft, update)
+                if replayed is not None:
+                    return replayed
+            if draft is None or draft.state.phase == "closed":
+                draft = _Draft(None, self.engine.initial())
+            return await self._run(key, draft, event, update=update)
 
     async def state(self, conversation_id: str) -> State | None:
-        """The conversation's current state, or None when it has no draft."""
+        """The conversation's current state, or None when it has no draft (or is over)."""
+        state, _replies = await self.view(conversation_id)
+        return state
+
+    async def view(
+        self, conversation_id: str, update: str | None = None
+    ) -> tuple[State | None, list[Reply] | None]:
+        """The conversation's state (None when there is none, or it is over) and, when
+        ``update`` was already handled, the replies to carry out again (None when not)."""
         key = self._secret.pseudonym(self.channel, conversation_id)
         draft = await self._load(key)
-        return None if draft is None else draft.state
+        if draft is None:
+            return None, None
+        state = None if draft.state.phase == "closed" else draft.state
+        return state, None if update is None else _replayed(draft, update)
 
-    async def attach(self, conversation_id: str, ref: str, data: bytes) -> list[Action | WipeChat]:
+    async def attach(
+        self, conversation_id: str, ref: str, data: bytes, *, update: str | None = None
+    ) -> list[Reply]:
         """Scrub an accepted attachment's bytes (P3) and keep the result, encrypted, with
         the draft; the raw bytes are never stored. Returns what to tell the tipster: what
         was removed, or why the file was refused. Nothing if the draft no longer lists
-        that attachment (cancelled, expired, removed)."""
+        that attachment (cancelled, expired, removed). In the outbox of ``update``, the
+        fetch is replaced by what it told (and by nothing more once the file is gone)."""
         key = self._secret.pseudonym(self.channel, conversation_id)
         async with self._lock(key):
             draft = await self._load(key)
@@ -223,23 +319,48 @@ class Intake:
                     result.sha256,
                     tuple(sorted(result.removed)),
                 )
-            return await self._run(key, draft, event)
+            return await self._run(key, draft, event, splice=(update, ref))
 
-    async def remember(self, conversation_id: str, message_ids: Sequence[int]) -> None:
+    async def fetch_failed(
+        self, conversation_id: str, ref: str, reason: str, *, update: str | None = None
+    ) -> list[Reply]:
+        """An attachment could not be fetched: the engine drops it and says why; in the
+        outbox of ``update`` that replaces the fetch and what followed it."""
+        key = self._secret.pseudonym(self.channel, conversation_id)
+        async with self._lock(key):
+            draft = await self._load(key)
+            if draft is None or draft.state.phase == "closed":
+                return []
+            return await self._run(key, draft, AttachmentFailed(ref, reason), splice=(update, ref))
+
+    async def remember(
+        self, conversation_id: str, message_ids: Sequence[int], *, done: str | None = None
+    ) -> None:
         """Note the channel's message ids of this conversation (both sides), kept only in
         the encrypted draft, so that the wipe offered when a report is sent or cancelled
         or a follow-up is over can delete them. Nothing is kept once the wipe offer is
-        answered."""
-        if not message_ids:
+        answered. ``done``: the replies of that update went out; its outbox is emptied
+        (and a conversation that is over is forgotten)."""
+        if not message_ids and done is None:
             return
         key = self._secret.pseudonym(self.channel, conversation_id)
         async with self._lock(key):
             draft = await self._load(key)
-            if draft is None or draft.state.phase in ("new", "closed"):
+            if draft is None:
                 return
-            draft.messages.extend(i for i in message_ids if i not in draft.messages)
-            del draft.messages[:-_MAX_REMEMBERED]
-            await self._save(key, draft)
+            changed = False
+            if done is not None and draft.outbox is not None and draft.outbox.update == done:
+                draft.outbox, draft.done, changed = None, done, True
+            if draft.state.phase == "closed":
+                if draft.outbox is None:
+                    await self.drafts.delete(key)
+                return
+            if draft.state.phase != "new" and message_ids:
+                draft.messages.extend(i for i in message_ids if i not in draft.messages)
+                del draft.messages[:-_MAX_REMEMBERED]
+                changed = True
+            if changed:
+                await self._save(key, draft)
 
     # ------------------------------------------------------------------ internals
     def _current_recipients(self) -> tuple[X25519Recipient, ...]:
@@ -253,20 +374,26 @@ class Intake:
             self._locks[key] = lock
         return lock
 
-    async def _handle(self, key: str, event: Event) -> list[Action | WipeChat]:
-        draft = await self._load(key)
-        if draft is None:
-            draft = _Draft(None, self.engine.initial())
-        return await self._run(key, draft, event)
-
-    async def _run(self, key: str, draft: _Draft, event: Event) -> list[Action | WipeChat]:
-        """Run one event through the engine, carry out its storage actions, save."""
+    async def _run(
+        self,
+        key: str,
+        draft: _Draft,
+        event: Event,
+        *,
+        update: str | None = None,
+        splice: tuple[str | None, str] | None = None,
+    ) -> list[Reply]:
+        """Run one event through the engine, carry out its storage actions, and save the
+        new state with the replies (the outbox of ``update``) in one write. ``splice``
+        (update, ref): the event answers that update's FetchAttachment(ref), whose place
+        in that outbox its replies take."""
         state, actions = self.engine.handle(draft.state, event)
         if draft.case_id is None and state.phase in ("asking", "submitting"):
             # A report begins: its case id is fixed now, before anything is saved, so a
             # retried or replayed submission reuses it (the submit is idempotent by id).
             draft.case_id = new_case_id()
-        out: list[Action | WipeChat] = []
+        out: list[Reply] = []
+        obsolete: list[str] = []  # attachment blobs to delete once the step is saved
         pending = list(actions)
         ended = False
         while pending:
@@ -288,15 +415,18 @@ class Intake:
                     state, notice = self.engine.handle(state, AttachmentFailed(ref))
                     more = [*notice, *more]
                 if isinstance(result, Submitted):
-                    # Keep only what the wipe needs: no files, no case id.
-                    await self._drop_files(draft)
+                    # Keep only what the wipe needs: no files, no case id. The files go
+                    # once the new state is saved: a crash before must find them.
+                    obsolete.extend(draft.files.values())
+                    draft.files.clear()
                     draft.case_id = None
                 pending[:0] = more
             elif isinstance(action, Discard):
                 # Nothing of the report is kept, but the chat's message ids are: the wipe
-                # the engine offers next must still find them (P5).
-                await self._discard(key, draft)
-                draft = _Draft(None, state, messages=draft.messages)
+                # the engine offers next must still find them (P5). The new draft takes
+                # the old one's place in one write, below.
+                obsolete.extend(draft.files.values())
+                draft = _Draft(None, state, messages=draft.messages, done=draft.done)
             elif isinstance(action, Wipe):
                 out.append(WipeChat(tuple(draft.messages), state.language))
                 draft.messages.clear()
@@ -304,13 +434,29 @@ class Intake:
                 out.append(action)
                 ended = ended or isinstance(action, End)
         draft = replace(draft, state=state)
+        if update is not None:
+            draft.outbox = _Outbox(update, out)
+        elif splice is not None:
+            _splice(draft, splice, out, still_listed=splice[1] in _refs(state))
+        # Every write of the step is one SET of the draft; what it no longer needs is
+        # deleted after it, so a crash at any point leaves either the step before (taken
+        # again when the input comes again) or the step with its replies (replayed).
         if ended or state.phase == "closed":
-            await self._discard(key, draft)
+            # The report is over: nothing of it stays. Until its last replies went out
+            # (the wipe, the goodbye), a closed draft keeps only them, to replay.
+            obsolete.extend(draft.files.values())
+            if draft.outbox is not None and draft.outbox.replies:
+                closed = State(phase="closed", language=state.language)
+                await self._save(key, _Draft(None, closed, outbox=draft.outbox))
+            else:
+                await self.drafts.delete(key)
         else:
             # Forget files the engine no longer lists (a failed fetch, a restart).
             for ref in set(draft.files) - _refs(state):
-                await self.drafts.delete(draft.files.pop(ref))
+                obsolete.append(draft.files.pop(ref))
             await self._save(key, draft)
+        for blob_key in obsolete:
+            await self.drafts.delete(blob_key)
         return out
 
     async def _load(self, key: str) -> _Draft | None:
@@ -327,15 +473,6 @@ class Intake:
         await self.drafts.put(key, self._cipher.encrypt(draft.to_bytes(), key.encode()))
         for blob_key in draft.files.values():
             await self.drafts.touch(blob_key)
-
-    async def _discard(self, key: str, draft: _Draft) -> None:
-        await self._drop_files(draft)
-        await self.drafts.delete(key)
-
-    async def _drop_files(self, draft: _Draft) -> None:
-        for blob_key in draft.files.values():
-            await self.drafts.delete(blob_key)
-        draft.files.clear()
 
     async def _submit(self, draft: _Draft, state: State) -> Submitted | SubmitFailed:
         if draft.case_id is None:  # `_run` fixes it when a report begins; never lose a tip
@@ -456,6 +593,33 @@ class Intake:
                 raise StorageError("an attachment expired while the tip was sealed")
             found.append(self._cipher.decrypt(blob, draft.files[ref].encode()))
         return found
+
+
+def _replayed(draft: _Draft, update: str) -> list[Reply] | None:
+    """The replies to carry out again for an input the draft already took: its outbox,
+    or nothing when they went out. None when the input is new."""
+    if draft.outbox is not None and draft.outbox.update == update:
+        return list(draft.outbox.replies)
+    if draft.done == update:
+        return []
+    return None
+
+
+def _splice(
+    draft: _Draft, splice: tuple[str | None, str], told: list[Reply], *, still_listed: bool
+) -> None:
+    """Put what an attachment's fetch told in the place of that fetch in the outbox, and
+    drop what followed it when the file is no longer listed (its "received" is not true)."""
+    update, ref = splice
+    outbox = draft.outbox
+    if update is None or outbox is None or outbox.update != update:
+        return
+    replies = outbox.replies
+    for i, reply in enumerate(replies):
+        if reply == FetchAttachment(ref):
+            rest = replies[i + 1 :] if still_listed else []
+            outbox.replies = [*replies[:i], *told, *rest]
+            return
 
 
 def _ordered_refs(state: State) -> list[str]:

@@ -7,6 +7,7 @@ Adapters turn channel input into :mod:`~conversations.events`, call
 from .actions import (
     Action,
     Ask,
+    ChannelAction,
     CheckReceipt,
     CountryName,
     Discard,
@@ -21,6 +22,8 @@ from .actions import (
     Submit,
     SummaryItem,
     Wipe,
+    action_from_json,
+    action_to_json,
 )
 from .answers import AnswerValue
 from .engine import BACK_OPTION, SKIP_OPTION, Engine
@@ -64,6 +67,7 @@ __all__ = [
     "Back",
     "Cancel",
     "ChangeLanguage",
+    "ChannelAction",
     "CheckReceipt",
     "Choose",
     "CountryName",
@@ -97,6 +101,8 @@ __all__ = [
     "SummaryItem",
     "Text",
     "Wipe",
+    "action_from_json",
+    "action_to_json",
     "build_transcript",
     "parse_questionnaire",
     "state_from_json",

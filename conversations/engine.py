@@ -1095,6 +1095,20 @@ class Engine:
     def initial(self) -> State:
         return State(language=self.questionnaire.default_language)
 
+    def question(self, state: State) -> Ask | None:
+        """The question the conversation is at, as the engine last asked it (None when it
+        is at none). A channel that lost its memory of the last question (a restart)
+        reads a typed option against this, so the answer is not taken for free text."""
+        if step_kind(self.questionnaire, state) in ("new", "closed", "lost", "submitting"):
+            return None
+        asks = [a for a in _ask(self.questionnaire, state) if isinstance(a, Ask)]
+        return asks[0] if asks else None
+
+    def language_for(self, hint: str | None) -> str:
+        """The offered language a channel's hint (``pt-BR``) maps to, else the default."""
+        q = self.questionnaire
+        return _language_match(hint, q.languages) or q.default_language
+
 
 def describe_table() -> str:
     """The transition table as a Markdown matrix (docs/engine.md is generated from it)."""

@@ -640,3 +640,45 @@ async def test_wrong_codes_wait_longer_each_time(harness: Harness) -> None:
     assert [a.msg.id for a in second if isinstance(a, Say)] == [m.REASON_TOO_MANY_TRIES]
     waits = [await h.client.pttl(k) async for k in h.client.scan_iter("tipline:throttle:wait:*")]
     assert len(waits) == 1 and 25_000 < waits[0] <= 30_000
+
+
+# --------------------------------------------------------------------------- the outbox
+async def test_an_input_taken_again_replays_its_replies_and_is_not_applied_twice(
+    harness: Harness,
+) -> None:
+    h = harness
+    await _to_review(h)
+    first = await h.intake.handle(CHAT_ID, Choose("review", "send"), update="u-send")
+    assert await h.queue.depth() == 1
+    # The same update again (a crash before the replies went out): the same replies, the
+    # step not taken again (no stale-button notice, no second tip).
+    again = await h.intake.handle(CHAT_ID, Choose("review", "send"), update="u-send")
+    assert again == first
+    assert await h.queue.depth() == 1
+    state, replay = await h.intake.view(CHAT_ID, "u-send")
+    assert replay == first and state is not None and state.phase == "submitted"
+    # Once the replies went out, the same update gets nothing; a new one is a new step.
+    await h.intake.remember(CHAT_ID, [11, 12], done="u-send")
+    assert await h.intake.handle(CHAT_ID, Choose("review", "send"), update="u-send") == []
+    stale = await h.intake.handle(CHAT_ID, Choose("review", "send"), update="u-next")
+    assert m.REASON_STALE in [a.msg.id for a in stale if isinstance(a, Say)]
+    assert await h.queue.depth() == 1
+
+
+async def test_the_outbox_keeps_the_last_replies_of_a_closed_conversation_until_sent(
+    harness: Harness,
+) -> None:
+    h = harness
+    await _to_review(h)
+    await h.send(Choose("review", "send"))
+    await h.intake.remember(CHAT_ID, [5, 6, 7])
+    wipe = await h.intake.handle(CHAT_ID, Choose("_wipe", "yes"), update="u-wipe")
+    assert wipe[0] == WipeChat((5, 6, 7), "en")
+    # Over: no state, but the wipe is still there to replay until it was done.
+    assert await h.intake.state(CHAT_ID) is None
+    assert await h.intake.handle(CHAT_ID, Choose("_wipe", "yes"), update="u-wipe") == wipe
+    await h.intake.remember(CHAT_ID, [8], done="u-wipe")
+    assert [k async for k in h.client.scan_iter("tipline:draft:*")] == []
+    # A conversation that is over starts afresh on new input.
+    fresh = await h.intake.handle(CHAT_ID, Start(), update="u-new")
+    assert m.WELCOME in [a.msg.id for a in fresh if isinstance(a, Say)]

@@ -13,19 +13,25 @@ Per update, in order:
 3. the flood limit: over it, one short notice, then the excess is dropped (never the
    tipster's "send the report");
 4. a button is answered (answerCallbackQuery) and its keyboard removed;
-5. the event goes to the Intake (its draft saved), the update is marked *handled*. A chat
-   without a draft gets ``Start`` (with Telegram's language_code as a hint, used for that
-   one choice), or ``FollowUp`` when it asked for /followup; a /command becomes its event;
-   typed text is read by :func:`bots.render.interpret`; a button's data ``step:option``
-   becomes ``Choose`` (malformed data a ``Choose`` no step has, which the engine answers
-   as a stale button);
-6. the actions are carried out (messages; a file fetched and handed to the Intake, which
-   scrubs it; the chat wiped, and the tipster told whether every message went), the ids
-   of the tipster's and the bot's messages are noted in the draft for a later wipe, and
-   the update is marked *done*.
+5. the event goes to the Intake, which saves the step and its replies (the *outbox*) in
+   one write of the draft. A chat without a draft gets ``Start`` (with Telegram's
+   language_code as a hint, used for that one choice), or ``FollowUp`` when it asked for
+   /followup, but a pressed button there starts nothing: the tipster is told the
+   conversation has ended and how to begin again. A /command becomes its event; typed
+   text is read by :func:`bots.render.interpret` against the question last shown (after
+   a restart, the question the engine is at); a button's data ``step:option`` becomes
+   ``Choose`` (malformed data a ``Choose`` no step has, which the engine answers as a
+   stale button);
+6. the replies are carried out (messages; a file fetched and handed to the Intake, which
+   scrubs it and puts what it told in the fetch's place in the outbox; the chat wiped,
+   and the tipster told whether every message went), the ids of the tipster's and the
+   bot's messages are noted in the draft for a later wipe and the outbox emptied, and the
+   update is marked *done*.
 
-An update that a previous run had *handled* but not *done* (it stopped between 5 and 6)
-is not applied again: the tipster is shown where the conversation stands instead.
+An update delivered again after a crash is recognised by the draft: if its step was
+saved, the outbox is carried out again (the same texts and keyboards), never the step;
+if its replies went out too, nothing is sent. The crash tests in
+``tests/test_telegram_faults.py`` die at every call of a step to show it.
 """
 
 from __future__ import annotations
@@ -46,7 +52,6 @@ from conversations import (
     Action,
     Ask,
     Attachment,
-    AttachmentFailed,
     Back,
     Cancel,
     ChangeLanguage,
@@ -131,11 +136,11 @@ _MEMORY_CHATS = 10_000
 
 
 class SeenUpdates:
-    """Which updates were handled, in Redis under an HMAC of the update id (never the id
-    itself), for :data:`SEEN_TTL`. ``HANDLED``: the Intake saved the update's effect;
-    ``DONE``: the replies went out too."""
+    """Which updates are done (their step saved and its replies sent), in Redis under an
+    HMAC of the update id (never the id itself), for :data:`SEEN_TTL`. An update whose
+    step was saved but whose replies may not have gone out is known by the draft itself
+    (its outbox, under :meth:`token`), not here."""
 
-    HANDLED: Final = b"h"
     DONE: Final = b"d"
 
     def __init__(self, store: DraftStore, secret: ServerSecret, scope: str) -> None:
@@ -143,14 +148,15 @@ class SeenUpdates:
         self._secret = secret
         self._scope = f"{CHANNEL}-update:{scope}"
 
-    def _key(self, update_id: int) -> str:
+    def token(self, update_id: int) -> str:
+        """The update's name in Redis and in the draft's outbox: an HMAC of its id."""
         return self._secret.pseudonym(self._scope, str(update_id))
 
     async def status(self, update_id: int) -> bytes | None:
-        return await self._store.get(self._key(update_id))
+        return await self._store.get(self.token(update_id))
 
     async def mark(self, update_id: int, status: bytes) -> None:
-        await self._store.put(self._key(update_id), status)
+        await self._store.put(self.token(update_id), status)
 
 
 def seen_updates(
@@ -231,36 +237,44 @@ class TelegramChannel:
             return
         if tap is not None:
             await self._answer(tap)  # at once, before anything can fail or take time
-        status = await self.seen.status(update_id)
-        if status == SeenUpdates.DONE:
+        if await self.seen.status(update_id) == SeenUpdates.DONE:
             self._done.put(update_id, True)
             return
         if tap is not None and tap.message_id is not None:
             await self._remove_keyboard(chat_id, tap.message_id)
         conversation = str(chat_id)
-        state = await self.intake.state(conversation)
-        event: Event | None
-        if status == SeenUpdates.HANDLED:
-            event = _resume_event(state)
-        elif state is None:
-            # A chat without a draft starts a report (or, asked for, a follow-up); the
-            # platform's language guess is used for this one choice and goes nowhere else.
-            hint = incoming.language_code
-            wanted = self._typed(incoming, chat, None)
-            event = FollowUp(language_hint=hint) if wanted == FollowUp() else Start(hint)
-        else:
-            event = self._event(incoming, chat, state)
+        token = self.seen.token(update_id)
+        # One read: where the conversation is, and whether this update was taken already
+        # (a crash after the step was saved): then its saved replies go out again.
+        state, replies = await self.intake.view(conversation, token)
         if incoming.message_id is not None:
             chat.unremembered.insert(0, incoming.message_id)  # a typed "yes" to a wipe too
         sent: list[int] = []
-        if event is not None:
-            actions = await self.intake.handle(conversation, event)
-            await self.seen.mark(update_id, SeenUpdates.HANDLED)
-            sent = await self._perform(chat_id, actions, chat)
+        if replies is None and state is None and tap is not None:
+            # A button of a conversation that is over (or expired) starts nothing by
+            # itself: say so, and how to begin again.
+            lang = chat.lang or self.intake.engine.language_for(incoming.language_code)
+            chat.lang = lang
+            sent = await self._say(chat_id, chat, Msg(tm.ENDED))
+            chat.unremembered.clear()
+            await self.seen.mark(update_id, SeenUpdates.DONE)
+            self._done.put(update_id, True)
+            return
+        if replies is None:
+            event = self._event(incoming, chat, state)
+            replies = await self.intake.handle(conversation, event, update=token)
+        sent = await self._perform(chat_id, replies, chat, token)
         ids = [*chat.unremembered, *sent]
         chat.unremembered.clear()
-        await self.intake.remember(conversation, ids)
-        await self.seen.mark(update_id, SeenUpdates.DONE)
+        if any(isinstance(reply, End) for reply in replies):
+            # The conversation is over, and remember() forgets its draft: the update is
+            # marked done first, so that a crash in between cannot leave it unknown.
+            await self.seen.mark(update_id, SeenUpdates.DONE)
+            await self.intake.remember(conversation, ids, done=token)
+        else:
+            # The draft records the update done (its outbox emptied) before the mark.
+            await self.intake.remember(conversation, ids, done=token)
+            await self.seen.mark(update_id, SeenUpdates.DONE)
         self._done.put(update_id, True)
 
     def _chat(self, chat_id: int) -> _Chat:
@@ -298,8 +312,14 @@ class TelegramChannel:
         del chat.unremembered[:-_MAX_UNREMEMBERED]
         return True
 
-    def _event(self, incoming: Incoming, chat: _Chat, state: State) -> Event:
-        """The engine event for an update of a chat that has a draft."""
+    def _event(self, incoming: Incoming, chat: _Chat, state: State | None) -> Event:
+        """The engine event for an update."""
+        if state is None:
+            # A chat without a draft starts a report (or, asked for, a follow-up); the
+            # platform's language guess is used for this one choice and goes nowhere else.
+            hint = incoming.language_code
+            wanted = self._typed(incoming, chat, None)
+            return FollowUp(language_hint=hint) if wanted == FollowUp() else Start(hint)
         if incoming.tap is not None:
             decoded = decode_callback(incoming.tap.data)
             return _FORGED if decoded is None else Choose(*decoded)
@@ -321,12 +341,16 @@ class TelegramChannel:
         if command is not None:
             return _COMMANDS.get(command, Help)()
         lang = state.language if state is not None else self._lang(chat)
-        ask = chat.ask if chat.ask is not None and state and chat.ask.step == state.step else None
+        ask: Ask | None = None
+        if state is not None:
+            # The question as last shown; after a restart, as the engine asks it now.
+            remembered = chat.ask if chat.ask is not None and chat.ask.step == state.step else None
+            ask = remembered or self.intake.engine.question(state)
         return interpret(ask, incoming.text, Renderer(lang, self.questionnaire))
 
     # ------------------------------------------------------------------ actions
     async def _perform(
-        self, chat_id: int, actions: Sequence[Action | WipeChat], chat: _Chat
+        self, chat_id: int, actions: Sequence[Action | WipeChat], chat: _Chat, token: str
     ) -> list[int]:
         """Carry out the actions; the ids of the messages sent."""
         sent: list[int] = []
@@ -345,7 +369,7 @@ class TelegramChannel:
                     chat.lang = lang
                     sent += await self._send(chat_id, chat, self._render_summary(action))
                 case FetchAttachment(ref):
-                    queue = await self._fetch(chat_id, ref, queue)
+                    queue = await self._fetch(chat_id, ref, queue, token)
                 case WipeChat(message_ids, lang):
                     chat.lang = lang or chat.lang
                     refused = await self._wipe(chat_id, [*message_ids, *chat.unremembered], chat)
@@ -413,7 +437,7 @@ class TelegramChannel:
             await with_retries(lambda: self.api.remove_keyboard(chat_id, message_id), attempts=2)
 
     async def _fetch(
-        self, chat_id: int, ref: str, rest: list[Action | WipeChat]
+        self, chat_id: int, ref: str, rest: list[Action | WipeChat], token: str
     ) -> list[Action | WipeChat]:
         """Fetch a file (getFile, then the download) and hand it to the Intake, which
         scrubs it (P3) and keeps it with the draft; what to carry out next. When the file
@@ -430,11 +454,11 @@ class TelegramChannel:
         except ApiError as exc:
             log.warning("a file could not be fetched (%s)", type(exc).__name__)
         else:
-            told = await self.intake.attach(conversation, ref, data)
+            told = await self.intake.attach(conversation, ref, data, update=token)
             if ref in _attachment_refs(await self.intake.state(conversation)):
                 return [*told, *rest]
             return list(told)
-        return list(await self.intake.handle(conversation, AttachmentFailed(ref, reason)))
+        return await self.intake.fetch_failed(conversation, ref, reason, update=token)
 
     async def _wipe(self, chat_id: int, message_ids: Sequence[int], chat: _Chat) -> int:
         """Delete both sides of the conversation, up to 100 messages a call; how many
@@ -482,15 +506,3 @@ def _attachment_refs(state: State | None) -> set[str]:
         if isinstance(value, AttachmentsAnswer)
         for f in value.files
     }
-
-
-def _resume_event(state: State | None) -> Event | None:
-    """For an update a previous run applied but may not have answered: show where the
-    conversation stands, without applying the update again."""
-    if state is None:
-        return None
-    if state.phase == "asking":
-        return Start()  # "your report is still here" and the current question
-    if state.phase in ("submitted", "ended"):
-        return Help()  # the question that is open once a report is over (the wipe offer)
-    return None

@@ -15,11 +15,15 @@ __all__ = [
     "COMMAND_LANGUAGE",
     "COMMAND_SAFETY",
     "COMMAND_START",
+    "ENDED",
     "FLOOD",
     "WIPE_REFUSED",
 ]
 
 FLOOD = N_("You are sending messages very fast. Please wait a minute, then go on.")
+# A button pressed in a conversation that is over (sent, cancelled, wiped): it starts
+# nothing by itself, so the tipster is told how to begin a new report.
+ENDED = N_("This conversation has ended. To make a new report, send /start.")
 # After a wipe, when Telegram kept some messages (a bot may delete them for 48 hours only).
 # This message stays in the chat: it must not say what the chat was about.
 WIPE_REFUSED = NP_(
