@@ -184,6 +184,48 @@ async def test_killed_mid_conversation_it_resumes_and_loses_nothing(
     assert_absent(bot.log.read_bytes(), needles, "the bot's log")
 
 
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+async def test_killed_after_the_tip_is_durable_the_tipster_still_hears_received(
+    fake: FakeBotApi,
+    framework: str,
+    redis_client: aioredis.Redis,
+    redis_url: str,
+    tmp_path: Path,
+    ephemeral_client: aioredis.Redis,  # flushed: no update marks of an earlier test
+    ephemeral_url: str,
+) -> None:
+    """SIGKILL between the tip reaching the queue and "received" reaching the tipster:
+    after the restart the tipster is told, and the queue holds the tip once."""
+    env = _env(
+        tmp_path,
+        REDIS_URL=redis_url,
+        REDIS_EPHEMERAL_URL=ephemeral_url,
+        TIPLINE_RECIPIENTS=str(X25519Identity.generate().recipient),
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_BASE=fake.base_url,
+    )
+    bot = Process(fake, framework, env, tmp_path / "bot.log")
+    await bot.start()
+    user = tipster(fake)
+    await begin(user)
+    await walk(user, script(user), until="review")
+    queue = TipQueue(redis_client)
+    held = fake.hold("sendMessage", chat_id=user.id)
+    await user.tap("send")
+    await asyncio.wait_for(held.arrived.wait(), 30)
+    assert await queue.depth() == 1  # durable, and "received" not yet out
+    await bot.kill()
+    held.release(drop=True)
+    assert m.SUBMITTED not in user.texts()
+    await bot.start()
+    await fake.settled()
+    assert user.texts().count(m.SUBMITTED) == 1
+    assert m.REASON_STALE not in user.texts() and m.REASON_CHOOSE not in user.texts()
+    assert user.step() == "_wipe"
+    assert await queue.depth() == 1
+    assert await bot.stop() == 0
+
+
 async def test_a_refused_token_is_a_clear_error(
     fake: FakeBotApi, redis_url: str, tmp_path: Path, ephemeral_url: str
 ) -> None:
