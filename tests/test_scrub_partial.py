@@ -206,3 +206,12 @@ def test_a_cut_anywhere_gives_a_partial_file_or_a_refusal(tmp_path: Path, layout
             assert partial is not None, share
         if partial is not None:
             assert 0 < partial.kept < (partial.declared or LONG_SECONDS)
+
+
+def test_data_after_the_last_ogg_page_is_not_a_cut(tmp_path: Path) -> None:
+    _, whole = long_sample("opus", tmp_path)
+    assert not ogg_cut_short(whole)
+    assert not ogg_cut_short(whole + b"appended by some app")
+    assert ogg_cut_short(whole + b"Og")  # the next page's mark, cut
+    assert ogg_cut_short(whole[:-1])
+    assert scrub(whole + b"appended by some app").partial is None

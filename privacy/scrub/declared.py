@@ -211,22 +211,22 @@ def _mp3(data: bytes) -> float | None:
 
 # ----------------------------------------------------------------------------- Ogg
 def ogg_cut_short(data: bytes) -> bool:
-    """True when the last Ogg page of ``data`` stops before its end (the file was cut
-    inside a page), or something other than a page follows one."""
-    pos, pages = 0, 0
+    """True when the last Ogg page of ``data`` stops before its end: the file was cut
+    inside a page. Something other than a page after the last one (data an app
+    appended) is not a cut: ffmpeg skips it and nothing is lost."""
+    pos = 0
     while pos < len(data):
         if data[pos : pos + 4] != b"OggS":
-            return True
+            return b"OggS".startswith(data[pos:])  # cut inside the next page's mark
         if pos + 27 > len(data):
             return True
         count = data[pos + 26]
         if pos + 27 + count > len(data):
             return True
         pos += 27 + count + sum(data[pos + 27 : pos + 27 + count])
-        pages += 1
         if pos > len(data):
             return True
-    return pages == 0
+    return False
 
 
 def mp3_whole_frames(data: bytes) -> int | None:
