@@ -765,15 +765,17 @@ def clock(seconds: float) -> str:
 def _partial_notice(
     state: State, sent_as: str, kind: str, kept: float, declared: float | None
 ) -> Say:
-    """ "Your video seems damaged: only the first 0:12 of 0:40 could be kept." The kept
-    time is rounded down (at least 0:01) and the declared one up, so they never meet."""
+    """The notice "Your video seems damaged: only the first 0:12 of 0:40 could be kept."
+    The kept time is rounded down (to 0:01 at least) and the declared one up; the kept
+    one shown is always the smaller."""
     audio = sent_as in _AUDIO_KINDS or kind in _AUDIO_KINDS
-    shown = clock(max(1.0, math.floor(kept)))
+    shown = max(1, math.floor(kept))
     if declared is None:
         msgid = m.FILE_PARTIAL_AUDIO_UNKNOWN if audio else m.FILE_PARTIAL_VIDEO_UNKNOWN
-        return _say(state, msgid, kept=shown)
+        return _say(state, msgid, kept=clock(shown))
+    total = math.ceil(declared)
     msgid = m.FILE_PARTIAL_AUDIO if audio else m.FILE_PARTIAL_VIDEO
-    return _say(state, msgid, kept=shown, total=clock(math.ceil(declared)))
+    return _say(state, msgid, kept=clock(min(shown, total - 1)), total=clock(total))
 
 
 def _attachments_done(q: Questionnaire, state: State) -> Result:

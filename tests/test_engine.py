@@ -703,6 +703,7 @@ def test_a_partial_voice_note_without_a_declared_length() -> None:
         (12.0, 10.0, m.FILE_PARTIAL_AUDIO_UNKNOWN),  # declared less than kept: not trusted
         (12.0, float("nan"), m.FILE_PARTIAL_AUDIO_UNKNOWN),
         (0.3, 3900.2, m.FILE_PARTIAL_AUDIO),
+        (0.2, 0.9, m.FILE_PARTIAL_AUDIO),
     ],
 )
 def test_partial_values_out_of_reason(
@@ -717,7 +718,11 @@ def test_partial_values_out_of_reason(
     assert isinstance(answer, AttachmentsAnswer)
     assert answer.files[0].partial is (said is not None)
     if said == m.FILE_PARTIAL_AUDIO:
-        assert _values(d, said) == {"kept": "0:01", "total": "1:05:01"}
+        shown = {
+            3900.2: {"kept": "0:01", "total": "1:05:01"},
+            0.9: {"kept": "0:00", "total": "0:01"},
+        }
+        assert _values(d, said) == shown[declared or 0]
 
 
 def test_durations_are_shown_as_players_show_them() -> None:
