@@ -73,6 +73,12 @@ def command(in_path: Path, out_path: Path, as_json: bool) -> None:
             "size": len(result.data),
             "sha256": result.sha256,
             "removed": removed,
+            "partial": None
+            if result.partial is None
+            else {
+                "kept_seconds": result.partial.kept,
+                "declared_seconds": result.partial.declared,
+            },
         }
         click.echo(json.dumps(summary))
         return
@@ -80,4 +86,11 @@ def command(in_path: Path, out_path: Path, as_json: bool) -> None:
         f"{result.kind} ({result.mime}), {len(result.data):,} bytes, sha256 {result.sha256}"
     )
     click.echo("removed: " + (", ".join(removed) if removed else "nothing identifying found"))
+    if result.partial is not None:
+        of = (
+            f" of {result.partial.declared:g} s declared"
+            if result.partial.declared is not None
+            else " (the file is damaged; its full length is not known)"
+        )
+        click.echo(f"partial: only {result.partial.kept:g} s kept{of}")
     click.echo(f"written to {out_path}")
