@@ -1,0 +1,281 @@
+"""The ``hotline`` channel: a call taken at the desk, over the intake every bot uses.
+
+A call is one conversation of the intake, its id a random call id. Each step's actions
+are turned into a :class:`CallView`: every text in the caller's language (read aloud)
+and in the operator's (beside it). The draft is saved by the intake after every answer,
+encrypted, so a closed tab or a restarted desk resumes where the call stopped.
+
+What the desk shows when a call is picked up again is asked of the engine with the
+saved state (it is pure: nothing is saved by asking). A call that is over (sent or
+cancelled) is closed at once: the wipe offer that the bots make has no meaning on a
+phone line, and the next call starts clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from babel import Locale
+
+from bots.intake import Intake, WipeChat
+from bots.render import Renderer
+from conversations import (
+    Action,
+    Ask,
+    Back,
+    Cancel,
+    Choose,
+    End,
+    Event,
+    Help,
+    Label,
+    LanguageName,
+    Questionnaire,
+    Say,
+    ShowSummary,
+    Skip,
+    Start,
+    Text,
+)
+from conversations import messages as m
+from conversations.places import country_codes
+from conversations.state import WIPE_STEP
+
+__all__ = [
+    "CHANNEL",
+    "COMMANDS",
+    "CallView",
+    "Hotline",
+    "Line",
+    "OptionView",
+    "QuestionView",
+    "country_names",
+]
+
+CHANNEL = "hotline"
+#: The commands a form may send besides an option or text.
+COMMANDS: Mapping[str, type[Back] | type[Skip] | type[Cancel] | type[Help]] = {
+    "back": Back,
+    "skip": Skip,
+    "cancel": Cancel,
+    "help": Help,
+}
+MAX_TEXT = 20_000
+_HIDDEN_AT_DESK = frozenset({m.WELCOME_BACK, m.GOODBYE})
+Finished = Literal["submitted", "cancelled"]
+Input = Literal["textarea", "line", "country", "none"]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One text in the caller's language and in the operator's."""
+
+    caller: str
+    operator: str
+
+
+@dataclass(frozen=True)
+class OptionView:
+    id: str
+    key: str  # "1".."9", or "" past the ninth option
+    label: Line
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    step: str
+    prompt: Line
+    options: tuple[OptionView, ...]
+    input: Input
+    skippable: bool
+    can_go_back: bool
+    max_length: int
+
+
+@dataclass
+class CallView:
+    call_id: str
+    caller_lang: str
+    operator_lang: str
+    caller_rtl: bool
+    operator_rtl: bool
+    caller_language_name: str
+    notes: list[Line] = field(default_factory=list)
+    summary: list[tuple[Line, Line]] = field(default_factory=list)
+    question: QuestionView | None = None
+    finished: Finished | None = None
+    receipt: str | None = None
+    waiting: bool = False
+
+
+def country_names(langs: Sequence[str]) -> list[str]:
+    """Every country's name in the given languages, for type-ahead."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for lang in langs:
+        try:
+            territories = Locale.parse(lang).territories
+        except ValueError:
+            continue
+        for code in country_codes():
+            name = str(territories.get(code, ""))
+            if name and name not in seen:
+                seen.add(name)
+                names.append(name)
+    return sorted(names)
+
+
+class Hotline:
+    """Calls over one intake (whose channel must be ``hotline``)."""
+
+    def __init__(self, intake: Intake, questionnaire: Questionnaire) -> None:
+        if intake.channel != CHANNEL:
+            raise ValueError(f"the desk's intake must be the {CHANNEL!r} channel")
+        self.intake = intake
+        self.questionnaire = questionnaire
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return self.questionnaire.languages
+
+    def language_name(self, code: str) -> str:
+        return Renderer(code, self.questionnaire).label(LanguageName(code))
+
+    async def start(self, call_id: str, language: str) -> list[Action | WipeChat]:
+        if language not in self.languages:
+            raise ValueError("not a language of the questionnaire")
+        return await self.intake.handle(call_id, Start(language=language))
+
+    async def exists(self, call_id: str) -> bool:
+        return await self.intake.state(call_id) is not None
+
+    async def current(self, call_id: str) -> list[Action | WipeChat] | None:
+        """What the call is at now, or None when it has no draft (sent, cancelled,
+        expired)."""
+        state = await self.intake.state(call_id)
+        if state is None:
+            return None
+        if state.step == WIPE_STEP:
+            # The call was sent or cancelled, but the desk stopped before closing it.
+            return await self._close(call_id, [])
+        _, actions = self.intake.engine.handle(state, Start())
+        return list(actions)
+
+    async def answer(
+        self, call_id: str, step: str, form: Mapping[str, str]
+    ) -> tuple[list[Action | WipeChat], bool] | None:
+        """Apply one answer from the form (``choice``, ``text`` or ``command``) for
+        ``step``. Returns the actions and whether the form was stale (for a question
+        no longer asked: nothing changed); None when the call has no draft."""
+        state = await self.intake.state(call_id)
+        if state is None:
+            return None
+        if state.step != step or state.step == WIPE_STEP:
+            current = await self.current(call_id)
+            return (current or []), True
+        event: Event
+        command = form.get("command", "")
+        if command in COMMANDS:
+            event = COMMANDS[command]()
+        elif form.get("choice"):
+            event = Choose(step, form["choice"])
+        else:
+            event = Text(form.get("text", "")[:MAX_TEXT])
+        actions = await self.intake.handle(call_id, event)
+        if any(isinstance(a, Ask) and a.step == WIPE_STEP for a in actions):
+            actions = await self._close(call_id, actions)
+        return actions, False
+
+    async def _close(
+        self, call_id: str, actions: list[Action | WipeChat]
+    ) -> list[Action | WipeChat]:
+        """Decline the wipe offer: the draft goes, the call is over."""
+        more = await self.intake.handle(call_id, Choose(WIPE_STEP, "no"))
+        kept = [a for a in actions if not (isinstance(a, Ask) and a.step == WIPE_STEP)]
+        return [*kept, *more]
+
+    # ------------------------------------------------------------------ views
+    def view(
+        self,
+        call_id: str,
+        actions: Sequence[Action | WipeChat],
+        caller_lang: str,
+        operator_lang: str,
+    ) -> CallView:
+        caller = Renderer(caller_lang, self.questionnaire)
+        operator = Renderer(operator_lang, self.questionnaire)
+        for action in actions:
+            if isinstance(action, Say | Ask | ShowSummary):
+                caller = Renderer(action.lang, self.questionnaire)
+        view = CallView(
+            call_id=call_id,
+            caller_lang=caller.lang,
+            operator_lang=operator.lang,
+            caller_rtl=caller.rtl,
+            operator_rtl=operator.rtl,
+            caller_language_name=self.language_name(caller.lang),
+        )
+        for action in actions:
+            match action:
+                case Say(msg, _):
+                    if msg.id == m.SUBMITTED:
+                        view.finished = "submitted"
+                    elif msg.id == m.CANCELLED:
+                        view.finished = "cancelled"
+                    if msg.id == m.RECEIPT_GIVEN:
+                        view.receipt = str(dict(msg.values).get("code", "")) or None
+                        continue
+                    if msg.id == m.REASON_PLEASE_WAIT:
+                        view.waiting = True
+                    if msg.id not in _HIDDEN_AT_DESK:
+                        view.notes.append(Line(caller.text(msg), operator.text(msg)))
+                case ShowSummary():
+                    view.summary = [
+                        (Line(c_label, o_label), Line(c_value, o_value))
+                        for (c_label, c_value), (o_label, o_value) in zip(
+                            caller.summary(action), operator.summary(action), strict=True
+                        )
+                    ]
+                case Ask():
+                    view.question = self._question(action, caller, operator)
+                case End():
+                    view.finished = view.finished or "cancelled"
+                case _:
+                    pass
+        if view.finished:
+            view.question = None
+        return view
+
+    def _question(self, ask: Ask, caller: Renderer, operator: Renderer) -> QuestionView:
+        def line(label: Label) -> Line:
+            return Line(caller.label(label), operator.label(label))
+
+        options = tuple(
+            OptionView(o.id, str(i) if i <= 9 else "", line(o.label))
+            for i, o in enumerate(ask.options, start=1)
+        )
+        question = self.questionnaire.get(ask.step)
+        kind = question.type if question is not None else ""
+        field_kind: Input
+        if ask.expects == "location":
+            field_kind = "line"
+        elif ask.expects != "text":
+            field_kind = "none"
+        elif kind == "country":
+            field_kind = "country"
+        elif kind == "species" or question is None:
+            field_kind = "line"
+        else:
+            field_kind = "textarea"
+        max_length = question.max_length if question is not None and kind == "text" else 2000
+        return QuestionView(
+            step=ask.step,
+            prompt=Line(caller.text(ask.prompt), operator.text(ask.prompt)),
+            options=options,
+            input=field_kind,
+            skippable=ask.skippable,
+            can_go_back=ask.can_go_back,
+            max_length=max_length,
+        )
