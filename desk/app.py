@@ -69,10 +69,15 @@ class DeskConfig:
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """A refusal, shown on the error page (with the operator's bar when signed in)."""
+
+    def __init__(
+        self, status: int, message: str, session: tuple[Session, Account] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.session = session
 
 
 class Desk:
@@ -234,16 +239,16 @@ class Desk:
         await self.hotline.start(call_id, language)
         raise web.HTTPSeeOther(f"/calls/{call_id}")
 
-    async def _own_call(self, request: web.Request, account: Account) -> str:
+    async def _own_call(self, request: web.Request, session: Session, account: Account) -> str:
         call_id = request.match_info["call"]
         if not await self.calls.owns(account.name, call_id):
             # Another operator's call looks exactly like one that does not exist.
-            raise _Refused(404, "There is no such call among yours.")
+            raise _Refused(404, "There is no such call among yours.", (session, account))
         return call_id
 
     async def call_page(self, request: web.Request) -> web.StreamResponse:
         session, account = await self._session(request)
-        call_id = await self._own_call(request, account)
+        call_id = await self._own_call(request, session, account)
         actions = await self.hotline.current(call_id)
         if actions is None:
             await self.calls.remove(account.name, call_id)
@@ -252,7 +257,7 @@ class Desk:
 
     async def answer(self, request: web.Request) -> web.StreamResponse:
         session, account = await self._session(request)
-        call_id = await self._own_call(request, account)
+        call_id = await self._own_call(request, session, account)
         form = await self._form(request, session.csrf)
         result = await self.hotline.answer(call_id, form.get("step", ""), form)
         if result is None:
@@ -321,14 +326,16 @@ def _refused_anonymous() -> web.HTTPException:
 
 
 def _same_origin(request: web.Request) -> bool:
-    """False for a request the browser says came from another site."""
+    """False for a request the browser says came from another site (or hides where it
+    came from: the desk's own pages send their origin, under ``Referrer-Policy:
+    same-origin``)."""
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None and site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("Origin")
-    if origin is not None and origin != "null":
-        return origin == f"{request.scheme}://{request.host}"
-    return origin != "null"
+    if origin is None:
+        return True
+    return origin == f"{request.scheme}://{request.host}"
 
 
 def create_app(
@@ -358,7 +365,14 @@ def create_app(
                 raise _Refused(403, "Cross-site requests are refused.")
             return await handler(request)
         except _Refused as exc:
-            return desk.render("error.html", exc.status, message=exc.message)
+            session, account = exc.session or (None, None)
+            return desk.render(
+                "error.html",
+                exc.status,
+                message=exc.message,
+                account=account,
+                csrf=session.csrf if session else "",
+            )
         except StorageError:
             log.error("the desk could not reach its storage")
             return desk.render(
@@ -374,7 +388,7 @@ def create_app(
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
         if config.tls:
