@@ -142,12 +142,22 @@ class Desk:
         return session, account
 
     async def _form(self, request: web.Request, csrf: str) -> dict[str, str]:
+        form, _ = await self._form_and_file(request, csrf)
+        return form
+
+    async def _form_and_file(
+        self, request: web.Request, csrf: str
+    ) -> tuple[dict[str, str], bytes | None]:
+        """The form's fields, checked against the CSRF token, and the bytes of the file
+        it carries (its name is dropped unread)."""
         data = await request.post()
         form = {k: v for k, v in data.items() if isinstance(v, str)}
         sent = form.get("csrf", "")
         if not csrf or not hmac.compare_digest(sent.encode(), csrf.encode()):
             raise _Refused(403, "This form has expired or did not come from the desk. Reload.")
-        return form
+        upload = data.get("file")
+        content = upload.file.read() if isinstance(upload, web.FileField) else None
+        return form, content or None
 
     def operator_lang(self, account: Account) -> str:
         languages = self.hotline.languages
@@ -258,8 +268,12 @@ class Desk:
     async def answer(self, request: web.Request) -> web.StreamResponse:
         session, account = await self._session(request)
         call_id = await self._own_call(request, session, account)
-        form = await self._form(request, session.csrf)
-        result = await self.hotline.answer(call_id, form.get("step", ""), form)
+        form, content = await self._form_and_file(request, session.csrf)
+        step = form.get("step", "")
+        if content is not None and form.get("command") != "cancel":
+            result = await self.hotline.attach(call_id, step, content)
+        else:
+            result = await self.hotline.answer(call_id, step, form)
         if result is None:
             await self.calls.remove(account.name, call_id)
             raise web.HTTPSeeOther("/calls")
@@ -394,7 +408,11 @@ def create_app(
         if config.tls:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
 
-    app = web.Application(middlewares=[guard], client_max_size=256 * 1024)
+    # A form may carry a file up to the scrubber's limit (what is bigger is refused there).
+    app = web.Application(
+        middlewares=[guard],
+        client_max_size=hotline.intake.scrub_limits.max_bytes + 1024 * 1024,
+    )
     app.on_response_prepare.append(headers)
     app.router.add_get("/", desk.index)
     app.router.add_get("/login", desk.login_page)

@@ -13,6 +13,7 @@ phone line, and the next call starts clean.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -24,11 +25,13 @@ from bots.render import Renderer
 from conversations import (
     Action,
     Ask,
+    Attachment,
     Back,
     Cancel,
     Choose,
     End,
     Event,
+    FetchAttachment,
     Help,
     Label,
     LanguageName,
@@ -37,9 +40,11 @@ from conversations import (
     ShowSummary,
     Skip,
     Start,
+    State,
     Text,
 )
 from conversations import messages as m
+from conversations.answers import AttachmentsAnswer
 from conversations.places import country_codes
 from conversations.state import WIPE_STEP
 
@@ -92,6 +97,8 @@ class QuestionView:
     skippable: bool
     can_go_back: bool
     max_length: int
+    #: The question takes files (added by the operator: sent by the caller some other way).
+    files: bool = False
 
 
 @dataclass
@@ -188,6 +195,27 @@ class Hotline:
             actions = await self._close(call_id, actions)
         return actions, False
 
+    async def attach(
+        self, call_id: str, step: str, data: bytes
+    ) -> tuple[list[Action | WipeChat], bool] | None:
+        """Add a file the caller sent by other means. It goes through the same scrubbing
+        as a bot's (P3); what was removed, or why it was refused, is said in both
+        languages. The file's name is never kept. None when the call has no draft."""
+        state = await self.intake.state(call_id)
+        if state is None:
+            return None
+        if state.step != step or state.step == WIPE_STEP:
+            return (await self.current(call_id) or []), True
+        ref = f"desk-{secrets.token_hex(8)}"
+        actions = await self.intake.handle(call_id, Attachment(ref, "file", len(data)))
+        said: list[Action | WipeChat] = [a for a in actions if not isinstance(a, FetchAttachment)]
+        if FetchAttachment(ref) in actions:
+            told = await self.intake.attach(call_id, ref, data)
+            kept = ref in _attachment_refs(await self.intake.state(call_id))
+            # "n files received" only when this one was kept; the reason otherwise.
+            said = [*told, *said] if kept else list(told)
+        return [*said, *(await self.current(call_id) or [])], False
+
     async def _close(
         self, call_id: str, actions: list[Action | WipeChat]
     ) -> list[Action | WipeChat]:
@@ -270,6 +298,7 @@ class Hotline:
         else:
             field_kind = "textarea"
         max_length = question.max_length if question is not None and kind == "text" else 2000
+        files = ask.expects == "attachments"
         return QuestionView(
             step=ask.step,
             prompt=Line(caller.text(ask.prompt), operator.text(ask.prompt)),
@@ -278,4 +307,13 @@ class Hotline:
             skippable=ask.skippable,
             can_go_back=ask.can_go_back,
             max_length=max_length,
+            files=files,
         )
+
+
+def _attachment_refs(state: State | None) -> set[str]:
+    refs: set[str] = set()
+    for _qid, value in state.answers if state is not None else ():
+        if isinstance(value, AttachmentsAnswer):
+            refs.update(f.ref for f in value.files)
+    return refs

@@ -47,6 +47,7 @@ from .deskharness import (
     sealed_tips,
 )
 from .leaks import assert_absent, redis_contents
+from .samples.images import camera_jpeg
 
 T = TypeVar("T")
 WAIT = 15
@@ -347,7 +348,10 @@ def test_a_whole_call_in_thai_by_keyboard_only(
 
 
 def test_a_call_in_arabic_with_the_mouse(
-    browser: webdriver.Chrome, server: DeskServer, shots: Path
+    browser: webdriver.Chrome,
+    server: DeskServer,
+    shots: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     d = browser
     d.get(f"{server.url}/calls")
@@ -401,6 +405,17 @@ def test_a_call_in_arabic_with_the_mouse(
     click(d, d.find_element(By.ID, "skip"))  # location
     choose("earlier")
     click(d, d.find_element(By.ID, "skip"))  # when details
+    assert step(d) == "evidence"
+    # A photo the caller e-mailed: added from the disk, scrubbed, what went is shown.
+    photo = tmp_path_factory.mktemp("caller") / "IMG_2041.jpg"
+    photo.write_bytes(camera_jpeg(photo.parent))
+    d.find_element(By.ID, "file").send_keys(str(photo))
+    click(d, d.find_element(By.ID, "attach"))
+    notes = [n.text for n in d.find_elements(By.CSS_SELECTOR, ".note .operator")]
+    assert any("removed from your file" in n and "the location" in n for n in notes), notes
+    assert d.find_element(By.CSS_SELECTOR, ".note .caller").get_attribute("dir") == "rtl"
+    d.execute_script("window.scrollTo(0, 0)")
+    d.save_screenshot(str(shots / "desk-attachment.png"))
     choose("done")
     choose("no")
     assert step(d) == "review"
@@ -412,6 +427,9 @@ def test_a_call_in_arabic_with_the_mouse(
     assert server.parts is not None
     tips = server.call(sealed_tips(server.parts))
     assert [(t["channel"], t["language"]) for t in tips] == [("hotline", "ar")]
+    attachments = tips[0]["attachments"]
+    assert isinstance(attachments, list) and len(attachments) == 1
+    assert attachments[0]["kind"] == "jpeg" and "location" in attachments[0]["removed"]
 
 
 def test_a_call_resumes_after_the_tab_closed_and_the_desk_restarted(

@@ -4,6 +4,7 @@ sessions, CSRF, headers, throttling, whole calls sealed to the reviewers."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,11 +12,12 @@ from pathlib import Path
 
 import pytest_asyncio
 import redis.asyncio as aioredis
-from aiohttp import ClientResponse, CookieJar, web
+from aiohttp import ClientResponse, CookieJar, FormData, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from desk import CHANNEL, DeskConfig
 from desk.app import CSP
+from privacy import decrypt
 from storage.throttle import ThrottleRule
 
 from .deskharness import (
@@ -30,6 +32,8 @@ from .deskharness import (
     step_of,
 )
 from .leaks import assert_absent, redis_contents
+from .samples import CITY, COMMENT, NAME
+from .samples.images import camera_jpeg
 
 Client = TestClient[web.Request, web.Application]
 
@@ -399,3 +403,57 @@ async def test_back_skip_and_cancel(client: Client, parts: DeskParts) -> None:
     assert 'id="done"' in html and "Nothing of it was kept" in html
     assert await sealed_tips(parts) == []
     assert (await client.get(url, allow_redirects=False)).status == 303
+
+
+async def test_a_file_the_caller_sent_is_scrubbed_and_sealed(
+    client: Client,
+    parts: DeskParts,
+    tmp_path: Path,
+    redis_client: aioredis.Redis,
+    ephemeral_client: aioredis.Redis,
+) -> None:
+    photo = camera_jpeg(tmp_path)  # GPS, camera serial, owner's name, city, comment
+    csrf = await signed_in(client)
+    url = await new_call(client, csrf)
+    answers = {**ANSWERS, "followup": {"choice": "no"}}
+    html = await (await client.get(url)).text()
+    while (step := step_of(html)) != "evidence":
+        assert step is not None
+        html = await post(client, url, html, **answers[step])
+    assert 'enctype="multipart/form-data"' in html
+
+    async def upload(data: bytes, name: str) -> str:
+        form = FormData()
+        form.add_field("csrf", hidden(html, "csrf"))
+        form.add_field("step", "evidence")
+        form.add_field("command", "attach")
+        form.add_field("file", data, filename=name, content_type="application/octet-stream")
+        response = await client.post(url, data=form)
+        assert response.status == 200
+        return await response.text()
+
+    refused = await upload(b"MZ\x90\x00" + bytes(2000), f"{NAME}.exe")
+    assert "We cannot accept this kind of file" in refused
+    assert step_of(refused) == "evidence"
+    html = await upload(photo, f"{NAME} at {CITY}.jpg")
+    removed = re.search(r"To protect you, we removed from your file: ([^<]*)\.<", html)
+    assert removed is not None
+    for what in ("the location", "the camera details", "names of people"):
+        assert what in removed.group(1)
+    assert "1 file received so far." in html
+    assert step_of(html) == "evidence"
+    stored = await redis_contents(redis_client, ephemeral_client)
+    assert_absent(stored, [NAME, CITY, COMMENT], "Redis with the file kept")
+    assert photo[:64] not in stored
+    html = await take_call(client, url, answers)
+    assert 'id="done"' in html
+    tip = await parts.queue.claim_next("test-reviewer")
+    assert tip is not None and len(tip.attachments) == 1
+    sealed_photo = decrypt(tip.attachments[0], [parts.reviewer])
+    assert sealed_photo.startswith(b"\xff\xd8") and sealed_photo != photo
+    for planted in (NAME, CITY, COMMENT):
+        assert planted.encode() in photo and planted.encode() not in sealed_photo
+    transcript = json.loads(decrypt(tip.sealed, [parts.reviewer]))
+    [entry] = transcript["attachments"]
+    assert entry["kind"] == "jpeg" and "location" in entry["removed"]
+    assert NAME not in json.dumps(transcript) and transcript["channel"] == "hotline"
