@@ -9,6 +9,7 @@ that a browser marks as cross-site is refused before anything else is looked at.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -281,6 +282,17 @@ class Desk:
         await self.calls.touch(account.name)
         return self._call(session, account, call_id, actions, stale=stale)
 
+    async def species(self, request: web.Request) -> web.StreamResponse:
+        """Species suggestions for the words typed so far (POSTed with the CSRF token, so
+        the caller's words never sit in a URL or an access log)."""
+        session, account = await self._session(request)
+        call_id = await self._own_call(request, session, account)
+        form = await self._form(request, session.csrf)
+        found = await self.hotline.suggest_species(
+            call_id, form.get("q", ""), self.operator_lang(account)
+        )
+        return web.json_response([dataclasses.asdict(s) for s in found])
+
     def _call(
         self,
         session: Session,
@@ -422,5 +434,6 @@ def create_app(
     app.router.add_post("/calls", desk.new_call)
     app.router.add_get("/calls/{call}", desk.call_page)
     app.router.add_post("/calls/{call}", desk.answer)
+    app.router.add_post("/calls/{call}/species", desk.species)
     app.router.add_static("/static/", _PACKAGE / "static", follow_symlinks=False)
     return app

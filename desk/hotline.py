@@ -56,6 +56,7 @@ __all__ = [
     "Line",
     "OptionView",
     "QuestionView",
+    "Suggestion",
     "country_names",
 ]
 
@@ -68,6 +69,8 @@ COMMANDS: Mapping[str, type[Back] | type[Skip] | type[Cancel] | type[Help]] = {
     "help": Help,
 }
 MAX_TEXT = 20_000
+#: Species suggestions as the operator types: as sure as the engine's own proposals.
+SUGGESTION_FLOOR = 0.45
 _HIDDEN_AT_DESK = frozenset({m.WELCOME_BACK, m.GOODBYE})
 Finished = Literal["submitted", "cancelled"]
 Input = Literal["textarea", "line", "country", "none"]
@@ -99,6 +102,19 @@ class QuestionView:
     max_length: int
     #: The question takes files (added by the operator: sent by the caller some other way).
     files: bool = False
+    #: The question names species: suggestions come as the operator types.
+    species: bool = False
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A species the operator may mean: ``fill`` goes into the answer box (the name in
+    the caller's language, which the engine matches like a tipster's words)."""
+
+    fill: str
+    caller: str
+    operator: str
+    scientific: str
 
 
 @dataclass
@@ -216,6 +232,31 @@ class Hotline:
             said = [*told, *said] if kept else list(told)
         return [*said, *(await self.current(call_id) or [])], False
 
+    async def suggest_species(
+        self, call_id: str, typed: str, operator_lang: str, limit: int = 5
+    ) -> list[Suggestion]:
+        """What the species matcher makes of the words typed so far, while the call is
+        at a species question; nothing otherwise."""
+        catalogue = self.questionnaire.species
+        state = await self.intake.state(call_id)
+        if catalogue is None or state is None:
+            return []
+        question = self.questionnaire.get(state.step)
+        if question is None or question.type != "species":
+            return []
+        found: list[Suggestion] = []
+        for candidate in catalogue.search(typed[:200], state.language, limit=limit):
+            if candidate.confidence < SUGGESTION_FLOOR:
+                continue
+            taxon = candidate.taxon
+            caller = taxon.name_in(state.language)
+            operator = taxon.name_in(operator_lang)
+            if candidate.product is not None and candidate.product_stated:
+                caller += f" — {catalogue.product_name(candidate.product, state.language)}"
+                operator += f" — {catalogue.product_name(candidate.product, operator_lang)}"
+            found.append(Suggestion(caller, caller, operator, taxon.scientific))
+        return found
+
     async def _close(
         self, call_id: str, actions: list[Action | WipeChat]
     ) -> list[Action | WipeChat]:
@@ -308,6 +349,7 @@ class Hotline:
             can_go_back=ask.can_go_back,
             max_length=max_length,
             files=files,
+            species=kind == "species" and self.questionnaire.species is not None,
         )
 
 

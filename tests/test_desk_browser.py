@@ -287,7 +287,18 @@ def test_a_whole_call_in_thai_by_keyboard_only(
     press(d, Keys.ENTER)
     assert step(d) == "species"
     assert focus_is(d, "text")
-    keys(d, "rosewood")
+    # The matcher suggests as the operator types (a typo too); Alt+1 takes the first,
+    # in the caller's language, into the box.
+    keys(d, "pangolin scals")
+    first = WebDriverWait(d, WAIT).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#suggestions button[data-key='1']")
+    )[0]
+    assert "Manidae" in first.text and "pangolin" in first.text.casefold()
+    d.save_screenshot(str(shots / "desk-species.png"))
+    ActionChains(d).key_down(Keys.ALT).send_keys("1").key_up(Keys.ALT).perform()
+    assert focus_is(d, "text")
+    filled = str(focused(d).get_attribute("value"))
+    assert re.search("[\u0e00-\u0e7f]", filled), filled  # the Thai name
     press(d, Keys.ENTER)
     assert step(d) == "_species_pick"
     press(d, "1")

@@ -457,3 +457,28 @@ async def test_a_file_the_caller_sent_is_scrubbed_and_sealed(
     [entry] = transcript["attachments"]
     assert entry["kind"] == "jpeg" and "location" in entry["removed"]
     assert NAME not in json.dumps(transcript) and transcript["channel"] == "hotline"
+
+
+async def test_species_suggestions_come_only_for_ones_own_call_at_a_species_question(
+    client: Client, other: Client
+) -> None:
+    csrf = await signed_in(client)
+    url = await new_call(client, csrf, "vi")
+    html = await (await client.get(url)).text()
+    ask = {"csrf": hidden(html, "csrf"), "q": "pangolin scals"}
+    early = await client.post(f"{url}/species", data=ask)
+    assert early.status == 200 and await early.json() == []  # not at the species question
+    for step in ("safety", "category", "description"):
+        html = await post(client, url, html, **ANSWERS[step])
+    assert step_of(html) == "species" and "data-suggest" in html
+    response = await client.post(f"{url}/species", data=ask)
+    assert_guarded(response)
+    found = await response.json()
+    assert found[0]["scientific"] == "Manidae"
+    assert found[0]["operator"].startswith("pangolin")
+    assert found[0]["fill"] == found[0]["caller"] != found[0]["operator"]  # in Vietnamese
+    refused = await client.post(f"{url}/species", data={"q": "pangolin"})
+    assert refused.status == 403
+    other_csrf = await signed_in(other, "bao", OTHER_PASSWORD)
+    stranger = await other.post(f"{url}/species", data={"csrf": other_csrf, "q": "pangolin"})
+    assert stranger.status == 404

@@ -1,6 +1,8 @@
-/* Tipline desk: keyboard shortcuts. The desk works without this file; with it,
-   1-9 press an option, 0 skips, Esc goes back, Enter in a text box goes on
-   (Shift+Enter: a new line). In a text box, hold Alt for the digits. */
+/* Tipline desk: keyboard shortcuts and species suggestions. The desk works without
+   this file; with it, 1-9 press an option, 0 skips, Esc goes back, Enter in a text box
+   goes on (Shift+Enter: a new line). In a text box, hold Alt for the digits. At a
+   species question the matcher's suggestions appear as the operator types (Alt+1..5
+   or a click puts one in the box). */
 (function () {
   "use strict";
 
@@ -28,6 +30,78 @@
     return /^[0-9]$/.test(event.key) ? event.key : null;
   }
 
+  function suggestions(form) {
+    var box = form.querySelector("input[data-suggest]");
+    var list = document.getElementById("suggestions");
+    if (!box || !list) {
+      return;
+    }
+    var timer = null;
+    var asked = 0;
+
+    function render(found) {
+      list.textContent = "";
+      found.forEach(function (suggestion, index) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "suggestion";
+        button.dataset.key = String(index + 1);
+        var key = document.createElement("kbd");
+        key.textContent = "Alt+" + (index + 1);
+        var operator = document.createElement("span");
+        operator.className = "operator";
+        operator.textContent = suggestion.operator;
+        var caller = document.createElement("span");
+        caller.className = "caller";
+        caller.dir = "auto";
+        caller.textContent = suggestion.caller;
+        var scientific = document.createElement("i");
+        scientific.textContent = suggestion.scientific;
+        button.append(key, operator, caller, scientific);
+        button.addEventListener("click", function () {
+          box.value = suggestion.fill;
+          list.textContent = "";
+          box.focus();
+        });
+        list.appendChild(button);
+      });
+    }
+
+    function ask() {
+      var typed = box.value.trim();
+      var ticket = ++asked;
+      if (typed.length < 2) {
+        render([]);
+        return;
+      }
+      var body = new URLSearchParams();
+      body.append("csrf", form.querySelector("input[name=csrf]").value);
+      body.append("q", typed);
+      fetch(box.dataset.suggest, {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        cache: "no-store",
+      })
+        .then(function (response) {
+          return response.ok ? response.json() : [];
+        })
+        .then(function (found) {
+          if (ticket === asked) {
+            render(found);
+          }
+        })
+        .catch(function () {
+          render([]);
+        });
+    }
+
+    box.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 150);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var sent = false;
     document.querySelectorAll("form").forEach(function (form) {
@@ -53,6 +127,7 @@
     if (!form) {
       return;
     }
+    suggestions(form);
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.isComposing) {
         return;
