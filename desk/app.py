@@ -31,7 +31,7 @@ from storage import StorageError
 from storage.throttle import Throttle, ThrottleRule
 
 from .accounts import Account, Accounts
-from .hotline import CHANNEL, CallView, Hotline, country_names
+from .hotline import CHANNEL, CallView, Hotline, Outcome, country_names
 from .sessions import CallBook, Session, SessionStore, new_call_id
 
 __all__ = ["LOGIN_RULES", "DeskConfig", "create_app"]
@@ -264,7 +264,7 @@ class Desk:
         if actions is None:
             await self.calls.remove(account.name, call_id)
             raise web.HTTPSeeOther("/calls")
-        return self._call(session, account, call_id, actions, stale=False)
+        return self._call(session, account, call_id, actions)
 
     async def answer(self, request: web.Request) -> web.StreamResponse:
         session, account = await self._session(request)
@@ -278,9 +278,8 @@ class Desk:
         if result is None:
             await self.calls.remove(account.name, call_id)
             raise web.HTTPSeeOther("/calls")
-        actions, stale = result
         await self.calls.touch(account.name)
-        return self._call(session, account, call_id, actions, stale=stale)
+        return self._call(session, account, call_id, result.actions, outcome=result)
 
     async def species(self, request: web.Request) -> web.StreamResponse:
         """Species suggestions for the words typed so far (POSTed with the CSRF token, so
@@ -300,7 +299,7 @@ class Desk:
         call_id: str,
         actions: list[Any],
         *,
-        stale: bool,
+        outcome: Outcome | None = None,
     ) -> web.Response:
         lang = self.operator_lang(account)
         view: CallView = self.hotline.view(call_id, actions, lang, lang)
@@ -317,7 +316,9 @@ class Desk:
             account=account,
             csrf=session.csrf,
             view=view,
-            stale=stale,
+            stale=outcome is not None and outcome.stale,
+            findings=outcome.findings if outcome else (),
+            typed=outcome.typed if outcome else "",
             countries=countries,
             caller_lang_tag=bcp47(view.caller_lang),
             languages=languages,

@@ -48,6 +48,8 @@ from conversations.answers import AttachmentsAnswer
 from conversations.places import country_codes
 from conversations.state import WIPE_STEP
 
+from .identity import Finding, find_identifiers, redact
+
 __all__ = [
     "CHANNEL",
     "COMMANDS",
@@ -55,6 +57,7 @@ __all__ = [
     "Hotline",
     "Line",
     "OptionView",
+    "Outcome",
     "QuestionView",
     "Suggestion",
     "country_names",
@@ -115,6 +118,18 @@ class Suggestion:
     caller: str
     operator: str
     scientific: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an answer led to: the actions to show; ``stale`` when the form was for a
+    question no longer asked; ``findings`` (with the text as ``typed``) when free text
+    looks identifying and waits for the operator's decision."""
+
+    actions: list[Action | WipeChat]
+    stale: bool = False
+    findings: tuple[Finding, ...] = ()
+    typed: str = ""
 
 
 @dataclass
@@ -186,18 +201,17 @@ class Hotline:
         _, actions = self.intake.engine.handle(state, Start())
         return list(actions)
 
-    async def answer(
-        self, call_id: str, step: str, form: Mapping[str, str]
-    ) -> tuple[list[Action | WipeChat], bool] | None:
+    async def answer(self, call_id: str, step: str, form: Mapping[str, str]) -> Outcome | None:
         """Apply one answer from the form (``choice``, ``text`` or ``command``) for
-        ``step``. Returns the actions and whether the form was stale (for a question
-        no longer asked: nothing changed); None when the call has no draft."""
+        ``step``; None when the call has no draft. A form for a question no longer asked
+        changes nothing (``stale``). Free text that looks like a phone number, an e-mail
+        address or an introduced name is not kept until the operator decides
+        (``identity``: ``remove`` or ``keep``); until then the outcome holds the findings."""
         state = await self.intake.state(call_id)
         if state is None:
             return None
         if state.step != step or state.step == WIPE_STEP:
-            current = await self.current(call_id)
-            return (current or []), True
+            return Outcome(await self.current(call_id) or [], stale=True)
         event: Event
         command = form.get("command", "")
         if command in COMMANDS:
@@ -205,15 +219,22 @@ class Hotline:
         elif form.get("choice"):
             event = Choose(step, form["choice"])
         else:
-            event = Text(form.get("text", "")[:MAX_TEXT])
+            typed = form.get("text", "")[:MAX_TEXT]
+            question = self.questionnaire.get(step)
+            if question is not None and question.type == "text":
+                decision = form.get("identity", "")
+                if decision == "remove":
+                    typed = redact(typed)
+                elif decision != "keep" and (findings := find_identifiers(typed)):
+                    current = await self.current(call_id) or []
+                    return Outcome(current, findings=tuple(findings), typed=typed)
+            event = Text(typed)
         actions = await self.intake.handle(call_id, event)
         if any(isinstance(a, Ask) and a.step == WIPE_STEP for a in actions):
             actions = await self._close(call_id, actions)
-        return actions, False
+        return Outcome(actions)
 
-    async def attach(
-        self, call_id: str, step: str, data: bytes
-    ) -> tuple[list[Action | WipeChat], bool] | None:
+    async def attach(self, call_id: str, step: str, data: bytes) -> Outcome | None:
         """Add a file the caller sent by other means. It goes through the same scrubbing
         as a bot's (P3); what was removed, or why it was refused, is said in both
         languages. The file's name is never kept. None when the call has no draft."""
@@ -221,7 +242,7 @@ class Hotline:
         if state is None:
             return None
         if state.step != step or state.step == WIPE_STEP:
-            return (await self.current(call_id) or []), True
+            return Outcome(await self.current(call_id) or [], stale=True)
         ref = f"desk-{secrets.token_hex(8)}"
         actions = await self.intake.handle(call_id, Attachment(ref, "file", len(data)))
         said: list[Action | WipeChat] = [a for a in actions if not isinstance(a, FetchAttachment)]
@@ -230,7 +251,7 @@ class Hotline:
             kept = ref in _attachment_refs(await self.intake.state(call_id))
             # "n files received" only when this one was kept; the reason otherwise.
             said = [*told, *said] if kept else list(told)
-        return [*said, *(await self.current(call_id) or [])], False
+        return Outcome([*said, *(await self.current(call_id) or [])])
 
     async def suggest_species(
         self, call_id: str, typed: str, operator_lang: str, limit: int = 5

@@ -51,6 +51,7 @@ from .samples.images import camera_jpeg
 
 T = TypeVar("T")
 WAIT = 15
+PHONE = "0712 345 678"
 
 
 class DeskServer:
@@ -283,7 +284,13 @@ def test_a_whole_call_in_thai_by_keyboard_only(
     press(d, "4")  # illegal logging
     assert step(d) == "description"
     assert focus_is(d, "text")
-    keys(d, DESCRIPTION)
+    keys(d, f"{DESCRIPTION}. Call me on {PHONE}")
+    press(d, Keys.ENTER)
+    # A phone number: warned, and Enter now removes it before anything is kept.
+    assert step(d) == "description"
+    assert PHONE in d.find_element(By.ID, "identity").text
+    assert focus_is(d, "text")
+    d.save_screenshot(str(shots / "desk-identity.png"))
     press(d, Keys.ENTER)
     assert step(d) == "species"
     assert focus_is(d, "text")
@@ -352,10 +359,11 @@ def test_a_whole_call_in_thai_by_keyboard_only(
     assert len(tips) == 1
     tip = tips[0]
     assert tip["channel"] == "hotline" and tip["language"] == "th"
-    assert DESCRIPTION in json.dumps(tip, ensure_ascii=False)
+    sealed = json.dumps(tip, ensure_ascii=False)
+    assert f"{DESCRIPTION}. Call me on [removed]" in sealed and PHONE not in sealed
     stored = server.call(server.stored())
     digits = receipt.replace(" ", "")
-    assert_absent(stored, [DESCRIPTION, PLACE, PASSWORD, receipt, digits], "Redis")
+    assert_absent(stored, [DESCRIPTION, PLACE, PASSWORD, PHONE, receipt, digits], "Redis")
 
 
 def test_a_call_in_arabic_with_the_mouse(

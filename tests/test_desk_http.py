@@ -482,3 +482,46 @@ async def test_species_suggestions_come_only_for_ones_own_call_at_a_species_ques
     other_csrf = await signed_in(other, "bao", OTHER_PASSWORD)
     stranger = await other.post(f"{url}/species", data={"csrf": other_csrf, "q": "pangolin"})
     assert stranger.status == 404
+
+
+async def test_a_phone_number_or_name_is_not_kept_until_the_operator_decides(
+    client: Client,
+    parts: DeskParts,
+    redis_client: aioredis.Redis,
+    ephemeral_client: aioredis.Redis,
+) -> None:
+    phone, name = "0712 345 678", "Amina Wanjiru"
+    csrf = await signed_in(client)
+    url = await new_call(client, csrf)
+    html = await (await client.get(url)).text()
+    html = await post(client, url, html, choice="continue")
+    html = await post(client, url, html, choice="poaching")
+    said = f"My name is {name}, call me on {phone}. {DESCRIPTION}"
+    html = await post(client, url, html, text=said)
+    # Warned, the words kept in the box only, nothing stored yet.
+    assert step_of(html) == "description" and 'id="identity"' in html
+    assert "A phone number" in html and "A name" in html and f">{said}</textarea>" in html
+    stored = await redis_contents(redis_client, ephemeral_client)
+    assert_absent(stored, [phone, name, "Mkomazi"], "Redis before the decision")
+    html = await post(client, url, html, text=said, identity="remove")
+    assert step_of(html) == "species"
+    # The place: kept as typed when the operator says so (the caller wants it there).
+    html = await post(client, url, html, command="skip")
+    html = await post(client, url, html, text="Kenya")
+    landline = "Shop sign says 020 7946 0958"
+    html = await post(client, url, html, text=landline)
+    assert 'id="identity"' in html
+    html = await post(client, url, html, text=landline, identity="keep")
+    assert step_of(html) == "location"
+    answers = {
+        **ANSWERS,
+        "followup": {"choice": "no"},
+        "location": {"command": "skip"},
+        "when_details": {"command": "skip"},
+    }
+    html = await take_call(client, url, answers)
+    [tip] = await sealed_tips(parts)
+    text = json.dumps(tip, ensure_ascii=False)
+    assert phone not in text and name not in text
+    assert f"My name is [removed], call me on [removed]. {DESCRIPTION}" in text
+    assert landline in text
