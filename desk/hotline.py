@@ -28,6 +28,7 @@ from conversations import (
     Attachment,
     Back,
     Cancel,
+    ChangeLanguage,
     Choose,
     End,
     Event,
@@ -65,11 +66,14 @@ __all__ = [
 
 CHANNEL = "hotline"
 #: The commands a form may send besides an option or text.
-COMMANDS: Mapping[str, type[Back] | type[Skip] | type[Cancel] | type[Help]] = {
+COMMANDS: Mapping[
+    str, type[Back] | type[Skip] | type[Cancel] | type[Help] | type[ChangeLanguage]
+] = {
     "back": Back,
     "skip": Skip,
     "cancel": Cancel,
     "help": Help,
+    "language": ChangeLanguage,
 }
 MAX_TEXT = 20_000
 #: Species suggestions as the operator types: as sure as the engine's own proposals.
@@ -146,6 +150,8 @@ class CallView:
     finished: Finished | None = None
     receipt: str | None = None
     waiting: bool = False
+    #: How many languages the questionnaire offers (a language change needs two).
+    languages: int = 1
 
 
 def country_names(langs: Sequence[str]) -> list[str]:
@@ -306,6 +312,7 @@ class Hotline:
             caller_rtl=caller.rtl,
             operator_rtl=operator.rtl,
             caller_language_name=self.language_name(caller.lang),
+            languages=len(self.languages),
         )
         for action in actions:
             match action:

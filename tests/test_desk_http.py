@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 from aiohttp import ClientResponse, CookieJar, FormData, web
@@ -44,8 +46,6 @@ async def parts(
 ) -> DeskParts:
     parts = await build_desk(redis_client, ephemeral_client, tmp_path)
     await parts.accounts.add("amina", "operator", PASSWORD)
-    await parts.accounts.add("bao", "operator", OTHER_PASSWORD, lang="vi")
-    await parts.accounts.add("rita", "reviewer", PASSWORD)
     return parts
 
 
@@ -66,6 +66,8 @@ async def client(parts: DeskParts) -> AsyncIterator[Client]:
 
 @pytest_asyncio.fixture
 async def other(parts: DeskParts) -> AsyncIterator[Client]:
+    """A second browser, for a second operator (bao, who works in Vietnamese)."""
+    await parts.accounts.add("bao", "operator", OTHER_PASSWORD, lang="vi")
     async for c in _client(parts):
         yield c
 
@@ -154,7 +156,9 @@ async def test_a_whole_call_is_sealed_for_the_reviewers_as_hotline(
     parts: DeskParts,
     redis_client: aioredis.Redis,
     ephemeral_client: aioredis.Redis,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     csrf = await signed_in(client)
     url = await new_call(client, csrf)
     page = await client.get(url)
@@ -192,6 +196,10 @@ async def test_a_whole_call_is_sealed_for_the_reviewers_as_hotline(
     assert after.status == 303 and after.headers["Location"] == "/calls"
     listing = await (await client.get("/calls")).text()
     assert 'id="no-held"' in listing
+    # Nothing of the call, the receipt or the password in any log line.
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (DESCRIPTION, PLACE, PASSWORD, receipt.group(1), "Mkomazi"):
+        assert secret not in logged
 
 
 async def test_every_response_is_no_store_with_a_strict_csp(client: Client) -> None:
@@ -331,7 +339,8 @@ async def test_disabling_or_resetting_an_account_ends_its_sessions(
     assert (await login(other, "bao", OTHER_PASSWORD)).status in (401, 429)
 
 
-async def test_a_reviewer_account_gets_no_operator_page(client: Client) -> None:
+async def test_a_reviewer_account_gets_no_operator_page(client: Client, parts: DeskParts) -> None:
+    await parts.accounts.add("rita", "reviewer", PASSWORD)
     response = await login(client, "rita", PASSWORD)
     assert response.status == 303
     page = await client.get("/calls")
@@ -525,3 +534,18 @@ async def test_a_phone_number_or_name_is_not_kept_until_the_operator_decides(
     assert phone not in text and name not in text
     assert f"My name is [removed], call me on [removed]. {DESCRIPTION}" in text
     assert landline in text
+
+
+async def test_the_callers_language_can_change_mid_call(client: Client) -> None:
+    csrf = await signed_in(client)
+    url = await new_call(client, csrf, "en")
+    html = await (await client.get(url)).text()
+    html = await post(client, url, html, choice="continue")
+    assert step_of(html) == "category"
+    html = await post(client, url, html, command="language")
+    assert step_of(html) == "language"
+    html = await post(client, url, html, choice="sw")
+    # Back at the question it left, now read in Swahili.
+    assert step_of(html) == "category"
+    assert 'id="prompt-caller"' in html and 'lang="sw" dir="ltr"' in html
+    assert "Kiswahili" in html
