@@ -145,9 +145,11 @@ def browser() -> Iterator[webdriver.Chrome]:
         "--force-device-scale-factor=1",
     ):
         options.add_argument(argument)
-    if os.geteuid() == 0:
-        options.add_argument("--no-sandbox")  # Chromium's sandbox refuses to run as root
+    # Chromium's sandbox refuses root and needs user namespaces that CI containers often
+    # lack; this browser only ever opens the desk on loopback.
+    options.add_argument("--no-sandbox")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    # With the driver's path given, Selenium skips Selenium Manager: nothing is fetched.
     driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
     driver.set_page_load_timeout(WAIT)
     try:
