@@ -5,23 +5,35 @@ without TLS, and serves on loopback."""
 from __future__ import annotations
 
 import asyncio
+import http.client
+import ipaddress
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from desk import Accounts
 from privacy import X25519Identity
 from storage import connect
 from tipline.cli import main
+from tipline.commands.desk import check_listen
 
 from .leaks import assert_absent, redis_contents
 
@@ -134,10 +146,40 @@ def _free_port() -> int:
         return port
 
 
-def test_the_desk_serves_on_loopback_until_stopped(admin: Admin) -> None:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tipline", "desk", "--port", str(port)],
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as an admin would make with openssl."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "desk.test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "desk.crt", directory / "desk.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _serve(admin: Admin, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tipline", "desk", *args],
         env={
             **admin.env,
             "PATH": os.environ["PATH"],
@@ -149,21 +191,72 @@ def test_the_desk_serves_on_loopback_until_stopped(admin: Admin) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as page:
-                    assert page.status == 200
-                    assert page.headers["Cache-Control"] == "no-store"
-                    assert "Sign in" in page.read().decode()
-                break
-            except OSError:
-                assert process.poll() is None, process.communicate()
-                assert time.monotonic() < deadline, "the desk did not start"
-                time.sleep(0.2)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=20)
+
+
+def _login_page(process: subprocess.Popen[str], url: str, context: ssl.SSLContext | None) -> Any:
+    """The login page's response, once the desk answers."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            # The URL is the desk's own on loopback, built above.
+            with urllib.request.urlopen(url, timeout=2, context=context) as page:  # noqa: S310
+                page.read()
+                return page
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ssl.SSLError):
+                raise
+        except OSError:
+            pass
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the desk did not start"
+        time.sleep(0.2)
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
+    return err
+
+
+def test_the_desk_serves_on_loopback_until_stopped(admin: Admin) -> None:
+    port = _free_port()
+    process = _serve(admin, "--port", str(port))
+    try:
+        page = _login_page(process, f"http://127.0.0.1:{port}/login", None)
+        assert page.status == 200
+        assert page.headers["Cache-Control"] == "no-store"
+    finally:
+        err = _stop(process)
     assert f"serving on http://127.0.0.1:{port}/" in err
+
+
+def test_the_desk_serves_over_tls(admin: Admin) -> None:
+    cert, key = _self_signed(admin.root)
+    port = _free_port()
+    process = _serve(admin, "--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key))
+    try:
+        trusting = ssl.create_default_context(cafile=str(cert))
+        page = _login_page(process, f"https://127.0.0.1:{port}/login", trusting)
+        assert page.status == 200
+        cookie = page.headers["Set-Cookie"]
+        assert cookie.startswith("__Host-tipline-login=") and "Secure" in cookie
+        assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+        # Plain HTTP on the TLS port gets nothing.
+        with pytest.raises((http.client.HTTPException, ConnectionError)):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2)
+    finally:
+        err = _stop(process)
+    assert f"serving on https://127.0.0.1:{port}/" in err
+
+
+def test_beyond_loopback_needs_the_flag_and_tls() -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    for host in ("127.0.0.1", "::1", "[::1]", "localhost", "127.8.9.10"):
+        check_listen(host, allow_remote=False, tls=None)
+    for host in ("0.0.0.0", "192.0.2.7", "::", "desk.example"):  # noqa: S104
+        with pytest.raises(click.UsageError, match="not a loopback address"):
+            check_listen(host, allow_remote=False, tls=context)
+        with pytest.raises(click.UsageError, match="only over TLS"):
+            check_listen(host, allow_remote=True, tls=None)
+        check_listen(host, allow_remote=True, tls=context)
