@@ -247,7 +247,7 @@ class Desk:
             raise _Refused(400, "Choose the caller's language from the list.")
         call_id = new_call_id()
         await self.calls.add(account.name, call_id)
-        await self.hotline.start(call_id, language)
+        await self.hotline.start(call_id, language, followup=form.get("mode") == "followup")
         raise web.HTTPSeeOther(f"/calls/{call_id}")
 
     async def _own_call(self, request: web.Request, session: Session, account: Account) -> str:

@@ -33,6 +33,7 @@ from conversations import (
     End,
     Event,
     FetchAttachment,
+    FollowUp,
     Help,
     Label,
     LanguageName,
@@ -47,7 +48,7 @@ from conversations import (
 from conversations import messages as m
 from conversations.answers import AttachmentsAnswer
 from conversations.places import country_codes
-from conversations.state import WIPE_STEP
+from conversations.state import FOLLOWUP_STEP, WIPE_STEP
 
 from .identity import Finding, find_identifiers, redact
 
@@ -79,7 +80,7 @@ MAX_TEXT = 20_000
 #: Species suggestions as the operator types: as sure as the engine's own proposals.
 SUGGESTION_FLOOR = 0.45
 _HIDDEN_AT_DESK = frozenset({m.WELCOME_BACK, m.GOODBYE})
-Finished = Literal["submitted", "cancelled"]
+Finished = Literal["submitted", "answered", "cancelled"]
 Input = Literal["textarea", "line", "country", "none"]
 
 
@@ -187,10 +188,15 @@ class Hotline:
     def language_name(self, code: str) -> str:
         return Renderer(code, self.questionnaire).label(LanguageName(code))
 
-    async def start(self, call_id: str, language: str) -> list[Action | WipeChat]:
+    async def start(
+        self, call_id: str, language: str, *, followup: bool = False
+    ) -> list[Action | WipeChat]:
+        """A new call; ``followup``: a caller with a receipt code, for reviewers'
+        questions (P6), instead of a new report."""
         if language not in self.languages:
             raise ValueError("not a language of the questionnaire")
-        return await self.intake.handle(call_id, Start(language=language))
+        event = FollowUp(language=language) if followup else Start(language=language)
+        return await self.intake.handle(call_id, event)
 
     async def exists(self, call_id: str) -> bool:
         return await self.intake.state(call_id) is not None
@@ -227,7 +233,8 @@ class Hotline:
         else:
             typed = form.get("text", "")[:MAX_TEXT]
             question = self.questionnaire.get(step)
-            if question is not None and question.type == "text":
+            free_text = question is not None and question.type == "text"
+            if free_text or step == FOLLOWUP_STEP:
                 decision = form.get("identity", "")
                 if decision == "remove":
                     typed = redact(typed)
@@ -319,6 +326,8 @@ class Hotline:
                 case Say(msg, _):
                     if msg.id == m.SUBMITTED:
                         view.finished = "submitted"
+                    elif msg.id == m.FOLLOWUP_SENT:
+                        view.finished = "answered"
                     elif msg.id == m.CANCELLED:
                         view.finished = "cancelled"
                     if msg.id == m.RECEIPT_GIVEN:
@@ -362,11 +371,13 @@ class Hotline:
             field_kind = "none"
         elif kind == "country":
             field_kind = "country"
+        elif ask.step == FOLLOWUP_STEP:
+            field_kind = "textarea"
         elif kind == "species" or question is None:
             field_kind = "line"
         else:
             field_kind = "textarea"
-        max_length = question.max_length if question is not None and kind == "text" else 2000
+        max_length = question.max_length if question is not None and kind == "text" else 4000
         files = ask.expects == "attachments"
         return QuestionView(
             step=ask.step,

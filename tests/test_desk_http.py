@@ -19,7 +19,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from desk import CHANNEL, DeskConfig
 from desk.app import CSP
-from privacy import decrypt
+from privacy import X25519Recipient, decrypt, encrypt
+from storage.followup import FollowupStore
 from storage.throttle import ThrottleRule
 
 from .deskharness import (
@@ -549,3 +550,47 @@ async def test_the_callers_language_can_change_mid_call(client: Client) -> None:
     assert step_of(html) == "category"
     assert 'id="prompt-caller"' in html and 'lang="sw" dir="ltr"' in html
     assert "Kiswahili" in html
+
+
+async def test_a_caller_with_a_receipt_code_hears_the_questions_and_answers(
+    client: Client,
+    parts: DeskParts,
+    redis_client: aioredis.Redis,
+    ephemeral_client: aioredis.Redis,
+) -> None:
+    csrf = await signed_in(client)
+    url = await new_call(client, csrf)
+    html = await take_call(client, url, ANSWERS)
+    receipt = re.search(r'id="receipt" dir="ltr">([0-9 ]+)<', html)
+    assert receipt is not None
+    [tip] = await sealed_tips(parts)
+    case_id = str(tip["case_id"])
+    # A reviewer leaves a question, sealed to the key only the code opens.
+    followups = FollowupStore(redis_client)
+    recipient = await followups.recipient(case_id)
+    assert recipient is not None
+    question = "Which sawmill bought the Mkomazi logs?"
+    await followups.ask(case_id, encrypt(question.encode(), [X25519Recipient.parse(recipient)]))
+    # The caller phones again, days later, with the code.
+    response = await client.post(
+        "/calls", data={"csrf": csrf, "lang": "en", "mode": "followup"}, allow_redirects=False
+    )
+    again = response.headers["Location"]
+    html = await (await client.get(again)).text()
+    assert step_of(html) == "_receipt"
+    html = await post(client, again, html, text="1234 5678 9012 3456")  # misheard
+    assert step_of(html) == "_receipt" and "We do not know this code" in html
+    await asyncio.sleep(1.1)  # a wrong code is followed by a wait (the intake's throttle)
+    html = await post(client, again, html, text=receipt.group(1))
+    assert step_of(html) == "_followup" and question in html
+    answer = "The Tana River sawmill, and my number is 0712 345 678"
+    html = await post(client, again, html, text=answer)
+    assert 'id="identity"' in html  # a follow-up answer is checked like any free text
+    html = await post(client, again, html, text=answer, identity="remove")
+    assert 'id="done"' in html and "Answer sent" in html
+    [sealed] = await followups.answers(case_id)
+    document = json.loads(decrypt(sealed, [parts.reviewer]))
+    assert document["channel"] == "hotline" and document["case_id"] == case_id
+    assert document["text"] == "The Tana River sawmill, and my number is [removed]"
+    stored = await redis_contents(redis_client, ephemeral_client)
+    assert_absent(stored, ["Tana River", "0712 345 678", question], "Redis after a follow-up")

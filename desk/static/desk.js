@@ -113,6 +113,11 @@
       });
     });
 
+    var quiet = document.querySelector("[data-focus=quiet]");
+    if (quiet) {
+      quiet.focus({ preventScroll: true });
+    }
+
     var select = document.getElementById("lang");
     if (select) {
       select.addEventListener("keydown", function (event) {
