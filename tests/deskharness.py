@@ -48,11 +48,14 @@ async def build_desk(
     ephemeral: aioredis.Redis,
     tmp_path: Path,
     config: DeskConfig | None = None,
+    *,
+    ensure_group: bool = True,
 ) -> DeskParts:
     q = questionnaire()
     reviewer = X25519Identity.generate()
     queue = TipQueue(durable)
-    await queue.ensure_group()
+    if ensure_group:
+        await queue.ensure_group()
     intake = Intake(
         engine=Engine(q),
         drafts=DraftStore(ephemeral, ttl=timedelta(hours=1)),

@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from desk import CHANNEL, DeskConfig
 from desk.app import CSP
 from privacy import X25519Recipient, decrypt, encrypt
+from storage import connect
 from storage.followup import FollowupStore
 from storage.throttle import ThrottleRule
 
@@ -312,14 +313,14 @@ async def test_the_limit_holds_without_backoff_too(
 async def test_an_idle_session_expires(
     redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis, tmp_path: Path
 ) -> None:
-    config = DeskConfig(idle=timedelta(seconds=1))
+    config = DeskConfig(idle=timedelta(seconds=2))
     parts = await build_desk(redis_client, ephemeral_client, tmp_path, config)
     await parts.accounts.add("amina", "operator", PASSWORD)
     async for client in _client(parts):
         await signed_in(client)
         await asyncio.sleep(0.5)
         assert (await client.get("/calls", allow_redirects=False)).status == 200  # still active
-        await asyncio.sleep(1.3)
+        await asyncio.sleep(2.4)
         response = await client.get("/calls", allow_redirects=False)
         assert response.status == 303 and response.headers["Location"] == "/login"
 
@@ -594,3 +595,21 @@ async def test_a_caller_with_a_receipt_code_hears_the_questions_and_answers(
     assert document["text"] == "The Tana River sawmill, and my number is [removed]"
     stored = await redis_contents(redis_client, ephemeral_client)
     assert_absent(stored, ["Tana River", "0712 345 678", question], "Redis after a follow-up")
+
+
+async def test_storage_down_is_said_plainly_and_nothing_is_pretended(tmp_path: Path) -> None:
+    gone = f"unix://{tmp_path}/no-redis.sock"
+    durable, ephemeral = await connect(gone, retries=0), await connect(gone, retries=0)
+    try:
+        parts = await build_desk(durable, ephemeral, tmp_path, ensure_group=False)
+        async for client in _client(parts):
+            login_page = await client.get("/login")
+            assert login_page.status == 200  # the login page needs no storage
+            client.session.cookie_jar.update_cookies({"tipline-desk": "some-token"})
+            response = await client.get("/calls", allow_redirects=False)
+            assert response.status == 503
+            assert_guarded(response)
+            assert "cannot reach its storage" in await response.text()
+    finally:
+        await durable.aclose()
+        await ephemeral.aclose()
