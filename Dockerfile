@@ -9,6 +9,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bots bots
 COPY conversations conversations
+COPY desk desk
 COPY locales locales
 COPY privacy privacy
 COPY review review
