@@ -274,8 +274,12 @@ async def _answer(proc: asyncio.subprocess.Process, data: bytes, cap: int) -> by
     return bytes(out)
 
 
-async def scrub_isolated(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ScrubResult:
-    """:func:`privacy.scrub.scrub` in a child process under ``limits`` (see the module).
+async def scrub_isolated(
+    data: bytes, *, limits: Limits = DEFAULT_LIMITS, disguise_voice: bool = False
+) -> ScrubResult:
+    """:func:`privacy.scrub.scrub` in a child process under ``limits`` (see the module);
+    with ``disguise_voice``, :func:`privacy.scrub.voice.disguise_voice` instead (the
+    file scrubbed, then the voice in it shifted).
 
     Returns the same :class:`ScrubResult` or raises the same :class:`ScrubError`; in
     addition the file is refused as ``bomb`` when the child needs more than
@@ -287,7 +291,14 @@ async def scrub_isolated(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Scr
     if len(data) > limits.max_bytes:
         raise FileTooLargeError(f"the file is {len(data):,} bytes, more than {limits.max_bytes:,}")
     deadline = time.monotonic() + limits.seconds
-    spec = json.dumps({"limits": asdict(limits), "deadline": deadline, "rlimits": rlimits(limits)})
+    spec = json.dumps(
+        {
+            "limits": asdict(limits),
+            "deadline": deadline,
+            "rlimits": rlimits(limits),
+            "disguise_voice": disguise_voice,
+        }
+    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-I", "-B", "-c", _BOOT, _ROOT, spec,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
