@@ -24,11 +24,11 @@ from __future__ import annotations
 import json
 import secrets
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from .errors import MalformedFileError, UnsupportedFormatError, VerifyFailedError
+from .errors import MalformedFileError, VerifyFailedError
 from .limits import DEFAULT_LIMITS, Budget, Limits
 from .media import _run, _tool
 from .scratch import memory_dir
@@ -39,7 +39,6 @@ __all__ = [
     "MAX_SHIFT",
     "MIN_SHIFT",
     "VIDEO_KINDS",
-    "Disguised",
     "disguise_voice",
     "random_shift",
 ]
@@ -59,14 +58,6 @@ _VIDEO_AUDIO: Final = {
 }
 
 
-@dataclass(frozen=True)
-class Disguised:
-    """A disguised recording: the scrub result of the new file (its ``removed`` also
-    lists what the first scrub took out of the original)."""
-
-    result: ScrubResult
-
-
 def random_shift() -> float:
     """A shift in semitones, 3 to 5 up or down, from the system's secure random source
     (so that nobody can undo it by guessing the generator's state)."""
@@ -77,17 +68,16 @@ def random_shift() -> float:
 
 def disguise_voice(
     data: bytes, *, limits: Limits = DEFAULT_LIMITS, semitones: float | None = None
-) -> Disguised:
-    """Scrub ``data``, then shift the voice in its first audio track. ``semitones``
-    is for tests; by default the shift is :func:`random_shift`. ScrubError when the file
-    is not audio or video, cannot be cleaned, or the result fails its checks."""
+) -> ScrubResult:
+    """Scrub ``data``, then shift the voice in its first audio track (``voice_disguised``
+    set). A file without sound (a photo, a document, a silent video) is only scrubbed.
+    ``semitones`` is for tests; by default the shift is :func:`random_shift`. ScrubError
+    when the file cannot be cleaned or the result fails its checks."""
     from . import scrub  # the package's scrub; imported here to avoid a cycle
 
     cleaned = scrub(data, limits=limits)
     if cleaned.kind not in AUDIO_KINDS | VIDEO_KINDS:
-        raise UnsupportedFormatError(
-            f"a {cleaned.kind} file has no voice to disguise", kind=cleaned.kind
-        )
+        return cleaned  # no voice in it
     shift = random_shift() if semitones is None else semitones
     if not MIN_SHIFT - 1e-9 <= abs(shift) <= 12:
         raise ValueError("a disguise shifts the voice by at least 3 semitones")
@@ -97,7 +87,7 @@ def disguise_voice(
         source.write_bytes(cleaned.data)
         before = _probe(source, budget, cleaned.kind)
         if not any(s.get("codec_type") == "audio" for s in before.get("streams", [])):
-            raise UnsupportedFormatError("the file has no sound to disguise", kind=cleaned.kind)
+            return cleaned  # a silent video: no voice in it
         video = cleaned.kind in VIDEO_KINDS and any(
             s.get("codec_type") == "video" for s in before.get("streams", [])
         )
@@ -126,7 +116,7 @@ def disguise_voice(
         raise VerifyFailedError("the disguised recording is not what was made", kind=again.kind)
     _check(again, before, video, limits)
     removed = cleaned.removed | again.removed
-    return Disguised(replace(again, removed=frozenset(removed)))
+    return replace(again, removed=frozenset(removed), voice_disguised=True)
 
 
 def _check(result: ScrubResult, before: dict[str, Any], video: bool, limits: Limits) -> None:

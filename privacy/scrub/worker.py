@@ -64,7 +64,7 @@ def main() -> None:
             raise ScrubTimeoutError(f"took longer than {limits.seconds:g} s")
         budget = replace(limits, seconds=left)
         if spec.get("disguise_voice"):
-            result = disguise_voice(data, limits=budget).result
+            result = disguise_voice(data, limits=budget)
         else:
             result = scrub(data, limits=budget)
         frame = encode_result(result)
