@@ -287,7 +287,13 @@ class Intake:
         return state, None if update is None else _replayed(draft, update)
 
     async def attach(
-        self, conversation_id: str, ref: str, data: bytes, *, update: str | None = None
+        self,
+        conversation_id: str,
+        ref: str,
+        data: bytes,
+        *,
+        update: str | None = None,
+        keep_voice: bool = False,
     ) -> list[Reply]:
         """Scrub an accepted attachment's bytes (P3) and keep the result, encrypted, with
         the draft; the raw bytes are never stored. Returns what to tell the tipster: what
@@ -303,7 +309,11 @@ class Intake:
             try:
                 # A child process under memory and CPU limits, killed at the deadline:
                 # a hostile file costs that process, never this one (P8).
-                result = await scrub_isolated(data, limits=self.scrub_limits)
+                # A voice in it is disguised unless the tipster said it is someone
+                # else's (evidence): the original sound is never stored (P3).
+                result = await scrub_isolated(
+                    data, limits=self.scrub_limits, disguise_voice=not keep_voice
+                )
             except ScrubError as exc:
                 log.info("an attachment was refused: %s", exc.reason)
                 event = AttachmentFailed(ref, exc.reason)
@@ -320,6 +330,7 @@ class Intake:
                     tuple(sorted(result.removed)),
                     result.partial.kept if result.partial else None,
                     result.partial.declared if result.partial else None,
+                    voice_disguised=result.voice_disguised,
                 )
             return await self._run(key, draft, event, splice=(update, ref))
 
@@ -618,7 +629,7 @@ def _splice(
         return
     replies = outbox.replies
     for i, reply in enumerate(replies):
-        if reply == FetchAttachment(ref):
+        if isinstance(reply, FetchAttachment) and reply.ref == ref:
             rest = replies[i + 1 :] if still_listed else []
             outbox.replies = [*replies[:i], *told, *rest]
             return

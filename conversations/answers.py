@@ -7,9 +7,10 @@ used both in the encrypted draft and in the sealed transcript.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
+    "VOICE_CHOICES",
     "AnswerValue",
     "AttachmentInfo",
     "AttachmentsAnswer",
@@ -78,6 +79,11 @@ class SpeciesAnswer:
     items: tuple[SpeciesItem, ...] = ()
 
 
+#: Whose voice a recording holds, as the tipster said: their own (disguised), someone
+#: else's (kept as evidence), or they do not know (disguised).
+VOICE_CHOICES: Final = ("own", "other", "unsure")
+
+
 @dataclass(frozen=True)
 class AttachmentInfo:
     """A file sent. Once scrubbed: the detected ``kind``, the scrubbed ``size``, its
@@ -94,6 +100,10 @@ class AttachmentInfo:
     scrubbed: bool = False
     kept_seconds: float | None = None
     declared_seconds: float | None = None
+    #: For a voice note, audio file or video: whose voice the tipster said it is
+    #: (VOICE_CHOICES), and whether the voice was disguised before it was kept.
+    voice: str | None = None
+    disguised: bool = False
 
     @property
     def partial(self) -> bool:
@@ -168,6 +178,8 @@ def answer_to_json(value: AnswerValue) -> dict[str, Any]:
                         "removed": list(f.removed),
                         "scrubbed": f.scrubbed,
                         "partial": partial_json(f),
+                        "voice": f.voice,
+                        "disguised": f.disguised,
                     }
                     for f in files
                 ],
@@ -252,6 +264,12 @@ def _attachment(data: Any) -> AttachmentInfo:
         kept = _float(partial["kept_seconds"])
         declared_value = partial.get("declared_seconds")
         declared = None if declared_value is None else _float(declared_value)
+    voice = data.get("voice")
+    if voice is not None and voice not in VOICE_CHOICES:
+        raise ValueError("unknown voice choice")
+    disguised = data.get("disguised", False)
+    if not isinstance(disguised, bool):
+        raise ValueError("disguised is not a boolean")
     return AttachmentInfo(
         _str(data["ref"]),
         _str(data["kind"]),
@@ -262,6 +280,8 @@ def _attachment(data: Any) -> AttachmentInfo:
         scrubbed,
         kept,
         declared,
+        voice,
+        disguised,
     )
 
 

@@ -94,6 +94,7 @@ from .state import (
     SPECIES_MORE_STEP,
     SPECIES_PICK_STEP,
     SUBMITTING_STEP,
+    VOICE_STEP,
     WIPE_STEP,
     State,
 )
@@ -127,6 +128,7 @@ SUB_KINDS: Final = (
     "followup_wait",
     "species_pick",
     "species_more",
+    "voice",
 )
 STEP_KINDS: Final = ("new", "closed", "lost", "submitting", *QUESTION_KINDS, *SUB_KINDS)
 _SUB_KIND = {
@@ -142,6 +144,7 @@ _SUB_KIND = {
     FOLLOWUP_WAIT_STEP: "followup_wait",
     SPECIES_PICK_STEP: "species_pick",
     SPECIES_MORE_STEP: "species_more",
+    VOICE_STEP: "voice",
 }
 #: A species proposal is shown when the matcher is at least this sure of it.
 SPECIES_SHOWN: Final = 0.45
@@ -179,6 +182,15 @@ def _sub_step_valid(q: Questionnaire, state: State) -> bool:
     if not state.pending:
         return False
     parent = q.get(state.pending[0])
+    if state.step == VOICE_STEP:
+        # The attachments question, a file of it waiting for the answer, and the step
+        # (with its own data) to go back to.
+        return (
+            len(state.pending) >= 3
+            and parent is not None
+            and parent.type == "attachments"
+            and any(f.ref == state.pending[1] for f in _listed(state, parent.id))
+        )
     wanted = {
         LANGUAGE_CONFIRM_STEP: "language",
         PRECISION_STEP: "location",
@@ -247,6 +259,8 @@ def _resumable(q: Questionnaire, state: State) -> str:
         SPECIES_MORE_STEP,
     ):
         return state.pending[0]
+    if state.step == VOICE_STEP:
+        return _resumable(q, replace(state, step=state.pending[2], pending=state.pending[3:]))
     if state.step == EDIT_STEP:
         return q.review.id
     return state.step
@@ -302,6 +316,12 @@ def _options(q: Questionnaire, state: State) -> tuple[Option, ...]:
         )
     if step == SPECIES_MORE_STEP:
         return (Option("add", Msg(m.SPECIES_ADD)), Option("done", Msg(m.SPECIES_DONE)))
+    if step == VOICE_STEP:
+        return (
+            Option("own", Msg(m.VOICE_OWN)),
+            Option("other", Msg(m.VOICE_OTHER)),
+            Option("unsure", Msg(m.VOICE_UNSURE)),
+        )
     question = _question(q, state)
     match question.type:
         case "language":
@@ -337,6 +357,7 @@ def _ask(q: Questionnaire, state: State) -> Actions:
         RECEIPT_STEP: (m.FOLLOWUP_ASK_CODE, "text", False),
         SPECIES_PICK_STEP: (m.SPECIES_PICK, "choice", False),
         SPECIES_MORE_STEP: (m.SPECIES_MORE, "choice", False),
+        VOICE_STEP: (m.VOICE_PROMPT, "choice", False),
         FOLLOWUP_STEP: (m.FOLLOWUP_ANSWER_PROMPT, "text", False),
     }
     if step in (RECEIPT_WAIT_STEP, FOLLOWUP_WAIT_STEP):
@@ -661,6 +682,17 @@ def _files(q: Questionnaire, state: State) -> tuple[Question, tuple[AttachmentIn
     return question, current.files if isinstance(current, AttachmentsAnswer) else ()
 
 
+def _listed(state: State, question_id: str) -> tuple[AttachmentInfo, ...]:
+    current = state.answer(question_id)
+    return current.files if isinstance(current, AttachmentsAnswer) else ()
+
+
+#: What a channel reports for a recording that may hold a voice: the tipster is asked
+#: whose voice it is before the file is fetched (a document is not asked: its voice, if
+#: any, is disguised, as for "I don't know").
+RECORDING_KINDS: Final = frozenset({"voice", "audio", "video", "video_note"})
+
+
 def _attachment(q: Questionnaire, state: State, event: Attachment) -> Result:
     found = _files(q, state)
     if found is None:
@@ -675,8 +707,38 @@ def _attachment(q: Questionnaire, state: State, event: Attachment) -> Result:
     info = AttachmentInfo(event.ref, event.kind[:32], size, caption or None)
     files = (*files, info)
     state = state.with_answer(question.id, AttachmentsAnswer(files), log=False)
+    if info.kind in RECORDING_KINDS:
+        # Whose voice? Asked before anything is fetched: the original is never kept.
+        back = (state.step, *state.pending)  # where the conversation goes on after
+        return _enter(q, state, VOICE_STEP, pending=(question.id, event.ref, *back))
     received = Say(Msg.plural_of(m.FILES_RECEIVED, len(files)), state.language)
     return state, [FetchAttachment(event.ref), received]
+
+
+def _voice_chosen(q: Questionnaire, state: State, option: str) -> Result:
+    """The tipster said whose voice: fetch the file (disguised unless someone else's),
+    say it was received, and ask again the question the file arrived at."""
+    question_id, ref, back, *back_pending = state.pending
+    files = tuple(
+        replace(f, voice=option) if f.ref == ref else f for f in _listed(state, question_id)
+    )
+    state = state.with_answer(question_id, AttachmentsAnswer(files), log=False)
+    state = replace(state, step=back, pending=tuple(back_pending))
+    received = Say(Msg.plural_of(m.FILES_RECEIVED, len(files)), state.language)
+    return state, [FetchAttachment(ref, keep_voice=option == "other"), received, *_ask(q, state)]
+
+
+def _voice_skipped(q: Questionnaire, state: State, event: Any) -> Result:
+    return _voice_chosen(q, state, "unsure")
+
+
+def _voice_unanswered(q: Questionnaire, state: State, event: Any) -> Result:
+    """Something else instead of an answer (another file, a pin, text): the recording
+    is taken as "I don't know" (its voice disguised), then the event is handled."""
+    state, first = _voice_chosen(q, state, "unsure")
+    asked = [a for a in first if not isinstance(a, Ask)]
+    state, then = TABLE.get((step_kind(q, state), type(event)), _not_here)(q, state, event)
+    return state, [*asked, *then]
 
 
 def _attachment_failed(q: Questionnaire, state: State, event: AttachmentFailed) -> Result:
@@ -719,6 +781,7 @@ def _attachment_scrubbed(q: Questionnaire, state: State, event: AttachmentScrubb
             scrubbed=True,
             kept_seconds=kept,
             declared_seconds=declared,
+            disguised=bool(event.voice_disguised),
         )
         if f.ref == event.ref
         else f
@@ -728,6 +791,8 @@ def _attachment_scrubbed(q: Questionnaire, state: State, event: AttachmentScrubb
     actions: Actions = []
     if kept is not None:
         actions.append(_partial_notice(state, sent_as, event.kind, kept, declared))
+    if event.voice_disguised:
+        actions.append(_say(state, m.VOICE_DISGUISED))
     if not removed:
         return state, [*actions, _say(state, m.FILE_NOTHING_HIDDEN)]
     labels = tuple(dict.fromkeys(m.REMOVED_LABELS[r] for r in removed))
@@ -1080,6 +1145,14 @@ _STEP_ROWS: dict[str, dict[EventType, Handler]] = {
     "species": _rows(text=_species_text, choose=_choice(_option_chosen)),
     "species_pick": _rows(text=_species_typed_again, choose=_choice(_species_picked)),
     "species_more": _rows(text=_species_typed_again, choose=_choice(_species_more)),
+    "voice": _rows(
+        choose=_choice(_voice_chosen),
+        text=_voice_unanswered,
+        location=_voice_unanswered,
+        attachment=_voice_unanswered,
+        skip=_voice_skipped,
+        back=_voice_skipped,
+    ),
     "country": _rows(text=_country_text, choose=_choice(_option_chosen)),
     "country_pick": _rows(text=_country_typed_again, choose=_choice(_country_picked)),
     "location": _rows(text=_location_text, location=_location_pin, choose=_choice(_option_chosen)),

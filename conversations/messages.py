@@ -200,6 +200,19 @@ FILE_PARTIAL_AUDIO_UNKNOWN = N_(
 )
 FILE_CLEANED = N_("To protect you, we removed from your file: {details}.")
 FILE_NOTHING_HIDDEN = N_("We checked your file: it had no hidden details to remove.")
+# A voice note, audio file or video: asked once, before it is fetched. "My own voice"
+# and "I don't know" (and no answer) mean the voice is disguised before storage.
+VOICE_PROMPT = N_(
+    "Whose voice is in this recording? If it is your own voice, we change it before it is "
+    "stored, so that nobody can recognise you. A recording of someone else, such as a "
+    "trader or an official, is kept as it is, as evidence."
+)
+VOICE_OWN = N_("My own voice")
+VOICE_OTHER = N_("Someone else (keep it as evidence)")
+VOICE_UNSURE = N_("I don't know")
+VOICE_DISGUISED = N_(
+    "Your voice in this recording was changed before it was stored. Your words stay the same."
+)
 # What was removed, as a tipster would say it (joined as a list in each language).
 REMOVED_LABELS = {
     "location": N_("the location"),

@@ -60,6 +60,10 @@ def _file(index: int, info: AttachmentInfo) -> dict[str, Any]:
     partial = partial_json(info)
     if partial is not None:
         out["partial"] = partial
+    if info.voice is not None or info.disguised:
+        # Whose voice the tipster said it is, and whether it was disguised: a disguised
+        # voice's pitch is not the speaker's, and must not be taken as a clue.
+        out["voice"] = {"said": info.voice or "unsure", "disguised": info.disguised}
     return out
 
 

@@ -259,8 +259,9 @@ class Hotline:
         ref = f"desk-{secrets.token_hex(8)}"
         actions = await self.intake.handle(call_id, Attachment(ref, "file", len(data)))
         said: list[Action | WipeChat] = [a for a in actions if not isinstance(a, FetchAttachment)]
-        if FetchAttachment(ref) in actions:
-            told = await self.intake.attach(call_id, ref, data)
+        fetch = next((a for a in actions if isinstance(a, FetchAttachment) and a.ref == ref), None)
+        if fetch is not None:
+            told = await self.intake.attach(call_id, ref, data, keep_voice=fetch.keep_voice)
             kept = ref in _attachment_refs(await self.intake.state(call_id))
             # "n files received" only when this one was kept; the reason otherwise.
             said = [*told, *said] if kept else list(told)

@@ -52,6 +52,7 @@ __all__ = [
     "thread_view",
     "tip_view",
     "verdict_view",
+    "voice_note",
 ]
 
 # Controls other than newline and tab, and the bidi embeddings, overrides and isolates
@@ -128,6 +129,24 @@ def _seconds(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) and 0 <= value <= 1e7 else None
+
+
+_SAID = {
+    "own": "the tipster's own voice",
+    "other": "someone else's voice (kept as evidence)",
+    "unsure": "the tipster did not say whose voice",
+}
+
+
+def voice_note(voice: object) -> str:
+    """What a reviewer reads of a recording's voice: whether it was disguised, so that
+    nobody treats its pitch as a clue ("VOICE DISGUISED: ...")."""
+    if not isinstance(voice, Mapping):
+        return f"voice: {_listing(voice)}"
+    said = _SAID.get(str(voice.get("said")), "whose voice is not known")
+    if voice.get("disguised") is True:
+        return f"VOICE DISGUISED ({said}): pitch and formants were shifted; not a clue"
+    return f"voice not changed ({said})"
 
 
 def partial_note(partial: object) -> str:
@@ -233,6 +252,8 @@ class _Answers:
                 parts.append(f"scrubbed: {_listing(info[key])}")
         if info.get("partial") is not None:
             parts.append(partial_note(info["partial"]))
+        if info.get("voice") is not None:
+            parts.append(voice_note(info["voice"]))
         return ", ".join(parts)
 
     def _species(self, items: Any, *, detailed: bool) -> list[str]:

@@ -85,6 +85,7 @@ class Dialogue:
             "when": lambda: self.choose("this_week"),
             "when_details": lambda: self.text("Every Tuesday night"),
             "evidence": lambda: self.choose("done"),
+            "_voice": lambda: self.choose("unsure"),
             "followup": lambda: self.choose("no"),
         }
         if self.state.phase == "new":

@@ -705,6 +705,19 @@ class FakeUser:
         await self.api.inject(self._message({"document": document}, "[document]"))
         return file_id
 
+    async def voice(self, data: bytes, *, duration: int = 5) -> str:
+        """A voice note (Opus in Ogg, as Telegram's apps record them); its file id."""
+        file_id = self.api.add_file(data, path="voice")
+        voice = {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id[-10:],
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(data),
+        }
+        await self.api.inject(self._message({"voice": voice}, "[voice]"))
+        return file_id
+
     async def sticker(self) -> None:
         sticker = {
             "file_id": "CAACAgIAAxk-fake-sticker",

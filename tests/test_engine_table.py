@@ -118,6 +118,7 @@ REACH: dict[str, Callable[[Dialogue], None]] = {
         _then(_species(_at("species")), lambda d: Text("shark fin")),
         lambda d: Choose("_species_pick", "1"),
     ),
+    "voice": _then(_at("evidence"), lambda d: Attachment("note-1", "voice", 4000)),
     "receipt": _then(lambda d: None, lambda d: FollowUp()),
     "receipt_wait": _then(
         _then(lambda d: None, lambda d: FollowUp()), lambda d: Text("1234 5678 9012 3456")

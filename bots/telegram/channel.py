@@ -368,8 +368,8 @@ class TelegramChannel:
                 case ShowSummary(_, lang):
                     chat.lang = lang
                     sent += await self._send(chat_id, chat, self._render_summary(action))
-                case FetchAttachment(ref):
-                    queue = await self._fetch(chat_id, ref, queue, token)
+                case FetchAttachment(ref, keep_voice):
+                    queue = await self._fetch(chat_id, ref, queue, token, keep_voice)
                 case WipeChat(message_ids, lang):
                     chat.lang = lang or chat.lang
                     refused = await self._wipe(chat_id, [*message_ids, *chat.unremembered], chat)
@@ -437,7 +437,12 @@ class TelegramChannel:
             await with_retries(lambda: self.api.remove_keyboard(chat_id, message_id), attempts=2)
 
     async def _fetch(
-        self, chat_id: int, ref: str, rest: list[Action | WipeChat], token: str
+        self,
+        chat_id: int,
+        ref: str,
+        rest: list[Action | WipeChat],
+        token: str,
+        keep_voice: bool = False,
     ) -> list[Action | WipeChat]:
         """Fetch a file (getFile, then the download) and hand it to the Intake, which
         scrubs it (P3) and keeps it with the draft; what to carry out next. When the file
@@ -454,7 +459,9 @@ class TelegramChannel:
         except ApiError as exc:
             log.warning("a file could not be fetched (%s)", type(exc).__name__)
         else:
-            told = await self.intake.attach(conversation, ref, data, update=token)
+            told = await self.intake.attach(
+                conversation, ref, data, update=token, keep_voice=keep_voice
+            )
             if ref in _attachment_refs(await self.intake.state(conversation)):
                 return [*told, *rest]
             return list(told)

@@ -116,7 +116,10 @@ def disguise_voice(
         raise VerifyFailedError("the disguised recording is not what was made", kind=again.kind)
     _check(again, before, video, limits)
     removed = cleaned.removed | again.removed
-    return replace(again, removed=frozenset(removed), voice_disguised=True)
+    # A recording cut short stays marked as such: the disguise re-encodes the part kept.
+    return replace(
+        again, removed=frozenset(removed), partial=cleaned.partial, voice_disguised=True
+    )
 
 
 def _check(result: ScrubResult, before: dict[str, Any], video: bool, limits: Limits) -> None:
