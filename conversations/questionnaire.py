@@ -35,7 +35,7 @@ enough:
     ``https://`` or ``www.``, an onion address, an IP address with a port or path, or a
     common top-level domain (``example.com``, not ``Mr.Smith``);
 ``{question: description, mentions: link}``
-    the same, in that one earlier ``text`` or ``species`` question's answer.
+    the same, in that one earlier ``text``, ``species`` or ``links`` question's answer.
 
 The ``language``, ``notice`` and ``review`` questions cannot have a condition.
 """
@@ -87,7 +87,7 @@ QUESTION_TYPES: tuple[QuestionType, ...] = (
     "review",
 )
 _UNCONDITIONAL = ("language", "notice", "review")
-_FREE_TEXT = ("text", "species")
+_FREE_TEXT = ("text", "species", "links")
 # Short enough that "step:option" fits in Telegram's 64-byte callback data.
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 _LANG = re.compile(r"^[a-z]{2,3}(_[A-Z][a-z]{3})?(_[A-Z]{2})?$")
@@ -283,7 +283,7 @@ def _conditions(
                 raise QuestionnaireError(f"{where}: 'mentions' can only be 'link'")
             if referenced is not None and referenced.type not in _FREE_TEXT:
                 raise QuestionnaireError(
-                    f"{where}: 'mentions' needs a text or species question, "
+                    f"{where}: 'mentions' needs a text, species or links question, "
                     f"'{ref}' is a '{referenced.type}' question"
                 )
             out.append(Condition(ref, (), "link"))

@@ -101,7 +101,7 @@ def test_a_single_condition_need_not_be_a_list() -> None:
         ("place", {"question": "category"}, "needs 'question' with 'in'"),
         ("place", {"in": ["sale"]}, "needs 'question' with 'in'"),
         ("place", {"mentions": "phone"}, "'mentions' can only be 'link'"),
-        ("place", {"question": "category", "mentions": "link"}, "needs a text or species"),
+        ("place", {"question": "category", "mentions": "link"}, "needs a text, species or links"),
         (
             "place",
             {"question": "category", "in": ["sale"], "mentions": "link"},
