@@ -1,12 +1,16 @@
-"""A link in a tip is never fetched: not by the bot, the intake, the console or any review
-command. A server on loopback counts every connection; tips whose answers link to it (with
-a scheme, and as a bare ``host:port``) go through the console intake and through both
-Telegram frameworks against the fake Bot API, then through ``tipline review next``,
-``show``, ``export`` and ``share``. The server must see no connection at all, no name in
-the links may be looked up, and every message to Telegram has link previews disabled."""
+"""A link in a tip is never fetched: not by the bot, the intake, the console, the operator
+desk or any review command. A server on loopback counts every connection; tips whose
+answers link to it (with a scheme, and as a bare ``host:port``) go through the console
+intake, through both Telegram frameworks against the fake Bot API and through a hotline
+call on the operator desk, then through ``tipline review next``, ``show``, ``export`` and
+``share``. The server must see no connection at all, no name in the links may be looked
+up, every view shows the links defanged, and every message to Telegram has link previews
+disabled."""
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import socket
@@ -20,12 +24,14 @@ import pytest
 
 from privacy import X25519Identity, write_identity_file
 
+from .deskharness import DeskParts, sealed_tips, step_of
 from .fakebotapi import Call, FakeBotApi, walk
 from .test_cli import Env, cli
+from .test_desk_http import ANSWERS, Client, client, new_call, parts, post, signed_in
 from .test_review_cli import Reviewers
 from .test_telegram_parity import Bot, begin, bot, framework, script, tipster
 
-__all__ = ["bot", "cli", "framework"]  # fixtures, imported for pytest
+__all__ = ["bot", "cli", "client", "framework", "parts"]  # fixtures, imported for pytest
 
 # A name that exists nowhere: looking it up at all is the failure, not its answer.
 LOOKUP_NAME = "ivory-listing-3f9k.example"
@@ -257,6 +263,41 @@ async def test_telegram_intake_and_review_commands_fetch_nothing(
         "share", case, "--to", str(partner.recipient), "--out", str(bundle), "--reviewer", "bob"
     )
     assert bundle.stat().st_size > 0
+    _assert_untouched(listing_server, lookups)
+
+
+# --------------------------------------------------------------------------- the desk
+async def test_a_hotline_call_on_the_operator_desk_fetches_nothing(
+    client: Client, parts: DeskParts, listing_server: CountingServer, lookups: list[str]
+) -> None:
+    port = listing_server.port
+    links = _links(port)
+    csrf = await signed_in(client)
+    url = await new_call(client, csrf)
+    answers = {
+        **ANSWERS,
+        "category": {"choice": "sale"},
+        "description": {"text": f"Ivory carvings advertised at {links[0]}", "identity": "keep"},
+        "listing_links": {"text": "\n".join(links)},
+        "platform": {"choice": "darknet"},
+    }
+    summary = await (await client.get(url)).text()
+    seen: list[str] = []
+    while (step := step_of(summary)) != "review":
+        assert step is not None and step in answers and len(seen) < 40, (step, seen)
+        seen.append(step)
+        summary = await post(client, url, summary, **answers[step])
+    assert seen[-4:-2] == ["listing_links", "platform"]
+    _assert_defanged(html.unescape(summary), port, "the desk's summary")
+    done = await post(client, url, summary, choice="send")
+    for raw in _raw_forms(port):
+        assert raw not in html.unescape(done)
+    (tip,) = await sealed_tips(parts)
+    sealed = json.loads(json.dumps(tip))  # as a reviewer's JSON reader sees it
+    assert [link["port"] for link in sealed["answers"]["listing_links"]["links"][:2]] == [
+        port,
+        port,
+    ]
     _assert_untouched(listing_server, lookups)
 
 
