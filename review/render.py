@@ -63,9 +63,9 @@ _HIDDEN_TYPES = ("notice", "review", "language")
 #: Shown under a tip's links: nothing in Tipline opens one, and a reviewer who does
 #: tells that site that someone is looking.
 LINKS_NOTE = (
-    "Links are shown defanged and are never opened by Tipline. To open one, re-type it "
-    "yourself (hxxp -> http, [.] -> .): opening it contacts that site, which can see "
-    "that someone is looking (use a machine and connection that may be seen doing so)."
+    "Links are defanged and never opened by Tipline. Opening one contacts that site, which "
+    "then sees that someone is looking: re-type it yourself (hxxp -> http, [.] -> .), and "
+    "only on a machine and connection that may be seen doing so."
 )
 
 

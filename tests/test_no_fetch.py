@@ -182,7 +182,7 @@ def test_console_intake_and_review_commands_fetch_nothing(
     again = cli.run("review", "show", case, "--identity", key)
     assert again.returncode == 0, again.stderr
     _assert_defanged(again.stdout, port, "review show")
-    assert "opening it contacts that site" in again.stdout
+    assert "Opening one contacts that site" in again.stdout
     out = tmp_path / "export"
     exported = cli.run("review", "export", case, "--out", str(out), "--identity", key)
     assert exported.returncode == 0, exported.stderr
