@@ -5,8 +5,12 @@ reviewer's view and export text), with onion addresses labelled."""
 from __future__ import annotations
 
 import json
+import re
+import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bots.render import Renderer
 from conversations import ShowSummary, Text
@@ -188,3 +192,28 @@ def test_the_reviewers_view_shows_links_defanged_and_how_to_open_them() -> None:
     assert "A darknet market" in text
     for raw in ("http://shop", "shop.example.com", "facebook.com", ONION, "://www.facebook"):
         assert raw not in text, raw
+
+
+_URLISH = st.text(
+    alphabet=st.sampled_from(list("abc.:/?#@[]-_0123456789 hxtps\n,()<>'\"中")), max_size=200
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_URLISH, st.text(max_size=200)))
+def test_any_text_parses_and_defangs_without_leaving_a_dot_or_a_scheme(text: str) -> None:
+    found = parse_links(text)
+    for link in found.links:
+        assert link.typed in text
+        shown = defang(link)
+        assert "." not in shown.replace("[.]", "")
+        assert not re.search(r"(?i)https?://", shown)
+    defanged = defang_text(text)
+    assert not mentions_link(defanged)
+
+
+def test_a_long_hostile_message_is_read_quickly() -> None:
+    start = time.perf_counter()
+    parse_links("a." * 2000 + "/" + "?" * 1000 + "http://" * 100)
+    defang_text(("x" * 60 + ".") * 60)
+    assert time.perf_counter() - start < 1.0
