@@ -16,6 +16,8 @@ __all__ = [
     "AttachmentsAnswer",
     "ChoiceAnswer",
     "CountryAnswer",
+    "LinkItem",
+    "LinksAnswer",
     "LocationAnswer",
     "Skipped",
     "SpeciesAnswer",
@@ -123,6 +125,30 @@ class AttachmentsAnswer:
     files: tuple[AttachmentInfo, ...] = ()
 
 
+@dataclass(frozen=True)
+class LinkItem:
+    """One web address as the tipster typed it, in its parts, each kept as typed (no
+    lowercasing, no percent-decoding). ``scheme`` is ``http``, ``https`` or None (none
+    typed); ``onion`` says the host is a Tor onion service. Never fetched."""
+
+    typed: str
+    host: str
+    scheme: str | None = None
+    port: int | None = None
+    path: str = ""
+    query: str | None = None
+    fragment: str | None = None
+    onion: bool = False
+
+
+@dataclass(frozen=True)
+class LinksAnswer:
+    """The links of one message (``typed``, the whole text as written)."""
+
+    typed: str
+    links: tuple[LinkItem, ...] = ()
+
+
 AnswerValue = (
     Skipped
     | ChoiceAnswer
@@ -131,6 +157,7 @@ AnswerValue = (
     | LocationAnswer
     | AttachmentsAnswer
     | SpeciesAnswer
+    | LinksAnswer
 )
 
 
@@ -184,6 +211,24 @@ def answer_to_json(value: AnswerValue) -> dict[str, Any]:
                     for f in files
                 ],
             }
+        case LinksAnswer(typed, links):
+            return {
+                "type": "links",
+                "typed": typed,
+                "links": [
+                    {
+                        "typed": link.typed,
+                        "scheme": link.scheme,
+                        "host": link.host,
+                        "port": link.port,
+                        "path": link.path,
+                        "query": link.query,
+                        "fragment": link.fragment,
+                        "onion": link.onion,
+                    }
+                    for link in links
+                ],
+            }
 
 
 def answer_from_json(data: Any) -> AnswerValue:
@@ -219,6 +264,11 @@ def answer_from_json(data: Any) -> AnswerValue:
             if not isinstance(files, list):
                 raise ValueError("files is not a list")
             return AttachmentsAnswer(tuple(_attachment(f) for f in files))
+        if kind == "links":
+            links = data["links"]
+            if not isinstance(links, list):
+                raise ValueError("links is not a list")
+            return LinksAnswer(_str(data["typed"]), tuple(_link(i) for i in links))
     except KeyError as exc:
         raise ValueError(f"answer lacks {exc}") from exc
     raise ValueError(f"unknown answer type {kind!r}")
@@ -282,6 +332,25 @@ def _attachment(data: Any) -> AttachmentInfo:
         declared,
         voice,
         disguised,
+    )
+
+
+def _link(data: Any) -> LinkItem:
+    if not isinstance(data, dict):
+        raise ValueError("link is not an object")
+    port = data.get("port")
+    onion = data.get("onion", False)
+    if not isinstance(onion, bool):
+        raise ValueError("onion is not a boolean")
+    return LinkItem(
+        _str(data["typed"]),
+        _str(data["host"]),
+        _opt(data.get("scheme")),
+        None if port is None else _int(port),
+        _str(data.get("path", "")),
+        _opt(data.get("query")),
+        _opt(data.get("fragment")),
+        onion,
     )
 
 

@@ -42,6 +42,7 @@ from .answers import (
     AttachmentsAnswer,
     ChoiceAnswer,
     CountryAnswer,
+    LinksAnswer,
     LocationAnswer,
     Skipped,
     SpeciesAnswer,
@@ -71,6 +72,7 @@ from .events import (
     Submitted,
     Text,
 )
+from .links import parse_links
 from .messages import Msg, MsgList
 from .places import (
     apply_precision,
@@ -266,12 +268,55 @@ def _resumable(q: Questionnaire, state: State) -> str:
     return state.step
 
 
+def _applicable(q: Questionnaire, state: State) -> frozenset[str]:
+    """The questions whose condition (``when``) holds on the answers so far."""
+    return q.applicable(dict(state.answers))
+
+
 def _next_question(q: Questionnaire, state: State, after: str) -> str:
+    shown = _applicable(q, state)
     for question in q.questions[q.position(after) + 1 :]:
         if question.type == "language" and state.answer(question.id) is not None:
             continue  # the language was already settled (a fixed language, or a hint)
+        if question.id not in shown:
+            continue  # its condition does not hold
         return question.id
     return q.review.id
+
+
+def _missing(q: Questionnaire, state: State) -> str | None:
+    """The first question that applies but has no answer yet (it came to apply when an
+    earlier answer was changed from the summary)."""
+    shown = _applicable(q, state)
+    for question in q.questions:
+        if question.type in ("language", "notice", "review") or question.id not in shown:
+            continue
+        if state.answer(question.id) is None:
+            return question.id
+    return None
+
+
+def _drop_inapplicable(q: Questionnaire, state: State) -> tuple[State, tuple[str, ...]]:
+    """Answers to questions whose condition no longer holds leave the answers, the log
+    and the path back; returned with the labels of those that said something (a skipped
+    one goes quietly)."""
+    shown = _applicable(q, state)
+    gone = {qid for qid, _ in state.answers if q.get(qid) is not None and qid not in shown}
+    if not gone:
+        return state, ()
+    labels = tuple(
+        question.label
+        for question in q.questions
+        if question.id in gone and not isinstance(state.answer(question.id), Skipped)
+    )
+    state = replace(
+        state,
+        answers=tuple((k, v) for k, v in state.answers if k not in gone),
+        log=tuple((k, v) for k, v in state.log if k not in gone),
+        history=tuple(h for h in state.history if h not in gone),
+        resume=None if state.resume in gone else state.resume,
+    )
+    return state, labels
 
 
 def _options(q: Questionnaire, state: State) -> tuple[Option, ...]:
@@ -292,10 +337,11 @@ def _options(q: Questionnaire, state: State) -> tuple[Option, ...]:
     if step == COUNTRY_PICK_STEP:
         return tuple(Option(code, CountryName(code)) for code in state.pending[2:])
     if step == EDIT_STEP:
+        shown = _applicable(q, state)
         editable = tuple(
             Option(question.id, Msg(question.label))
             for question in q.questions
-            if question.type not in ("language", "notice", "review")
+            if question.type not in ("language", "notice", "review") and question.id in shown
         )
         return (*editable, Option(SUMMARY_OPTION, Msg(m.BACK_TO_SUMMARY)))
     if step == CANCEL_STEP:
@@ -373,6 +419,7 @@ def _ask(q: Questionnaire, state: State) -> Actions:
         "country": "text",
         "location": "location",
         "attachments": "attachments",
+        "links": "text",
     }
     expects = expects_by_type.get(question.type, "choice")
     skippable = not question.required and question.type not in ("notice", "review")
@@ -385,10 +432,12 @@ def _ask(q: Questionnaire, state: State) -> Actions:
 
 
 def _summary(q: Questionnaire, state: State) -> tuple[SummaryItem, ...]:
+    """The answers to the questions that apply (a question passed over is not listed)."""
+    shown = _applicable(q, state)
     return tuple(
         SummaryItem(question.id, Msg(question.label), state.answer(question.id) or Skipped())
         for question in q.questions
-        if question.type not in ("language", "notice", "review")
+        if question.type not in ("language", "notice", "review") and question.id in shown
     )
 
 
@@ -405,11 +454,25 @@ def _reask(
 
 
 def _answered(q: Questionnaire, state: State, question_id: str, value: AnswerValue) -> Result:
-    """Record an answer and move on: to ``resume`` if set, else to the next question."""
-    state = state.with_answer(question_id, value)
+    """Record an answer and move on: to ``resume`` if set, else to the next question.
+
+    Answers that no longer apply (their question's condition stopped holding) are dropped
+    and the tipster is told which. Coming back to the summary, a question that has come to
+    apply is asked first, and the summary follows once it is answered."""
+    state, dropped = _drop_inapplicable(q, state.with_answer(question_id, value))
+    said: Actions = []
+    if dropped:
+        forms = m.ANSWERS_DROPPED
+        said = [Say(Msg.plural_of(forms, len(dropped), details=MsgList(dropped)), state.language)]
+    if state.resume == q.review.id:
+        missing = _missing(q, state)
+        if missing is not None:
+            state, actions = _enter(q, state, missing)
+            return state, [*said, *actions]
     target = state.resume or _next_question(q, state, question_id)
     history = state.history if state.resume else (*state.history, question_id)
-    return _enter(q, replace(state, history=history, resume=None), target)
+    state, actions = _enter(q, replace(state, history=history, resume=None), target)
+    return state, [*said, *actions]
 
 
 def _language_match(hint: str | None, languages: tuple[str, ...]) -> str | None:
@@ -530,9 +593,11 @@ def _back(q: Questionnaire, state: State, event: Any) -> Result:
         return _enter(q, state, q.review.id)
     if state.resume is not None:
         return _enter(q, replace(state, resume=None), state.resume)
-    if not state.history:
-        return _reask(q, state, m.REASON_FIRST_STEP)
-    *rest, previous = state.history
+    shown = _applicable(q, state)
+    history = tuple(h for h in state.history if h in shown or q.get(h) is None)
+    if not history:
+        return _reask(q, replace(state, history=()), m.REASON_FIRST_STEP)
+    *rest, previous = history
     return _enter(q, replace(state, history=tuple(rest)), previous)
 
 
@@ -623,6 +688,23 @@ def _text(q: Questionnaire, state: State, event: Text) -> Result:
     if len(text) < question.min_length:
         return _reask(q, state, m.REASON_TOO_SHORT)
     return _answered(q, state, question.id, TextAnswer(text))
+
+
+def _links_text(q: Questionnaire, state: State, event: Text) -> Result:
+    """Web addresses, one or several in one message: kept as typed and in parts, never
+    fetched. A message with none, or with another scheme than http(s), is refused."""
+    question = _question(q, state)
+    typed = _clean_text(event.text)
+    if not typed:
+        return _reask(q, state, m.REASON_EMPTY)
+    if len(typed) > question.max_length:
+        return _reask(q, state, m.REASON_TOO_LONG, max=question.max_length)
+    found = parse_links(typed)
+    if found.refused:
+        return _reask(q, state, m.REASON_LINK_SCHEME)
+    if not found.links:
+        return _reask(q, state, m.REASON_NO_LINK)
+    return _answered(q, state, question.id, LinksAnswer(typed, found.links))
 
 
 def _country_text(q: Questionnaire, state: State, event: Text) -> Result:
@@ -1143,6 +1225,7 @@ _STEP_ROWS: dict[str, dict[EventType, Handler]] = {
     "choice": _rows(choose=_choice(_option_chosen)),
     "text": _rows(text=_text, choose=_choice(_option_chosen)),
     "species": _rows(text=_species_text, choose=_choice(_option_chosen)),
+    "links": _rows(text=_links_text, choose=_choice(_option_chosen)),
     "species_pick": _rows(text=_species_typed_again, choose=_choice(_species_picked)),
     "species_more": _rows(text=_species_typed_again, choose=_choice(_species_more)),
     "voice": _rows(

@@ -51,7 +51,7 @@ class Msg:
         return cls(msgid, tuple(sorted(values.items())))
 
     @classmethod
-    def plural_of(cls, forms: Plural, n: int, **values: str | int) -> Msg:
+    def plural_of(cls, forms: Plural, n: int, **values: str | int | MsgList) -> Msg:
         """The form for ``n`` (which the text can show as ``{n}``)."""
         return cls(forms.singular, tuple(sorted({**values, "n": n}.items())), forms.plural, n)
 
@@ -163,6 +163,22 @@ FOLLOWUP_SENT = N_("Thank you. Your answer was added to your report, encrypted."
 FOLLOWUP_FINISH_FIRST = N_(
     "Please finish or cancel this report first. Then you can check for questions."
 )
+
+REASON_NO_LINK = N_(
+    "We could not find a web address in your message. Please type or paste the address "
+    "of the listing as your browser or app shows it."
+)
+REASON_LINK_SCHEME = N_(
+    "Only web addresses can be taken here: they start with http:// or https://, or with "
+    "the site's name. Please check the address and type it again."
+)
+#: Said when changing an answer made earlier answers no longer apply; ``{details}`` is
+#: the list of their questions' labels.
+ANSWERS_DROPPED = NP_(
+    "This answer no longer applies to your report, so it was removed: {details}.",
+    "These answers no longer apply to your report, so they were removed: {details}.",
+)
+LINK_ONION = N_("{link} (onion service)")
 
 SPECIES_PICK = N_("Which of these do you mean?")
 SPECIES_NONE = N_("None of these")

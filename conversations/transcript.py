@@ -22,7 +22,11 @@ An ``<answer>`` is an object with a ``type``: ``skipped``; ``choice`` (``option`
 ``longitude``); ``attachments`` (``files``: as in ``attachments``). An attachment has
 ``partial`` only when it is a video or audio file cut short, of which only the readable
 part was kept (``declared_seconds`` is ``null`` when the file declared no length); the
-field was added within version 1, since readers ignore fields they do not know.
+field was added within version 1, since readers ignore fields they do not know. A
+``links`` answer has ``typed`` and ``links`` (each: ``typed``, ``scheme``, ``host``,
+``port``, ``path``, ``query``, ``fragment``, ``onion``). Only the answers to questions
+that apply are kept: a question whose condition (``when``) does not hold is left out of
+``answers`` and ``transcript``.
 No platform identifier of any kind appears (P1): not the user, chat or message ids, nor
 the adapter's file handles.
 """
@@ -87,11 +91,13 @@ def build_transcript(
     q: Questionnaire, state: State, *, case_id: str, received_on: date, channel: str
 ) -> dict[str, Any]:
     """The transcript of a conversation ready to be sealed (the review step was reached)."""
-    answers = {qid: _public(value, q) for qid, value in state.answers}
+    shown = q.applicable(dict(state.answers))
+    answers = {qid: _public(value, q) for qid, value in state.answers if qid in shown}
     prompts = {question.id: question.prompt for question in q.questions}
     transcript = [
         {"question": qid, "prompt": prompts.get(qid, ""), "answer": _public(value, q)}
         for qid, value in state.log
+        if qid in shown
     ]
     evidence = q.first_of_type("attachments")
     files = state.answer(evidence.id) if evidence else None
