@@ -11,6 +11,7 @@ default; ``--webhook URL --webhook-secret TOKEN`` has Telegram post the updates 
                                 ``{base}/bot{token}/{method}``, files at
                                 ``{base}/file/bot{token}/{path}``); unset: Telegram's own
 ``TELEGRAM_WEBHOOK_SECRET``     the webhook's secret token (instead of ``--webhook-secret``)
+``TELEGRAM_WEBHOOK_SECRET_FILE`` or a file holding it
 ==============================  =============================================================
 """
 
@@ -29,7 +30,7 @@ import click
 from storage import StorageError
 
 from ..runtime import offered_questionnaire, open_runtime
-from ..settings import ConfigError, Settings
+from ..settings import ConfigError, Settings, secret_from_env
 
 if TYPE_CHECKING:  # the Telegram code is imported when the command runs, not for every command
     from bots.telegram import TelegramChannel, WebhookOptions
@@ -115,7 +116,7 @@ def command() -> None:
 @click.option(
     "--webhook-secret",
     envvar="TELEGRAM_WEBHOOK_SECRET",
-    help="Secret token Telegram sends with each post (or TELEGRAM_WEBHOOK_SECRET).",
+    help="Secret token Telegram sends with each post (or TELEGRAM_WEBHOOK_SECRET[_FILE]).",
 )
 @click.option(
     "--listen",
@@ -130,6 +131,11 @@ def telegram(
     from bots.telegram import FloodLimiter, TelegramChannel, run_bot, seen_updates
     from bots.telegram.common import ApiError, TokenRefused
 
+    try:
+        if webhook_url is not None and not webhook_secret:
+            webhook_secret = secret_from_env(os.environ, "TELEGRAM_WEBHOOK_SECRET")
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     webhook = _webhook(webhook_url, webhook_secret, listen)
     try:
         settings = Settings.from_env()
