@@ -165,3 +165,10 @@ def test_the_webhook_secret_is_read_from_its_file(tmp_path: Path) -> None:
         TELEGRAM_WEBHOOK_SECRET_FILE=str(tmp_path / "absent"),
     )
     assert "cannot read TELEGRAM_WEBHOOK_SECRET_FILE" in missing.stderr, missing.stderr
+
+
+def test_min_replicas() -> None:
+    assert Settings.from_env(_env()).redis_replicas == 0
+    assert Settings.from_env(_env(REDIS_MIN_REPLICAS="1")).redis_replicas == 1
+    with pytest.raises(ConfigError, match="REDIS_MIN_REPLICAS"):
+        Settings.from_env(_env(REDIS_MIN_REPLICAS="one"))

@@ -131,7 +131,7 @@ async def open_runtime(settings: Settings, *, intake: bool = True) -> AsyncItera
                 except StorageError as exc:
                     raise ConfigError(str(exc)) from exc
             drafts = DraftStore(ephemeral, ttl=settings.draft_ttl)
-        queue = TipQueue(client)
+        queue = TipQueue(client, replicas=settings.redis_replicas)
         spool = Spool(settings.data_dir / "spool")
         runtime = Runtime(settings, client, queue, spool, ephemeral, drafts)
         await queue.ensure_group()

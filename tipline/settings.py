@@ -36,6 +36,9 @@ file, ``*_PASSWORD_FILE``, as Docker and Compose secrets are):
 ``REDIS_SENTINEL_USERNAME``       the sentinels' own ACL user
 ``REDIS_SENTINEL_PASSWORD``       and password
 ``REDIS_SENTINEL_TLS``            ``1``: the sentinels and the servers they name speak TLS
+``REDIS_MIN_REPLICAS``            a tip counts as received only once this many replicas of
+                                  the durable Redis have it (``WAIT``); else it is spooled
+                                  and pushed again. Default 0; with Sentinel, 1 or more
 ================================  ============================================================
 """
 
@@ -172,6 +175,8 @@ class Settings:
     redis: RedisTarget | None = field(default=None)
     #: The same for the ephemeral Redis.
     ephemeral_redis: RedisTarget | None = field(default=None)
+    #: Replicas of the durable Redis that must have a tip before it counts (WAIT).
+    redis_replicas: int = field(default=0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -191,6 +196,9 @@ class Settings:
         questionnaire = env.get("TIPLINE_QUESTIONNAIRE")
         secret_file = env.get("TIPLINE_SECRET_FILE")
         redis, ephemeral_redis = _redis_targets(env)
+        replicas = env.get("REDIS_MIN_REPLICAS", "0") or "0"
+        if not replicas.isdigit() or int(replicas) > 16:
+            raise ConfigError("REDIS_MIN_REPLICAS must be a number of replicas, 0 to 16")
         return cls(
             data_dir=data_dir,
             redis_url=env.get("REDIS_URL") or None,
@@ -204,6 +212,7 @@ class Settings:
             ephemeral_redis_url=env.get("REDIS_EPHEMERAL_URL") or None,
             redis=redis,
             ephemeral_redis=ephemeral_redis,
+            redis_replicas=int(replicas),
         )
 
     def recipients(self) -> list[X25519Recipient]:
