@@ -252,3 +252,11 @@ def test_the_optional_parts_are_profiles() -> None:
         if "ports" in service:
             assert name in ("proxy", "desk")
             assert "internal" not in service["networks"] or name == "desk"
+
+
+def test_the_bot_is_healthy_when_ready_and_its_metrics_stay_inside() -> None:
+    bot = _services()["bot"]
+    assert bot["environment"]["TIPLINE_METRICS_PORT"] == "9464"
+    assert "TIPLINE_METRICS_HOST" not in bot["environment"]  # loopback, the default
+    assert "http://127.0.0.1:9464/readyz" in " ".join(bot["healthcheck"]["test"])
+    assert not any("9464" in str(port) for port in bot.get("ports", []))
