@@ -25,6 +25,7 @@ SECRETS = (
     "telegram_webhook_secret",
     "tipline_secret",
     "redis_bot_password",
+    "redis_desk_password",
     "redis_ephemeral_password",
     "redis_reviewer_password",
     "desk.crt",

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PASSWORDS = {
     "BOT_PASSWORD": "bot-" + "a1" * 16,
     "REVIEWER_PASSWORD": "reviewer-" + "b2" * 16,
+    "DESK_PASSWORD": "desk-" + "d4" * 16,
     "EPHEMERAL_PASSWORD": "ephemeral-" + "c3" * 16,
 }
 DRAFT_KEY = "d" * 64
@@ -78,6 +79,7 @@ def test_docker_compose_applies_the_rules_of_the_guide() -> None:
     for password, secret in (
         ("BOT_PASSWORD", "redis_bot_password"),
         ("REVIEWER_PASSWORD", "redis_reviewer_password"),
+        ("DESK_PASSWORD", "redis_desk_password"),
         ("EPHEMERAL_PASSWORD", "redis_ephemeral_password"),
     ):
         documented = {u: _rules(w) for u, w in _doc_users(password).items()}
@@ -119,6 +121,7 @@ def acl_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int,
         {
             "redis_bot_password": PASSWORDS["BOT_PASSWORD"],
             "redis_reviewer_password": PASSWORDS["REVIEWER_PASSWORD"],
+            "redis_desk_password": PASSWORDS["DESK_PASSWORD"],
         },
         base,
     )
@@ -153,7 +156,7 @@ async def _login(port: int, user: str, password: str) -> aioredis.Redis:
 
 @pytest_asyncio.fixture
 async def durable(acl_servers: tuple[int, int, int]) -> AsyncIterator[int]:
-    await _apply_guide(acl_servers[0], ("BOT_PASSWORD", "REVIEWER_PASSWORD"))
+    await _apply_guide(acl_servers[0], ("BOT_PASSWORD", "REVIEWER_PASSWORD", "DESK_PASSWORD"))
     yield acl_servers[0]
 
 
@@ -272,6 +275,29 @@ async def test_reviewers_read_and_acknowledge_the_queue_and_cannot_touch_drafts(
     finally:
         await bot.aclose()
         await reviewer.aclose()
+
+
+async def test_the_operator_desk_keeps_its_accounts_and_cannot_read_the_queue(
+    durable: int, tmp_path: Path
+) -> None:
+    desk = await _login(durable, "tipline-desk", PASSWORDS["DESK_PASSWORD"])
+    try:
+        queue = await _bot_work(desk, tmp_path)  # the desk is an intake channel too
+        # Its accounts, as the desk keeps them (desk/accounts.py).
+        assert await desk.sadd("tipline:desk:users", "amina") == 1
+        assert await desk.hsetnx("tipline:desk:user:amina", "role", "operator")
+        await desk.hset("tipline:desk:user:amina", mapping={"password": "$argon2id$..."})
+        assert await desk.hincrby("tipline:desk:user:amina", "generation", 1) == 1
+        assert await desk.smembers("tipline:desk:users") == {b"amina"}
+        assert (await desk.hgetall("tipline:desk:user:amina"))[b"role"] == b"operator"
+        assert await desk.hget("tipline:desk:user:amina", "role") == b"operator"
+        await _refused(lambda: queue.claim_next("desk"))
+        await _refused(lambda: desk.hgetall("tipline:tip:case-from-bot"))
+        await _refused(lambda: desk.hget("tipline:tip:case-from-bot", "sealed"))
+        await _refused(lambda: desk.xrange("tipline:tips"))
+        await _refused(lambda: desk.keys("*"))
+    finally:
+        await desk.aclose()
 
 
 async def test_the_bot_keeps_drafts_in_the_ephemeral_redis(ephemeral: int, durable: int) -> None:
