@@ -261,3 +261,43 @@ def test_the_bot_is_healthy_when_ready_and_its_metrics_stay_inside() -> None:
     assert "TIPLINE_METRICS_HOST" not in bot["environment"]  # loopback, the default
     assert "http://127.0.0.1:9464/readyz" in " ".join(bot["healthcheck"]["test"])
     assert not any("9464" in str(port) for port in bot.get("ports", []))
+
+
+def test_reviewers_reach_the_durable_redis_over_tls_only(tmp_path: Path) -> None:
+    project = _project(tmp_path, _sample_env())
+    shutil.copy(ROOT / "docker-compose.reviewers.yml", project / "docker-compose.reviewers.yml")
+    for name in ("redis.crt", "redis.key"):
+        (project / "secrets" / name).write_text("pem\n")
+    run = subprocess.run(
+        [
+            _docker_compose(),
+            "--project-directory",
+            str(project),
+            "-f",
+            str(project / "docker-compose.yml"),
+            "-f",
+            str(project / "docker-compose.reviewers.yml"),
+            "config",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    services = yaml.safe_load(run.stdout)["services"]
+    redis = services["redis"]
+    published = [str(p["published"] if isinstance(p, dict) else p) for p in redis["ports"]]
+    assert [p.split(":")[0] for p in published] == ["6380"]
+    args = shlex.split(redis["environment"]["REDIS_TLS_ARGS"])
+    assert args[args.index("--tls-port") + 1] == "6380"
+    assert args[args.index("--tls-protocols") + 1] == "TLSv1.3"
+    secrets = {s["source"] if isinstance(s, dict) else s for s in redis["secrets"]}
+    assert {"redis_tls_cert", "redis_tls_key", "redis_reviewer_password"} <= secrets
+    assert "reviewers" in redis["networks"]
+    # The plain-text port stays unpublished; only the proxy and the desk publish others.
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            target = str(port.get("target") if isinstance(port, dict) else port).split(":")[-1]
+            assert target != "6379", name

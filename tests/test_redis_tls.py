@@ -4,23 +4,33 @@ by another authority, or named otherwise, is refused, and a URL cannot turn that
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
+import os
+import shutil
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from redis.exceptions import NoPermissionError
 
 from privacy import X25519Identity
 from storage import RedisTarget, StorageUnavailableError, TipQueue, connect
 from tipline.runtime import open_runtime
 from tipline.settings import ConfigError, Settings
 
-from .redis_processes import RedisProcess, running
+from .redis_processes import START_LIMIT, RedisProcess, free_port, running
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _chain(exc: BaseException) -> str:
@@ -193,3 +203,84 @@ async def test_the_review_commands_open_the_queue_over_tls(
         await runtime.queue.submit("case-in-runtime", b"sealed")
         assert await runtime.queue.depth() == 1
         await runtime.client.flushdb()
+
+
+async def test_the_composed_redis_speaks_tls_to_reviewers(
+    tls_server: tuple[int, Path, Path], tmp_path: Path
+) -> None:
+    """docker-compose.yml's own start script for the durable Redis, run here with the
+    reviewers' override (docker-compose.reviewers.yml): a reviewer logs in over TLS with
+    the certificate checked, as tipline-reviewer, and claims a tip."""
+    _, ca, _ = tls_server
+    certs = ca.parent
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    passwords = {
+        "redis_bot_password": "bot-" + "1f" * 16,
+        "redis_desk_password": "desk-" + "2e" * 16,
+        "redis_reviewer_password": "reviewer-" + "3d" * 16,
+    }
+    for name, password in passwords.items():
+        (secrets / name).write_text(password + "\n")
+    shutil.copy(certs / "server.pem", secrets / "redis_tls_cert")
+    shutil.copy(certs / "server.key", secrets / "redis_tls_key")
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    override = yaml.safe_load((ROOT / "docker-compose.reviewers.yml").read_text())
+    script = compose["services"]["redis"]["command"][-1].replace("$$", "$")
+    script = script.replace("/run/secrets/", f"{secrets}/").replace("/run/redis/", f"{tmp_path}/")
+    tls_args = override["services"]["redis"]["environment"]["REDIS_TLS_ARGS"]
+    port = free_port()
+    # Here: no plain-text port, this test's TLS port, a log file (later options win).
+    tls_args = tls_args.replace("/run/secrets/", f"{secrets}/") + (
+        f" --port 0 --tls-port {port} --bind 127.0.0.1 --logfile {tmp_path}/redis.log"
+    )
+    data = tmp_path / "data"
+    data.mkdir()
+    process = await asyncio.create_subprocess_exec(
+        "sh",
+        "-ec",
+        script,
+        cwd=data,
+        env={"PATH": os.environ["PATH"], "REDIS_TLS_ARGS": tls_args},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    target = RedisTarget(
+        url=f"rediss://localhost:{port}/0",
+        username="tipline-reviewer",
+        password=passwords["redis_reviewer_password"],
+        ca_file=str(ca),
+    )
+    try:
+        reviewer = await _connect_when_up(target, process)
+        bot = await connect(
+            replace(target, username="tipline-bot", password=passwords["redis_bot_password"]),
+            check=True,
+        )
+        try:
+            await TipQueue(bot).submit("case-for-reviewer", b"sealed")
+            tip = await TipQueue(reviewer).claim_next("alice")
+            assert tip is not None
+            assert tip.case_id == "case-for-reviewer"
+            with pytest.raises(NoPermissionError):
+                await reviewer.config_get("port")  # CONFIG is not the reviewers'
+        finally:
+            await bot.aclose()
+            await reviewer.aclose()
+        assert (data / "appendonlydir").is_dir()  # the AOF is on
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await asyncio.wait_for(process.communicate(), 10)
+
+
+async def _connect_when_up(target: RedisTarget, process: asyncio.subprocess.Process) -> Any:
+    deadline = time.monotonic() + START_LIMIT
+    while True:
+        try:
+            return await connect(target, check=True)
+        except StorageUnavailableError:
+            if process.returncode is not None or time.monotonic() > deadline:
+                _, err = await process.communicate()
+                pytest.fail(f"the composed Redis did not come up: {err.decode()}")
+            await asyncio.sleep(0.1)
