@@ -209,6 +209,9 @@ def test_the_durable_redis_fsyncs_every_write_and_the_ephemeral_one_keeps_nothin
     assert ephemeral[ephemeral.index("--appendonly") + 1] == "no"
     assert ephemeral[ephemeral.index("--save") + 1] == ""
     assert "volumes" not in ephemeral_service
+    # LFU: OBJECT IDLETIME is refused, so Redis tells no last-access times (threat model).
+    assert durable[durable.index("--maxmemory-policy") + 1] == "volatile-lfu"
+    assert ephemeral[ephemeral.index("--maxmemory-policy") + 1] == "volatile-lfu"
     assert "/data" in ephemeral_service["tmpfs"]  # the image's VOLUME, kept in memory
 
 
