@@ -4,11 +4,14 @@ master through the sentinels (REDIS_SENTINELS, REDIS_SENTINEL_MASTER) and, with
 REDIS_MIN_REPLICAS=1, counts a tip as received only once the replica has it. The master
 is killed (SIGKILL) in the middle of a stream of tips; the sentinels promote the replica;
 every tip that was confirmed (queued, or spooled while no master answered) is in the
-new master's queue afterwards, exactly once."""
+new master's queue afterwards, exactly once. Then a console conversation and a
+reviewer's ``tipline review next``, configured with the sentinels alone, go on."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -17,13 +20,16 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from privacy import X25519Identity
+from privacy import X25519Identity, write_identity_file
 from storage import connect, submit_durably
 from storage.followup import FollowupStore
 from tipline.runtime import Runtime, open_runtime
 from tipline.settings import Settings
 
 from .redis_processes import RedisProcess, running
+from .test_cli import CONVERSATION, DESCRIPTION
+
+ROOT = Path(__file__).resolve().parents[1]
 
 MASTER = "tipline"
 #: Upper bound for the cluster to settle or fail over: reaching it fails the test; how
@@ -180,5 +186,46 @@ async def test_a_failover_loses_no_confirmed_tip(cluster: Cluster, tmp_path: Pat
         for case in outcomes:
             record = await new_master.hgetall(f"tipline:tip:{case}")
             assert record[b"sealed"] == b"sealed %d" % int(case.rsplit("-", 1)[1])
+        await new_master.flushall()  # room for a real tip
     finally:
         await new_master.aclose()
+
+    # Conversations go on: a hotline operator's console, then a reviewer's command, both
+    # finding the new master through the sentinels alone.
+    reviewer = X25519Identity.generate()
+    key = tmp_path / "reviewer.key"
+    write_identity_file(key, reviewer)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(ROOT),
+        "TIPLINE_DATA_DIR": str(tmp_path / "console-data"),
+        "TIPLINE_RECIPIENTS": str(reviewer.recipient),
+        "REDIS_SENTINELS": cluster.addresses,
+        "REDIS_SENTINEL_MASTER": MASTER,
+        "REDIS_MIN_REPLICAS": "1",
+    }
+    code, out = await _tipline(env, "console", "--lang", "en", stdin="\n".join(CONVERSATION))
+    assert code == 0, out
+    assert "Your report was received safely." in out
+    code, out = await _tipline(env, "review", "next", "--identity", str(key), "--reviewer", "ana")
+    assert code == 0, out
+    assert DESCRIPTION in out
+
+
+async def _tipline(env: dict[str, str], *args: str, stdin: str = "") -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tipline",
+        *args,
+        env=env,
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate((stdin + "\n").encode()), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode()
