@@ -5,16 +5,20 @@ stopped (SIGKILL, if asked, to play a crash)."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 #: Upper bound on how long a server may take to come up; a failure, never a measure.
 START_LIMIT = 30.0
@@ -122,3 +126,22 @@ def running(*servers: RedisProcess) -> Iterator[tuple[RedisProcess, ...]]:
     finally:
         for server in reversed(servers):
             server.stop()
+
+
+async def run_tipline(env: dict[str, str], *args: str, stdin: str = "") -> tuple[int, str]:
+    """Run ``tipline ARGS`` as its own process (stdin piped in); its exit code and its
+    output (stdout and stderr together)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tipline",
+        *args,
+        env=env,
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate((stdin + "\n").encode()), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode()

@@ -6,6 +6,8 @@ the very same rules."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
 import subprocess
@@ -20,6 +22,7 @@ import redis.asyncio as aioredis
 import yaml
 from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
 
+from privacy import X25519Identity, write_identity_file
 from storage import (
     DraftStore,
     RedisTarget,
@@ -33,7 +36,8 @@ from storage import (
 from storage.followup import FollowupStore
 from storage.throttle import Throttle, ThrottleRule
 
-from .redis_processes import RedisProcess, running
+from .redis_processes import RedisProcess, run_tipline, running
+from .test_cli import CONVERSATION
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORDS = {
@@ -354,3 +358,65 @@ async def test_the_compose_acl_file_loads_and_logs_in_nobody_by_default(
         assert claimed.case_id == "case-from-bot"
     finally:
         await reviewer.aclose()
+
+
+async def test_the_whole_intake_and_review_work_under_their_users(
+    durable: int, ephemeral: int, tmp_path: Path
+) -> None:
+    """The real programs, each as its own process under its own Redis user: a console
+    conversation with follow-up (the bot's user on both servers), then the reviewer's
+    next, ask and thread, and the tipster's follow-up answer."""
+    reviewer = X25519Identity.generate()
+    key = tmp_path / "reviewer.key"
+    write_identity_file(key, reviewer)
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    for name, password in PASSWORDS.items():
+        (secrets / name).write_text(password + "\n")
+    base = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(ROOT),
+        "TIPLINE_RECIPIENTS": str(reviewer.recipient),
+        "REDIS_URL": f"redis://127.0.0.1:{durable}/0",
+    }
+    bot = {
+        **base,
+        "TIPLINE_DATA_DIR": str(tmp_path / "bot-data"),
+        "REDIS_USERNAME": "tipline-bot",
+        "REDIS_PASSWORD_FILE": str(secrets / "BOT_PASSWORD"),
+        "REDIS_EPHEMERAL_URL": f"redis://127.0.0.1:{ephemeral}/0",
+        "REDIS_EPHEMERAL_USERNAME": "tipline-bot",
+        "REDIS_EPHEMERAL_PASSWORD_FILE": str(secrets / "EPHEMERAL_PASSWORD"),
+    }
+    review = {
+        **base,
+        "TIPLINE_DATA_DIR": str(tmp_path / "reviewer-data"),
+        "REDIS_USERNAME": "tipline-reviewer",
+        "REDIS_PASSWORD_FILE": str(secrets / "REVIEWER_PASSWORD"),
+    }
+    consenting = [*CONVERSATION[:-3], "1", "1", "2"]  # follow-up: yes; send; keep the chat
+    code, out = await run_tipline(bot, "console", "--lang", "en", stdin="\n".join(consenting))
+    assert code == 0, out
+    found = re.search(r"Your receipt code is: (\d{4} \d{4} \d{4} \d{4})\.", out)
+    assert found is not None, out
+    code, out = await run_tipline(review, "review", "next", "--identity", str(key), "--json")
+    assert code == 0, out
+    case = json.loads(out[out.index("{") :])["case_id"]
+    code, out = await run_tipline(review, "review", "ask", case, "Was the truck white or blue?")
+    assert code == 0, out
+    code, out = await run_tipline(
+        bot, "console", "--lang", "en", "--followup", stdin=f"{found.group(1)}\nBlue\n2"
+    )
+    assert code == 0, out
+    assert "Question 1: Was the truck white or blue?" in out
+    code, out = await run_tipline(review, "review", "thread", case, "--identity", str(key))
+    assert code == 0, out
+    assert "Blue" in out
+    code, out = await run_tipline(
+        review, "review", "verdict", case, "reliable", "--identity", str(key)
+    )
+    assert code == 0, out
+    code, out = await run_tipline(review, "review", "stats", "--identity", str(key))
+    assert code == 0, out

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from storage.followup import FollowupStore
 from tipline.runtime import Runtime, open_runtime
 from tipline.settings import Settings
 
-from .redis_processes import RedisProcess, running
+from .redis_processes import RedisProcess, run_tipline, running
 from .test_cli import CONVERSATION, DESCRIPTION
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,26 +205,11 @@ async def test_a_failover_loses_no_confirmed_tip(cluster: Cluster, tmp_path: Pat
         "REDIS_SENTINEL_MASTER": MASTER,
         "REDIS_MIN_REPLICAS": "1",
     }
-    code, out = await _tipline(env, "console", "--lang", "en", stdin="\n".join(CONVERSATION))
+    code, out = await run_tipline(env, "console", "--lang", "en", stdin="\n".join(CONVERSATION))
     assert code == 0, out
     assert "Your report was received safely." in out
-    code, out = await _tipline(env, "review", "next", "--identity", str(key), "--reviewer", "ana")
+    code, out = await run_tipline(
+        env, "review", "next", "--identity", str(key), "--reviewer", "ana"
+    )
     assert code == 0, out
     assert DESCRIPTION in out
-
-
-async def _tipline(env: dict[str, str], *args: str, stdin: str = "") -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tipline",
-        *args,
-        env=env,
-        cwd=ROOT,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(process.communicate((stdin + "\n").encode()), 120)
-    assert process.returncode is not None
-    return process.returncode, out.decode()
