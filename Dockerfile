@@ -11,6 +11,7 @@ WORKDIR /src
 COPY pyproject.toml README.md babel.cfg ./
 COPY bots bots
 COPY conversations conversations
+COPY desk desk
 COPY locales locales
 COPY privacy privacy
 COPY review review

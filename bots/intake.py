@@ -323,6 +323,8 @@ class Intake:
                     len(result.data),
                     result.sha256,
                     tuple(sorted(result.removed)),
+                    result.partial.kept if result.partial else None,
+                    result.partial.declared if result.partial else None,
                 )
             return await self._run(key, draft, event, splice=(update, ref))
 

@@ -22,6 +22,7 @@ __all__ = [
     "TextAnswer",
     "answer_from_json",
     "answer_to_json",
+    "partial_json",
 ]
 
 
@@ -80,7 +81,9 @@ class SpeciesAnswer:
 @dataclass(frozen=True)
 class AttachmentInfo:
     """A file sent. Once scrubbed: the detected ``kind``, the scrubbed ``size``, its
-    ``sha256`` and the kinds of metadata ``removed`` (``scrubbed`` is then true)."""
+    ``sha256`` and the kinds of metadata ``removed`` (``scrubbed`` is then true). A
+    video or audio file of which only a part could be kept is ``partial``: the seconds
+    kept, and the seconds its header declared (``None`` when it declared none)."""
 
     ref: str
     kind: str
@@ -89,6 +92,20 @@ class AttachmentInfo:
     sha256: str | None = None
     removed: tuple[str, ...] = ()
     scrubbed: bool = False
+    kept_seconds: float | None = None
+    declared_seconds: float | None = None
+
+    @property
+    def partial(self) -> bool:
+        return self.kept_seconds is not None
+
+
+def partial_json(info: AttachmentInfo) -> dict[str, float | None] | None:
+    """The ``partial`` field of an attachment (draft and transcript): ``None`` for a
+    whole file."""
+    if info.kept_seconds is None:
+        return None
+    return {"kept_seconds": info.kept_seconds, "declared_seconds": info.declared_seconds}
 
 
 @dataclass(frozen=True)
@@ -150,6 +167,7 @@ def answer_to_json(value: AnswerValue) -> dict[str, Any]:
                         "sha256": f.sha256,
                         "removed": list(f.removed),
                         "scrubbed": f.scrubbed,
+                        "partial": partial_json(f),
                     }
                     for f in files
                 ],
@@ -225,6 +243,15 @@ def _attachment(data: Any) -> AttachmentInfo:
     scrubbed = data.get("scrubbed", False)
     if not isinstance(scrubbed, bool):
         raise ValueError("scrubbed is not a boolean")
+    kept: float | None = None
+    declared: float | None = None
+    partial = data.get("partial")
+    if partial is not None:
+        if not isinstance(partial, dict):
+            raise ValueError("partial is not an object")
+        kept = _float(partial["kept_seconds"])
+        declared_value = partial.get("declared_seconds")
+        declared = None if declared_value is None else _float(declared_value)
     return AttachmentInfo(
         _str(data["ref"]),
         _str(data["kind"]),
@@ -233,6 +260,8 @@ def _attachment(data: Any) -> AttachmentInfo:
         _opt(data.get("sha256")),
         tuple(_str(r) for r in removed),
         scrubbed,
+        kept,
+        declared,
     )
 
 

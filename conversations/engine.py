@@ -10,6 +10,7 @@ does no I/O: no clock, no randomness, no network, no storage.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
@@ -97,7 +98,7 @@ from .state import (
     State,
 )
 
-__all__ = ["BACK_OPTION", "SKIP_OPTION", "STEP_KINDS", "TABLE", "Engine", "step_kind"]
+__all__ = ["BACK_OPTION", "SKIP_OPTION", "STEP_KINDS", "TABLE", "Engine", "clock", "step_kind"]
 
 #: Reserved option ids: an adapter's "skip" and "back" buttons send these in a Choose,
 #: so a stale skip button from an earlier question is recognised like any other.
@@ -706,6 +707,8 @@ def _attachment_scrubbed(q: Questionnaire, state: State, event: AttachmentScrubb
         return state, []
     question, files = found
     removed = tuple(dict.fromkeys(r for r in event.removed if r in m.REMOVED_LABELS))
+    kept, declared = _partial(event)
+    sent_as = next(f.kind for f in files if f.ref == event.ref)
     files = tuple(
         replace(
             f,
@@ -714,16 +717,65 @@ def _attachment_scrubbed(q: Questionnaire, state: State, event: AttachmentScrubb
             sha256=event.sha256[:64],
             removed=removed,
             scrubbed=True,
+            kept_seconds=kept,
+            declared_seconds=declared,
         )
         if f.ref == event.ref
         else f
         for f in files
     )
     state = state.with_answer(question.id, AttachmentsAnswer(files), log=False)
+    actions: Actions = []
+    if kept is not None:
+        actions.append(_partial_notice(state, sent_as, event.kind, kept, declared))
     if not removed:
-        return state, [_say(state, m.FILE_NOTHING_HIDDEN)]
+        return state, [*actions, _say(state, m.FILE_NOTHING_HIDDEN)]
     labels = tuple(dict.fromkeys(m.REMOVED_LABELS[r] for r in removed))
-    return state, [_say(state, m.FILE_CLEANED, details=MsgList(labels))]
+    return state, [*actions, _say(state, m.FILE_CLEANED, details=MsgList(labels))]
+
+
+#: Scrubbed kinds, and kinds an adapter reports, that are sound only.
+_AUDIO_KINDS: Final = frozenset({"m4a", "mp3", "ogg", "voice", "audio"})
+_LONGEST: Final = 10 * 24 * 3600.0
+
+
+def _partial(event: AttachmentScrubbed) -> tuple[float | None, float | None]:
+    """(kept, declared) seconds of a file cut short, (None, None) for a whole one; values
+    out of reason are ignored (the declared alone, or both)."""
+    kept, declared = event.kept_seconds, event.declared_seconds
+    if not isinstance(kept, int | float) or not math.isfinite(kept):
+        return None, None
+    if not 0 < kept <= _LONGEST:
+        return None, None
+    if not isinstance(declared, int | float) or not math.isfinite(declared):
+        return float(kept), None
+    if not kept < declared <= _LONGEST:
+        return float(kept), None
+    return float(kept), float(declared)
+
+
+def clock(seconds: float) -> str:
+    """A duration as media players show it: "0:12", "12:05", "1:05:03"."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _partial_notice(
+    state: State, sent_as: str, kind: str, kept: float, declared: float | None
+) -> Say:
+    """The notice "Your video seems damaged: only the first 0:12 of 0:40 could be kept."
+    The kept time is rounded down (to 0:01 at least) and the declared one up; the kept
+    one shown is always the smaller."""
+    audio = sent_as in _AUDIO_KINDS or kind in _AUDIO_KINDS
+    shown = max(1, math.floor(kept))
+    if declared is None:
+        msgid = m.FILE_PARTIAL_AUDIO_UNKNOWN if audio else m.FILE_PARTIAL_VIDEO_UNKNOWN
+        return _say(state, msgid, kept=clock(shown))
+    total = math.ceil(declared)
+    msgid = m.FILE_PARTIAL_AUDIO if audio else m.FILE_PARTIAL_VIDEO
+    return _say(state, msgid, kept=clock(min(shown, total - 1)), total=clock(total))
 
 
 def _attachments_done(q: Questionnaire, state: State) -> Result:

@@ -91,13 +91,17 @@ class AttachmentFailed:
 @dataclass(frozen=True)
 class AttachmentScrubbed:
     """An attachment was scrubbed and kept: its detected ``kind``, the scrubbed ``size``
-    and ``sha256``, and the kinds of identifying metadata ``removed``."""
+    and ``sha256``, and the kinds of identifying metadata ``removed``. A video or audio
+    file cut short, of which only the readable part was kept, has ``kept_seconds`` (and
+    ``declared_seconds``, the length its header announced, when it announced one)."""
 
     ref: str
     kind: str
     size: int
     sha256: str
     removed: tuple[str, ...] = ()
+    kept_seconds: float | None = None
+    declared_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -180,6 +180,24 @@ REASON_FILE_DAMAGED = N_(
     "We could not read this file. It may be damaged. Please send it again, or send a "
     "photo or a screenshot instead."
 )
+# A video or audio file cut short: {kept} and {total} are durations such as "0:12",
+# "1:05:03" (minutes and seconds, or hours, minutes and seconds).
+FILE_PARTIAL_VIDEO = N_(
+    "Your video seems damaged: only the first {kept} of {total} could be kept. "
+    "If you have the whole video, you can send it again."
+)
+FILE_PARTIAL_AUDIO = N_(
+    "Your recording seems damaged: only the first {kept} of {total} could be kept. "
+    "If you have the whole recording, you can send it again."
+)
+FILE_PARTIAL_VIDEO_UNKNOWN = N_(
+    "Your video seems damaged: only the first {kept} could be kept. "
+    "If you have the whole video, you can send it again."
+)
+FILE_PARTIAL_AUDIO_UNKNOWN = N_(
+    "Your recording seems damaged: only the first {kept} could be kept. "
+    "If you have the whole recording, you can send it again."
+)
 FILE_CLEANED = N_("To protect you, we removed from your file: {details}.")
 FILE_NOTHING_HIDDEN = N_("We checked your file: it had no hidden details to remove.")
 # What was removed, as a tipster would say it (joined as a list in each language).

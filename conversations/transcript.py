@@ -11,13 +11,18 @@ Schema (``schema_version`` 1), documented for reviewers in docs/transcript.md::
       "questionnaire_version": 1,
       "answers": {"<question id>": <answer>, ...},       # the final answer to each question
       "transcript": [{"question": "<id>", "prompt": "<English prompt>", "answer": <answer>}],
-      "attachments": [{"index": 0, "kind": "photo", "size": 123, "caption": null}]
+      "attachments": [{"index": 0, "kind": "mp4", "size": 123, "sha256": "...",
+                       "removed": ["location"], "caption": null,
+                       "partial": {"kept_seconds": 12.04, "declared_seconds": 40.0}}]
     }
 
 An ``<answer>`` is an object with a ``type``: ``skipped``; ``choice`` (``option``); ``text``
 (``text``); ``country`` (``code``, ISO 3166-1 alpha-2, and ``typed``, the tipster's words);
 ``location`` (``precision`` and, unless it is ``country``, rounded ``latitude`` and
-``longitude``); ``attachments`` (``files``: ``kind``, ``size``, ``caption``).
+``longitude``); ``attachments`` (``files``: as in ``attachments``). An attachment has
+``partial`` only when it is a video or audio file cut short, of which only the readable
+part was kept (``declared_seconds`` is ``null`` when the file declared no length); the
+field was added within version 1, since readers ignore fields they do not know.
 No platform identifier of any kind appears (P1): not the user, chat or message ids, nor
 the adapter's file handles.
 """
@@ -27,7 +32,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .answers import AnswerValue, AttachmentInfo, AttachmentsAnswer, SpeciesAnswer, answer_to_json
+from .answers import (
+    AnswerValue,
+    AttachmentInfo,
+    AttachmentsAnswer,
+    SpeciesAnswer,
+    answer_to_json,
+    partial_json,
+)
 from .questionnaire import Questionnaire
 from .state import State
 
@@ -37,7 +49,7 @@ SCHEMA_VERSION = 1
 
 
 def _file(index: int, info: AttachmentInfo) -> dict[str, Any]:
-    return {
+    out = {
         "index": index,
         "kind": info.kind,
         "size": info.size,
@@ -45,6 +57,10 @@ def _file(index: int, info: AttachmentInfo) -> dict[str, Any]:
         "removed": list(info.removed),
         "caption": info.caption,
     }
+    partial = partial_json(info)
+    if partial is not None:
+        out["partial"] = partial
+    return out
 
 
 def _public(value: AnswerValue, q: Questionnaire | None = None) -> dict[str, Any]:

@@ -28,12 +28,15 @@ from privacy import X25519Identity, X25519Recipient, encrypt
 from storage.followup import FollowupStore
 from storage.queue import PendingEntry, QueuedTip, TipQueue, entry_day
 
+from .custody import CustodyLog
+from .share import Bundle, build_bundle, recipient_fingerprint
 from .tip import OpenedTip, TipUnreadable, open_blob, open_tip
 from .verdicts import Verdict, verdict_from_json, verdict_to_json
 
 __all__ = [
     "Claimed",
     "Desk",
+    "HighRisk",
     "NextResult",
     "Stats",
     "ThreadItem",
@@ -96,6 +99,15 @@ class VerdictOutcome:
     acknowledged: bool  # the entry was pending and is acknowledged now
 
 
+class HighRisk(Exception):
+    """Sharing this case could endanger its source: refused without a stated reason."""
+
+    def __init__(self, case_id: str, reason: str | None) -> None:
+        super().__init__(case_id)
+        self.case_id = case_id
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Stats:
     depth: int
@@ -109,6 +121,7 @@ class Stats:
     by_language: dict[str, int]
     by_category: dict[str, int]
     verdicts: dict[str, int]
+    by_risk: dict[str, int] = field(default_factory=dict)
 
 
 class Desk:
@@ -125,6 +138,7 @@ class Desk:
         reclaim_after: timedelta = timedelta(hours=1),
         max_deliveries: int = 3,
         today: Callable[[], date] = utc_today,
+        custody: CustodyLog | None = None,
     ) -> None:
         if max_deliveries < 1:
             raise ValueError("max_deliveries must be at least 1")
@@ -135,6 +149,7 @@ class Desk:
         self.reclaim_after = reclaim_after
         self.max_deliveries = max_deliveries
         self._today = today
+        self.custody = custody
 
     # ------------------------------------------------------------------ claiming
     async def next(self) -> NextResult:
@@ -267,14 +282,26 @@ class Desk:
         verdict: str,
         note: str | None,
         recipients: Sequence[X25519Recipient],
+        *,
+        risk: str = "unknown",
+        risk_reason: str | None = None,
     ) -> VerdictOutcome:
         """Seal the verdict to ``recipients`` and store it with the case, acknowledging
-        the case's entry. The same verdict and note again only acknowledges (safe to
-        repeat); a different one replaces it and keeps the earlier one as history.
-        UnknownCase if no tip was queued under ``case_id``."""
+        the case's entry. The same verdict, note and risk again only acknowledges (safe
+        to repeat); a different one replaces it and keeps the earlier one as history,
+        and is entered in the custody log. UnknownCase if no tip was queued under
+        ``case_id``."""
         if not recipients:
             raise ValueError("a verdict needs at least one recipient to be sealed to")
-        new = Verdict(case_id, verdict, note or None, self.reviewer, self._today())
+        new = Verdict(
+            case_id,
+            verdict,
+            note or None,
+            self.reviewer,
+            self._today(),
+            risk=risk,
+            risk_reason=risk_reason or None,
+        )
         try:
             previous = await self.verdict_of(case_id)
         except TipUnreadable:
@@ -289,7 +316,83 @@ class Desk:
             acknowledged = await self.queue.record_verdict(case_id, sealed)
         except LookupError as exc:
             raise UnknownCase(case_id) from exc
+        if self.custody is not None:
+            details = {"verdict": verdict, "risk": risk}
+            await self.custody.append("verdict", case_id, self.reviewer, details, recipients)
         return VerdictOutcome(current, True, acknowledged)
+
+    # ------------------------------------------------------------------ custody
+    async def record_export(
+        self, case_id: str, files: int, recipients: Sequence[X25519Recipient]
+    ) -> None:
+        """Enter an export of the case (``files`` written) in the custody log."""
+        if self.custody is not None:
+            details = {"files": files}
+            await self.custody.append("export", case_id, self.reviewer, details, recipients)
+
+    async def share(
+        self,
+        case_id: str,
+        to: X25519Recipient,
+        recipients: Sequence[X25519Recipient],
+        *,
+        redact: Sequence[str] = (),
+        never: Sequence[str] = (),
+        override_risk: str | None = None,
+    ) -> Bundle:
+        """A bundle of the case sealed to the partner ``to`` only, entered in the
+        custody log (sealed to ``recipients``) before it is handed back. HighRisk when
+        the case's verdict says the source is at high risk and no ``override_risk``
+        reason is given; UnknownCase, TipUnreadable and ShareError as their names say."""
+        opened = await self.show(case_id)
+        try:
+            verdict = await self.verdict_of(case_id)
+        except TipUnreadable:
+            verdict = None
+        override = (override_risk or "").strip() or None
+        if verdict is not None and verdict.risk == "high" and override is None:
+            raise HighRisk(case_id, verdict.risk_reason)
+        files = self.attachments(opened)
+        asked, items = await self.thread(case_id)
+        thread = None
+        if asked or items:
+            # The thread without reviewer names: a partner learns what was asked, not who.
+            thread = {
+                "questions_asked": asked,
+                "items": [
+                    {
+                        k: v
+                        for k, v in (
+                            ("kind", i.kind),
+                            ("text", i.text),
+                            ("day", i.day),
+                            ("language", i.language),
+                        )
+                        if v is not None
+                    }
+                    for i in items
+                ],
+            }
+        bundle = build_bundle(
+            opened.plaintext,
+            files,
+            to=to,
+            redact=redact,
+            thread=thread,
+            never=never,
+            shared_on=self._today(),
+        )
+        if self.custody is not None:
+            details: dict[str, Any] = {
+                "to": recipient_fingerprint(to),
+                "shared": list(bundle.shared),
+                "withheld": list(bundle.withheld),
+                "bundle_sha256": bundle.sha256,
+            }
+            if verdict is not None and verdict.risk == "high":
+                details["override_risk"] = override
+            await self.custody.append("share", case_id, self.reviewer, details, recipients)
+        return bundle
 
     async def done(self) -> list[tuple[str, Verdict | None]]:
         """Every case with a verdict (None: not readable with these identities), the
@@ -328,7 +431,9 @@ class Desk:
             languages[opened.language or "?"] += 1
             if category_question is not None:
                 categories[_option(opened.answers.get(category_question))] += 1
-        verdicts = Counter(v.verdict if v else "?" for _case, v in await self.done())
+        done = await self.done()
+        verdicts = Counter(v.verdict if v else "?" for _case, v in done)
+        risks = Counter(v.risk if v else "?" for _case, v in done)
         return Stats(
             depth=await self.queue.depth(),
             claimed=await self.queue.claimed_per_consumer(),
@@ -341,6 +446,7 @@ class Desk:
             by_language=dict(languages.most_common()),
             by_category=dict(categories.most_common()),
             verdicts=dict(verdicts.most_common()),
+            by_risk=dict(risks.most_common()),
         )
 
 

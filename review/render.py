@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import re
 import sys
 import unicodedata
@@ -31,6 +32,7 @@ from bots.render import Renderer
 from conversations import LanguageName, Questionnaire
 from conversations import messages as m
 from conversations.answers import answer_from_json
+from conversations.engine import clock
 
 from .desk import ClaimKind, ThreadItem
 from .tip import OpenedTip
@@ -44,6 +46,7 @@ __all__ = [
     "language_name",
     "map_link",
     "normalise_lang",
+    "partial_note",
     "print_view",
     "render_text",
     "thread_view",
@@ -119,6 +122,32 @@ def _size(size: object) -> str:
         if size >= factor:
             return f"{size / factor:.1f} {unit} ({size} bytes)"
     return f"{size} bytes"  # pragma: no cover
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and 0 <= value <= 1e7 else None
+
+
+def partial_note(partial: object) -> str:
+    """What a reviewer reads of an attachment that arrived cut short: "PARTIAL: only the
+    first 0:12 (12.04 s) of 0:40 (40 s) declared could be kept"."""
+    if not isinstance(partial, Mapping):
+        return f"PARTIAL: {_listing(partial)}"
+    kept, declared = (
+        _seconds(partial.get("kept_seconds")),
+        _seconds(partial.get("declared_seconds")),
+    )
+    if kept is None:
+        return f"PARTIAL: {_listing(partial)}"
+    note = f"PARTIAL: only the first {clock(kept)} ({kept:g} s)"
+    if declared is not None:
+        note += f" of {clock(declared)} ({declared:g} s) declared"
+    note += " could be kept"
+    if declared is None:
+        note += "; the file arrived damaged and did not declare its length"
+    return note
 
 
 def map_link(latitude: float, longitude: float, precision: str) -> str:
@@ -202,6 +231,8 @@ class _Answers:
         for key in ("scrubbed", "removed"):
             if key in info:
                 parts.append(f"scrubbed: {_listing(info[key])}")
+        if info.get("partial") is not None:
+            parts.append(partial_note(info["partial"]))
         return ", ".join(parts)
 
     def _species(self, items: Any, *, detailed: bool) -> list[str]:
@@ -330,6 +361,10 @@ def tip_view(
     files = f"{sealed} sealed"
     if sealed != listed:
         files += f" (the transcript lists {listed}: check the export)"
+    partial = [a.get("index") for a in opened.listed_attachments if a.get("partial") is not None]
+    if partial:
+        which = ", ".join(str(i) if isinstance(i, int) else "?" for i in partial)
+        files += f"; PARTIAL (arrived cut short, only the beginning kept): {which}"
     grid.add_row("Attachments", Text(files))
     parts.append(grid)
 

@@ -11,6 +11,8 @@ host and whoever reads Redis learn only that a case has a verdict::
       "note": "Matches the ivory seizure of ...",    # or null
       "reviewer": "alice",
       "decided_on": "2026-11-24",       # the day only, never the time
+      "risk": "high",                   # the source's risk if the case is acted on: RISKS
+      "risk_reason": "Only three people saw the shipment",   # or null
       "history": [ {earlier verdicts, the same fields without "history"}, ... ]
     }
 """
@@ -18,14 +20,17 @@ host and whoever reads Redis learn only that a case has a verdict::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Final
 
-__all__ = ["VERDICTS", "Verdict", "verdict_from_json", "verdict_to_json"]
+__all__ = ["RISKS", "VERDICTS", "Verdict", "verdict_from_json", "verdict_to_json"]
 
 #: The assessments a reviewer can record (WildLeaks' "reliable and potentially useful").
 VERDICTS: Final = ("reliable", "unreliable", "duplicate", "needs-follow-up")
+#: How much acting on the case (or sharing it) could endanger the source. A verdict
+#: recorded before risk levels existed reads as "unknown".
+RISKS: Final = ("low", "medium", "high", "unknown")
 _SCHEMA = 1
 _MAX_NOTE = 10_000
 
@@ -38,31 +43,35 @@ class Verdict:
     reviewer: str
     decided_on: date
     history: tuple[Verdict, ...] = ()
+    risk: str = "unknown"
+    risk_reason: str | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"a verdict is one of {', '.join(VERDICTS)}")
-        if self.note is not None and len(self.note) > _MAX_NOTE:
-            raise ValueError(f"a note has at most {_MAX_NOTE} characters")
+        if self.risk not in RISKS:
+            raise ValueError(f"a risk level is one of {', '.join(RISKS)}")
+        for text in (self.note, self.risk_reason):
+            if text is not None and len(text) > _MAX_NOTE:
+                raise ValueError(f"a note has at most {_MAX_NOTE} characters")
 
     def same_assessment(self, other: Verdict) -> bool:
-        """The same verdict and note: recording it again changes nothing."""
-        return (self.verdict, self.note or None) == (other.verdict, other.note or None)
+        """The same verdict, note and risk: recording it again changes nothing."""
+        return self._assessment() == other._assessment()
+
+    def _assessment(self) -> tuple[str, str | None, str, str | None]:
+        return (self.verdict, self.note or None, self.risk, self.risk_reason or None)
 
     def replacing(self, previous: Verdict | None) -> Verdict:
         """This verdict, keeping ``previous`` (and its history) as history."""
         if previous is None:
             return self
         earlier = (*previous.history, _flat(previous))
-        return Verdict(
-            self.case_id, self.verdict, self.note, self.reviewer, self.decided_on, earlier
-        )
+        return replace(self, history=earlier)
 
 
 def _flat(verdict: Verdict) -> Verdict:
-    return Verdict(
-        verdict.case_id, verdict.verdict, verdict.note, verdict.reviewer, verdict.decided_on
-    )
+    return replace(verdict, history=())
 
 
 def _fields(verdict: Verdict) -> dict[str, Any]:
@@ -72,6 +81,8 @@ def _fields(verdict: Verdict) -> dict[str, Any]:
         "note": verdict.note,
         "reviewer": verdict.reviewer,
         "decided_on": verdict.decided_on.isoformat(),
+        "risk": verdict.risk,
+        "risk_reason": verdict.risk_reason,
     }
 
 
@@ -97,6 +108,9 @@ def _parse(doc: Any, nested: bool) -> Verdict:
     history = doc.get("history", []) if not nested else []
     if not isinstance(history, list):
         raise ValueError("history is not a list")
+    risk, risk_reason = doc.get("risk", "unknown"), doc.get("risk_reason")
+    if not isinstance(risk, str) or not isinstance(risk_reason, str | None):
+        raise ValueError("a risk field has the wrong type")
     return Verdict(
         case_id=str(doc["case_id"]),
         verdict=str(doc["verdict"]),
@@ -104,6 +118,8 @@ def _parse(doc: Any, nested: bool) -> Verdict:
         reviewer=str(doc["reviewer"]),
         decided_on=date.fromisoformat(str(doc["decided_on"])),
         history=tuple(_parse(h, True) for h in history),
+        risk=risk,
+        risk_reason=risk_reason,
     )
 
 

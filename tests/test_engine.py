@@ -57,6 +57,7 @@ from conversations.answers import (
     Skipped,
     TextAnswer,
 )
+from conversations.engine import clock
 from conversations.events import EVENT_TYPES
 from conversations.messages import Msg, MsgList
 from conversations.state import CANCEL_STEP, COUNTRY_PICK_STEP, PRECISION_STEP, WIPE_STEP
@@ -635,6 +636,99 @@ def test_a_scrubbed_file_is_recorded_and_the_tipster_told_what_was_removed() -> 
     d.send(Attachment("f2", "document", 10))
     d.send(AttachmentScrubbed("f2", "pdf", 10, "cd" * 32, ()))
     assert d.said() == [m.FILE_NOTHING_HIDDEN]
+
+
+def _values(d: Dialogue, msgid: str) -> dict[str, object]:
+    [msg] = [a.msg for a in d.actions if isinstance(a, Say) and a.msg.id == msgid]
+    return dict(msg.values)
+
+
+def _transcript(d: Dialogue) -> dict[str, object]:
+    return build_transcript(
+        d.questionnaire, d.state, case_id="abcdefgh", received_on=date(2026, 3, 4),
+        channel="console",
+    )  # fmt: skip
+
+
+def test_a_partial_video_is_marked_and_the_tipster_told_at_once() -> None:
+    d = Dialogue()
+    d.walk_to("evidence")
+    d.send(Attachment("f1", "video", 900_000))
+    actions = d.send(
+        AttachmentScrubbed("f1", "mp4", 400_000, "ab" * 32, ("location",), 12.04, 40.0)
+    )
+    said = [a for a in actions if isinstance(a, Say)]
+    assert [s.msg.id for s in said] == [m.FILE_PARTIAL_VIDEO, m.FILE_CLEANED]
+    assert dict(said[0].msg.values) == {"kept": "0:12", "total": "0:40"}
+    answer = d.state.answer("evidence")
+    assert isinstance(answer, AttachmentsAnswer)
+    [info] = answer.files
+    assert info.partial and (info.kept_seconds, info.declared_seconds) == (12.04, 40.0)
+    assert state_from_json(json.loads(json.dumps(state_to_json(d.state)))) == d.state
+
+    d.send(Attachment("f2", "photo", 5000))
+    d.send(AttachmentScrubbed("f2", "jpeg", 4000, "cd" * 32, ()))
+    d.walk_to("review")
+    doc = _transcript(d)
+    partial = {"kept_seconds": 12.04, "declared_seconds": 40.0}
+    attachments = doc["attachments"]
+    assert isinstance(attachments, list)
+    assert attachments[0]["partial"] == partial
+    assert "partial" not in attachments[1]  # a whole file has no such field
+    answers = doc["answers"]
+    assert isinstance(answers, dict)
+    assert answers["evidence"]["files"][0]["partial"] == partial
+
+
+def test_a_partial_voice_note_without_a_declared_length() -> None:
+    d = Dialogue()
+    d.walk_to("evidence")
+    d.send(Attachment("v1", "voice", 9000))
+    d.send(AttachmentScrubbed("v1", "ogg", 4000, "ab" * 32, (), 75.5))
+    assert d.said() == [m.FILE_PARTIAL_AUDIO_UNKNOWN, m.FILE_NOTHING_HIDDEN]
+    assert _values(d, m.FILE_PARTIAL_AUDIO_UNKNOWN) == {"kept": "1:15"}
+    d.walk_to("review")
+    attachments = _transcript(d)["attachments"]
+    assert isinstance(attachments, list)
+    assert attachments[0]["partial"] == {"kept_seconds": 75.5, "declared_seconds": None}
+
+
+@pytest.mark.parametrize(
+    ("kept", "declared", "said"),
+    [
+        (float("nan"), 40.0, None),
+        (-1.0, 40.0, None),
+        (0.0, None, None),
+        (float("inf"), None, None),
+        (12.0, 10.0, m.FILE_PARTIAL_AUDIO_UNKNOWN),  # declared less than kept: not trusted
+        (12.0, float("nan"), m.FILE_PARTIAL_AUDIO_UNKNOWN),
+        (0.3, 3900.2, m.FILE_PARTIAL_AUDIO),
+        (0.2, 0.9, m.FILE_PARTIAL_AUDIO),
+    ],
+)
+def test_partial_values_out_of_reason(
+    kept: float, declared: float | None, said: str | None
+) -> None:
+    d = Dialogue()
+    d.walk_to("evidence")
+    d.send(Attachment("a1", "audio", 9000))
+    d.send(AttachmentScrubbed("a1", "mp3", 4000, "ab" * 32, (), kept, declared))
+    assert d.said() == ([said] if said else []) + [m.FILE_NOTHING_HIDDEN]
+    answer = d.state.answer("evidence")
+    assert isinstance(answer, AttachmentsAnswer)
+    assert answer.files[0].partial is (said is not None)
+    if said == m.FILE_PARTIAL_AUDIO:
+        shown = {
+            3900.2: {"kept": "0:01", "total": "1:05:01"},
+            0.9: {"kept": "0:00", "total": "0:01"},
+        }
+        assert _values(d, said) == shown[declared or 0]
+
+
+def test_durations_are_shown_as_players_show_them() -> None:
+    assert [clock(s) for s in (0, 12.9, 59, 60, 605, 3599, 3600, 3903)] == [
+        "0:00", "0:12", "0:59", "1:00", "10:05", "59:59", "1:00:00", "1:05:03",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -156,6 +156,7 @@ def _events(d: Dialogue) -> list[Event]:
         AttachmentFailed("r1"),
         AttachmentFailed("r1", "unsupported"),
         AttachmentScrubbed("r1", "jpeg", 9, "ab" * 32, ("location", "camera", "bogus")),
+        AttachmentScrubbed("r1", "mp4", 9, "ab" * 32, ("location",), 12.04, 40.0),
         Cancel(),
         Back(),
         Skip(),
@@ -289,6 +290,16 @@ _ANY_EVENT = st.one_of(
         st.one_of(st.none(), _TEXTS),
     ),
     st.builds(AttachmentFailed, st.sampled_from(["a", "b", "zz"])),
+    st.builds(
+        AttachmentScrubbed,
+        st.sampled_from(["a", "b", "zz"]),
+        st.sampled_from(["mp4", "ogg", "jpeg", ""]),
+        st.integers(-5, 10**9),
+        st.text(max_size=70),
+        st.lists(st.sampled_from(["location", "camera", "bogus"]), max_size=3).map(tuple),
+        st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+        st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+    ),
     st.sampled_from(
         [
             Cancel(),

@@ -99,3 +99,20 @@ def test_the_console_speaks_only_that_language(lang: str, tmp_path: Path) -> Non
     leftovers = [s for s in _english_sentences() if s in shown]
     assert leftovers == [], f"English left on screen in {lang}: {leftovers}"
     assert m.SUBMITTED not in shown
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_a_damaged_file_is_explained_in_every_language(lang: str) -> None:
+    """The partial-file notices are translated, with both durations in them."""
+    from bots.render import Renderer
+    from conversations.messages import Msg
+
+    renderer = Renderer(lang, default_questionnaire())
+    for msgid in (m.FILE_PARTIAL_VIDEO, m.FILE_PARTIAL_AUDIO):
+        text = renderer.text(Msg.of(msgid, kept="0:12", total="0:40"))
+        assert "0:12" in text and "0:40" in text
+        assert (text == msgid.format(kept="0:12", total="0:40")) is (lang == "en")
+    for msgid in (m.FILE_PARTIAL_VIDEO_UNKNOWN, m.FILE_PARTIAL_AUDIO_UNKNOWN):
+        text = renderer.text(Msg.of(msgid, kept="1:15"))
+        assert "1:15" in text and "{" not in text
+        assert (text == msgid.format(kept="1:15")) is (lang == "en")

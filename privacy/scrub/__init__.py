@@ -14,6 +14,7 @@ One module per format family, each with an allowlist of what it keeps::
     heic.py     HEIC/HEIF (ISO boxes rebuilt)  images.py  the Pillow read-back
     pdf.py      PDF (pikepdf, written anew)    office.py  OOXML and ODF (zip rebuilt)
     media.py    video and audio (ffmpeg stream copy)
+    declared.py  how long a video or audio file says it is (cut-short files)
     svg.py      SVG inside documents           metafile.py  EMF, WMF and SVM inside documents
 
 Shared: ``exif.py`` (TIFF/EXIF structures), ``icc.py`` (colour profiles), ``xmlclean.py``
@@ -47,7 +48,7 @@ from .errors import (
 )
 from .isolate import scrub_isolated
 from .limits import DEFAULT_LIMITS, Budget, Limits
-from .vocab import KINDS, MIME_TYPES, REMOVED_KINDS, Cleaned, ScrubResult
+from .vocab import KINDS, MIME_TYPES, REMOVED_KINDS, Cleaned, Partial, ScrubResult
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -61,6 +62,7 @@ __all__ = [
     "Limits",
     "MacrosError",
     "MalformedFileError",
+    "Partial",
     "ScrubError",
     "ScrubResult",
     "ScrubTimeoutError",
@@ -142,4 +144,5 @@ def scrub(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ScrubResult:
         mime=MIME_TYPES[kind],
         removed=cleaned.removed,
         sha256=hashlib.sha256(cleaned.data).hexdigest(),
+        partial=cleaned.partial,
     )

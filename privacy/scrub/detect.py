@@ -23,7 +23,7 @@ from .errors import (
 )
 from .limits import Limits
 
-__all__ = ["detect"]
+__all__ = ["detect", "mp3_frame_length"]
 
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"heif"}
 _MP4_BRANDS = {
@@ -132,7 +132,7 @@ _MP3_BITRATES = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 32
 _MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 
 
-def _mp3_frame(data: bytes, pos: int) -> int:
+def mp3_frame_length(data: bytes, pos: int) -> int:
     """Length of the MPEG audio layer III frame at ``pos`` (0 if none is there)."""
     if pos + 4 > len(data) or data[pos] != 0xFF or data[pos + 1] & 0xE0 != 0xE0:
         return 0
@@ -163,10 +163,10 @@ def _is_mp3(data: bytes) -> bool:
         pos += 10 if data[5] & 0x10 else 0  # footer
         while pos < len(data) and data[pos] == 0:
             pos += 1  # padding some writers leave after the tag
-    first = _mp3_frame(data, pos)
+    first = mp3_frame_length(data, pos)
     if not first:
         return False
-    second = _mp3_frame(data, pos + first)
+    second = mp3_frame_length(data, pos + first)
     return bool(second) or pos + first >= len(data)
 
 

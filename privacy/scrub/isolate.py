@@ -19,15 +19,21 @@ what it allocates is the bot's memory. :func:`scrub_isolated` runs the same
 
 What comes back is treated as untrusted, like the file it came from. The frame::
 
-    b"TLSCRUB1"  b"R"  kind (u8 length + ASCII)  removed (u32, one bit per REMOVED_KINDS)
+    b"TLSCRUB3"  b"R"  kind (u8 length + ASCII)
+                       partial (u8: 0 none, 1 kept, 2 kept and declared; then that many
+                       f64 seconds)
+                       removed (u32, one bit per REMOVED_KINDS)
+                       flags (u8: bit 0, the voice was disguised)
                        sha256 (32 bytes)  data (u64 length + bytes)
-    b"TLSCRUB1"  b"E"  reason (u8 length + ASCII)  kind (u8 length + ASCII, may be empty)
+    b"TLSCRUB3"  b"E"  reason (u8 length + ASCII)  kind (u8 length + ASCII, may be empty)
                        message (u16 length + UTF-8)
 
 It must be exactly that long, the kind one of :data:`KINDS`, the reason one of
 :data:`REASONS`, the bits within :data:`REMOVED_KINDS`, the SHA-256 that of the data,
-and the answer at most four times ``max_bytes``; anything else refuses the file as
-``malformed``. The MIME type is looked up here, never taken from the child.
+a partial file's seconds finite and positive (kept less than declared, both at most
+:data:`MAX_SECONDS`) and only for video or audio, and the answer at most four times
+``max_bytes``; anything else refuses the file as ``malformed``. The MIME type is
+looked up here, never taken from the child.
 
 How an end maps to a refusal: a frame with a refusal is raised again with its reason
 (``bomb`` when the child ran out of memory); killed at the deadline, or by its CPU limit,
@@ -63,17 +69,20 @@ from .errors import (
     VerifyFailedError,
 )
 from .limits import DEFAULT_LIMITS, Limits
-from .vocab import KINDS, MIME_TYPES, REMOVED_KINDS, ScrubResult
+from .vocab import KINDS, MIME_TYPES, REMOVED_KINDS, Partial, ScrubResult
 
 __all__ = [
     "EXIT_OUT_OF_MEMORY",
+    "MAX_SECONDS",
     "encode_error",
     "encode_result",
     "rlimits",
     "scrub_isolated",
 ]
 
-MAGIC = b"TLSCRUB1"
+MAGIC = b"TLSCRUB3"
+#: The longest a partial file's kept or declared duration may be, in seconds.
+MAX_SECONDS = 10 * 24 * 3600.0
 #: The worker's exit status when it ran out of memory and could not even say so.
 EXIT_OUT_OF_MEMORY = 70
 _NOFILE = 64
@@ -102,7 +111,17 @@ def encode_result(result: ScrubResult) -> list[bytes]:
     """The frame of a cleaned file, in parts (the data is not copied)."""
     kind = result.kind.encode("ascii")
     bits = sum(1 << REMOVED_KINDS.index(k) for k in result.removed)
-    head = MAGIC + b"R" + struct.pack(">B", len(kind)) + kind + struct.pack(">I", bits)
+    seconds: tuple[float, ...] = ()
+    if result.partial is not None:
+        seconds = (result.partial.kept,)
+        if result.partial.declared is not None:
+            seconds += (result.partial.declared,)
+    head = (
+        MAGIC + b"R" + struct.pack(">B", len(kind)) + kind
+        + struct.pack(f">B{len(seconds)}d", len(seconds), *seconds)
+        + struct.pack(">I", bits)
+        + struct.pack(">B", 1 if result.voice_disguised else 0)
+    )  # fmt: skip
     digest = bytes.fromhex(result.sha256)
     return [head, digest, struct.pack(">Q", len(result.data)), result.data]
 
@@ -121,6 +140,20 @@ def encode_error(reason: str, kind: str | None, message: str) -> bytes:
 
 class _BadFrame(Exception):
     pass
+
+
+def _partial(kind: str, seconds: tuple[float, ...]) -> Partial | None:
+    """The partial mark of a result frame, checked: seconds within reason, kept less
+    than declared, and only for the formats that can be partial."""
+    if not seconds:
+        return None
+    if MIME_TYPES[kind].split("/")[0] not in ("video", "audio"):
+        raise _BadFrame("partial")
+    if not all(math.isfinite(s) and 0 < s <= MAX_SECONDS for s in seconds):
+        raise _BadFrame("partial")
+    if len(seconds) == 2 and not seconds[0] < seconds[1]:
+        raise _BadFrame("partial")
+    return Partial(*seconds)
 
 
 class _Reader:
@@ -159,7 +192,12 @@ def _decode(frame: bytes) -> ScrubResult | ScrubError:
     tag = r.take(1)
     if tag == b"R":
         kind = r.text(">B")
+        count = r.number(">B")
+        if count > 2:
+            raise _BadFrame("partial")
+        seconds = struct.unpack(f">{count}d", r.take(8 * count))
         bits = r.number(">I")
+        flags = r.number(">B")
         digest = r.take(32)
         data = r.take(r.number(">Q"))
         if r.pos != len(frame):
@@ -169,7 +207,12 @@ def _decode(frame: bytes) -> ScrubResult | ScrubError:
         if hashlib.sha256(data).digest() != digest:
             raise _BadFrame("digest")
         removed = frozenset(k for i, k in enumerate(REMOVED_KINDS) if bits >> i & 1)
-        return ScrubResult(data, kind, MIME_TYPES[kind], removed, digest.hex())
+        partial = _partial(kind, seconds)
+        if flags > 1 or (flags and MIME_TYPES[kind].split("/")[0] not in ("video", "audio")):
+            raise _BadFrame("flags")
+        return ScrubResult(
+            data, kind, MIME_TYPES[kind], removed, digest.hex(), partial, bool(flags)
+        )
     if tag == b"E":
         reason = r.text(">B")
         kind_text = r.text(">B")
@@ -238,8 +281,12 @@ async def _answer(proc: asyncio.subprocess.Process, data: bytes, cap: int) -> by
     return bytes(out)
 
 
-async def scrub_isolated(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ScrubResult:
-    """:func:`privacy.scrub.scrub` in a child process under ``limits`` (see the module).
+async def scrub_isolated(
+    data: bytes, *, limits: Limits = DEFAULT_LIMITS, disguise_voice: bool = False
+) -> ScrubResult:
+    """:func:`privacy.scrub.scrub` in a child process under ``limits`` (see the module);
+    with ``disguise_voice``, :func:`privacy.scrub.voice.disguise_voice` instead (the
+    file scrubbed, then the voice in it shifted).
 
     Returns the same :class:`ScrubResult` or raises the same :class:`ScrubError`; in
     addition the file is refused as ``bomb`` when the child needs more than
@@ -251,7 +298,14 @@ async def scrub_isolated(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Scr
     if len(data) > limits.max_bytes:
         raise FileTooLargeError(f"the file is {len(data):,} bytes, more than {limits.max_bytes:,}")
     deadline = time.monotonic() + limits.seconds
-    spec = json.dumps({"limits": asdict(limits), "deadline": deadline, "rlimits": rlimits(limits)})
+    spec = json.dumps(
+        {
+            "limits": asdict(limits),
+            "deadline": deadline,
+            "rlimits": rlimits(limits),
+            "disguise_voice": disguise_voice,
+        }
+    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-I", "-B", "-c", _BOOT, _ROOT, spec,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,

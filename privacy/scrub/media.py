@@ -33,6 +33,14 @@ ProRes and others not inspected.
 The rotation of a phone video is not metadata in ffmpeg's sense (it is the track
 matrix, kept as stream side data), so the video still plays the right way up.
 
+A file cut short (a download that stopped) keeps its readable part, marked as
+partial (:class:`~.vocab.Partial`): the seconds in the cleaned file against the seconds
+its header declared (:mod:`.declared`), or, when it declared none, against the read
+errors ffmpeg reports (and our own finding of an Ogg page or MP3 frame cut off). Packets
+the demuxer marks corrupt (``-fflags +discardcorrupt``) and an MP3's cut last frame are
+left out. A file whose index is past the cut (an MP4 with ``moov`` at the end) cannot
+be read and is refused.
+
 The result is read back three times: by ffprobe (tags outside :data:`_ALLOWED_TAGS`,
 stream count, duration), by our own box reader for MP4/MOV/3GP/M4A (``udta``, ``meta``,
 ``uuid`` and ``XMP_`` boxes, non-zero creation and modification times), and, for H.264
@@ -53,6 +61,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .declared import declared_seconds, mp3_whole_frames, ogg_cut_short
 from .errors import (
     MalformedFileError,
     ScrubTimeoutError,
@@ -62,9 +71,16 @@ from .errors import (
 from .isobmff import Box, boxes, full_box
 from .limits import Budget
 from .scratch import memory_dir
-from .vocab import Cleaned
+from .vocab import Cleaned, Partial
 
-__all__ = ["scrub"]
+__all__ = ["SHORT_SECONDS", "SHORT_SHARE", "scrub"]
+
+#: A cleaned file shorter than its original declared by more than this many seconds,
+#: and more than this share of the declared duration, is partial (a cut or damaged file
+#: of which the readable part was kept). Less is the usual slack of a stream copy
+#: (encoder delay, the last frame's duration).
+SHORT_SECONDS = 0.5
+SHORT_SHARE = 0.02
 
 # kind -> (demuxer, muxer, file extension)
 _FORMATS: dict[str, tuple[str, str, str]] = {
@@ -250,7 +266,9 @@ def scrub(data: bytes, kind: str, budget: Budget) -> Cleaned:
     demuxer, muxer, ext = _FORMATS[kind]
     with tempfile.TemporaryDirectory(prefix="scrub-", dir=memory_dir()) as tmp:
         source, target = Path(tmp) / "in", Path(tmp) / f"out.{ext}"
-        source.write_bytes(data)
+        # An MP3 cut inside a frame: ffmpeg would copy the broken frame, so it goes.
+        whole = mp3_whole_frames(data) if kind == "mp3" else None
+        source.write_bytes(data if whole is None else data[:whole])
         info = _probe(source, demuxer, budget, kind)
         keep, removed = _select(info)
         if not keep:
@@ -258,7 +276,8 @@ def scrub(data: bytes, kind: str, budget: Budget) -> Cleaned:
         codecs = _video_codecs(info, keep, kind)
         removed |= _removed(info)
         args = [_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
-                "-protocol_whitelist", "file", "-f", demuxer, "-i", str(source)]  # fmt: skip
+                "-protocol_whitelist", "file", "-fflags", "+discardcorrupt", "-f", demuxer,
+                "-i", str(source)]  # fmt: skip
         for index in keep:
             args += ["-map", f"0:{index}"]
         args += ["-c", "copy", "-map_metadata", "-1", "-map_metadata:s", "-1",
@@ -296,10 +315,56 @@ def scrub(data: bytes, kind: str, budget: Budget) -> Cleaned:
         )
     if len(check.get("streams", [])) != len(keep):
         raise VerifyFailedError(f"the cleaned {kind} file lost a stream", kind=kind)
-    before, after = _duration(info), _duration(check)
-    if before > 0 and abs(after - before) > max(0.5, 0.05 * before):
+    partial = _partial(
+        kind,
+        probed=_duration(info),
+        kept=_duration(check),
+        declared=declared_seconds(data, kind),
+        damaged=_read_errors(result.stderr, demuxer)
+        or whole is not None
+        or (kind == "ogg" and ogg_cut_short(data)),
+    )
+    return Cleaned(out, frozenset(removed), partial)
+
+
+def _read_errors(stderr: bytes, demuxer: str) -> bool:
+    """True when ffmpeg, copying the file, said it could not read all of it: an error
+    from the demuxer ("File ended prematurely", "partial file", "Packet corrupt") or a
+    corrupt input packet."""
+    for line in stderr.decode("utf-8", "replace").splitlines():
+        if "corrupt input packet" in line:
+            return True
+        if line.startswith("[") and " @ " in line:
+            names = line[1 : line.index(" @ ")].split(",")
+            if demuxer in names:
+                return True
+    return False
+
+
+def _partial(
+    kind: str, *, probed: float, kept: float, declared: float | None, damaged: bool
+) -> Partial | None:
+    """Whether the cleaned file holds only a part of the original, or refuses it.
+
+    Against what the original declared (else what ffprobe read of it): a cleaned file
+    that is longer is refused as ``verify_failed``; one that is shorter by more than
+    :data:`SHORT_SECONDS` or :data:`SHORT_SHARE` of it is partial. When nothing was
+    declared, read errors mark it partial; a shorter file without them is refused. A
+    partial file with nothing in it is refused as ``malformed``."""
+    reference = declared if declared is not None else probed
+    if reference > 0 and kept - reference > max(0.5, 0.05 * reference):
         raise VerifyFailedError(f"the cleaned {kind} file has another duration", kind=kind)
-    return Cleaned(out, frozenset(removed))
+    partial = None
+    if declared is not None:
+        if declared - kept > max(SHORT_SECONDS, SHORT_SHARE * declared):
+            partial = Partial(round(kept, 3), round(declared, 3))
+    elif damaged:
+        partial = Partial(round(kept, 3))
+    elif probed > 0 and probed - kept > max(0.5, 0.05 * probed):
+        raise VerifyFailedError(f"the cleaned {kind} file has another duration", kind=kind)
+    if partial is not None and not kept > 0:
+        raise MalformedFileError(f"nothing of the {kind} file could be read", kind=kind)
+    return partial
 
 
 def _nal_types(

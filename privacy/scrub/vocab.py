@@ -11,6 +11,7 @@ __all__ = [
     "MIME_TYPES",
     "REMOVED_KINDS",
     "Cleaned",
+    "Partial",
     "ScrubResult",
     "classify_xmp",
 ]
@@ -63,28 +64,48 @@ KINDS: tuple[str, ...] = tuple(MIME_TYPES)
 
 
 @dataclass(frozen=True)
+class Partial:
+    """A video or audio file of which only a part could be kept (it was cut short or
+    damaged): ``kept`` seconds are in the cleaned file, of ``declared`` seconds that the
+    original's header announced (``None`` when it announced nothing, and the damage was
+    seen while reading it)."""
+
+    kept: float
+    declared: float | None = None
+
+
+@dataclass(frozen=True)
 class Cleaned:
-    """What a format module returns: the new bytes and what it took out."""
+    """What a format module returns: the new bytes, what it took out, and whether only
+    a part of the original could be kept."""
 
     data: bytes
     removed: frozenset[str]
+    partial: Partial | None = None
 
 
 @dataclass(frozen=True)
 class ScrubResult:
     """A cleaned file: its bytes, detected format, MIME type, what was removed (kinds from
-    :data:`REMOVED_KINDS`) and the SHA-256 (hex) of ``data``."""
+    :data:`REMOVED_KINDS`), the SHA-256 (hex) of ``data``, and for a video or audio file
+    of which only the readable part was kept, :class:`Partial` (else ``None``)."""
 
     data: bytes
     kind: str
     mime: str
     removed: frozenset[str]
     sha256: str
+    partial: Partial | None = None
+    #: The speaker's voice was disguised (:mod:`privacy.scrub.voice`).
+    voice_disguised: bool = False
 
     def __repr__(self) -> str:
         return (
             f"ScrubResult(kind={self.kind!r}, size={len(self.data)}, "
-            f"removed={sorted(self.removed)!r}, sha256={self.sha256[:16]}…)"
+            f"removed={sorted(self.removed)!r}, sha256={self.sha256[:16]}…"
+            + (f", partial={self.partial!r}" if self.partial else "")
+            + (", voice disguised" if self.voice_disguised else "")
+            + ")"
         )
 
 

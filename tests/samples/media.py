@@ -138,3 +138,66 @@ def frame_hashes(path: Path, stream: int) -> list[str]:
     )  # fmt: skip
     return [line.rsplit(",", 1)[1].strip() for line in out.stdout.splitlines()
             if line and not line.startswith("#")]  # fmt: skip
+
+
+# layout -> (kind, has video, codec and muxer options). Four seconds, so half of it is
+# well past the tolerance of a partial mark; the index (moov) first where a phone or a
+# messenger puts it, except "mp4-moov-last"; "webm-live" has no Duration (a browser's
+# recording), "mp4-fragmented" and "mp3-bare" (no Xing header) declare none either.
+_LONG: dict[str, tuple[str, bool, list[str]]] = {
+    "mp4": ("mp4", True, ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+                          "-movflags", "+faststart", "-f", "mp4"]),
+    "mov": ("mov", True, ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+                          "-movflags", "+faststart", "-f", "mov"]),
+    "3gp": ("3gp", True, ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                          "-c:a", "aac", "-ar", "16000", "-ac", "1", "-movflags", "+faststart",
+                          "-f", "3gp"]),
+    "m4a": ("m4a", False, ["-c:a", "aac", "-movflags", "+faststart", "-f", "ipod"]),
+    "mkv": ("mkv", True, ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "libopus",
+                          "-f", "matroska"]),
+    "webm": ("webm", True, ["-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus",
+                            "-f", "webm"]),
+    "mp3": ("mp3", False, ["-c:a", "libmp3lame", "-q:a", "4", "-f", "mp3"]),
+    "mp3-bare": ("mp3", False, ["-c:a", "libmp3lame", "-write_xing", "0", "-f", "mp3"]),
+    "opus": ("ogg", False, ["-c:a", "libopus", "-f", "ogg"]),
+    "vorbis": ("ogg", False, ["-c:a", "libvorbis", "-f", "ogg"]),
+    "webm-live": ("webm", True, ["-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus",
+                                 "-live", "1", "-f", "webm"]),
+    "mp4-fragmented": ("mp4", True, ["-c:v", "libx264", "-preset", "ultrafast", "-g", "10",
+                                     "-c:a", "aac", "-movflags", "frag_keyframe+empty_moov",
+                                     "-f", "mp4"]),
+    "mp4-moov-last": ("mp4", True, ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+                                    "-f", "mp4"]),
+}  # fmt: skip
+LONG_SECONDS = 4.0
+
+
+def long_sample(layout: str, tmp: Path) -> tuple[str, bytes]:
+    """(kind, bytes) of a :data:`LONG_SECONDS` video or audio file with planted tags."""
+    kind, video, options = _LONG[layout]
+    path = tmp / f"long-{layout}.{kind}"
+    rate = "16000" if kind == "3gp" else "48000"
+    args = [need("ffmpeg"), "-v", "error", "-y"]
+    if video:
+        args += ["-f", "lavfi", "-i", f"testsrc=size=176x144:rate=10:duration={LONG_SECONDS:g}"]
+    args += [
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:sample_rate={rate}:duration={LONG_SECONDS:g}",
+    ]
+    args += ["-map", "0:v", "-map", "1:a"] if video else ["-map", "0:a"]
+    args += [*_TAGS, *options, str(path)]
+    subprocess.run(args, check=True, capture_output=True)
+    return kind, path.read_bytes()
+
+
+def packet_md5s(path: Path, stream: int) -> list[str]:
+    """MD5 of each packet of one stream as stored (``-c copy`` into framemd5)."""
+    out = subprocess.run(
+        [need("ffmpeg"), "-v", "error", "-i", str(path), "-map", f"0:{stream}", "-c", "copy",
+         "-f", "framemd5", "-"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return [line.rsplit(",", 1)[1].strip() for line in out.stdout.splitlines()
+            if line and not line.startswith("#")]  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
@@ -23,8 +24,18 @@ from bots.render import Renderer
 from conversations import Questionnaire
 from conversations import messages as m
 from conversations.answers import ChoiceAnswer
-from privacy import X25519Identity, X25519Recipient, encrypt
-from review.desk import Desk, NextResult, Stats, ThreadItem, UnknownCase, VerdictOutcome
+from privacy import AgeFormatError, X25519Identity, X25519Recipient, encrypt
+from review.custody import CustodyEntry, CustodyLog, CustodyReport
+from review.desk import (
+    Desk,
+    HighRisk,
+    NextResult,
+    Stats,
+    ThreadItem,
+    UnknownCase,
+    VerdictOutcome,
+    utc_today,
+)
 from review.export import export_case
 from review.render import (
     SpeciesLookup,
@@ -37,8 +48,10 @@ from review.render import (
     thread_view,
     tip_view,
 )
+from review.share import Bundle, ShareError
 from review.tip import OpenedTip, TipUnreadable
-from review.verdicts import VERDICTS, Verdict
+from review.verdicts import RISKS, VERDICTS, Verdict
+from storage.custody import CustodyStore
 from storage.followup import FollowupStore
 from storage.queue import PendingEntry, entry_day, validate_case_id
 from tipline import cli_support
@@ -137,6 +150,10 @@ def _case(ctx: click.Context, param: click.Parameter, value: str) -> str:
         raise click.BadParameter(str(exc)) from exc
 
 
+def _optional_case(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else _case(ctx, param, value)
+
+
 def _case_argument(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("case_id", callback=_case)(f)
 
@@ -158,6 +175,7 @@ async def _desk(
             identities,
             reviewer=reviewer,
             followups=FollowupStore(runtime.client),
+            custody=CustodyLog(CustodyStore(runtime.client), identities, utc_today),
             **options,
         )
 
@@ -450,6 +468,12 @@ def review_export(case_id: str, out: Path, identity_files: tuple[Path, ...], lan
         raise _fail(f"{out} exists already; refusing to overwrite") from exc
     except OSError as exc:
         raise _fail(f"cannot write {out}: {exc.strerror}") from exc
+
+    async def log() -> None:
+        async with _desk(settings, identities, _reviewer(None)) as desk:
+            await desk.record_export(case_id, len(written), _recipients(identities))
+
+    _run(log())
     click.echo(f"Case {case_id} exported to {out} (owner-only):")
     for file in written:
         click.echo(f"  {file.name}  {file.size} bytes")
@@ -459,12 +483,22 @@ def review_export(case_id: str, out: Path, identity_files: tuple[Path, ...], lan
 @_case_argument
 @click.argument("verdict", type=click.Choice(VERDICTS))
 @click.option("--note", default=None, help="Why; sealed with the verdict.")
+@click.option(
+    "--risk",
+    type=click.Choice(RISKS),
+    default="unknown",
+    show_default=True,
+    help="How much acting on or sharing the case could endanger the source.",
+)
+@click.option("--risk-reason", default=None, help="Why that risk level; sealed with it.")
 @_identity_option
 @_reviewer_option
 def review_verdict(
     case_id: str,
     verdict: str,
     note: str | None,
+    risk: str,
+    risk_reason: str | None,
     identity_files: tuple[Path, ...],
     reviewer: str | None,
 ) -> None:
@@ -486,12 +520,15 @@ def review_verdict(
 
     async def record() -> VerdictOutcome:
         async with _desk(settings, identities, name) as desk:
-            return await desk.record_verdict(case_id, verdict, note, recipients)
+            return await desk.record_verdict(
+                case_id, verdict, note, recipients, risk=risk, risk_reason=risk_reason
+            )
 
     outcome = _run(record())
     state = "recorded (sealed)" if outcome.changed else "already on record"
     acked = "acknowledged" if outcome.acknowledged else "nothing left to acknowledge"
-    click.echo(f"Verdict for {case_id}: {verdict}, {state}; {acked}.")
+    label = verdict if risk == "unknown" else f"{verdict} (source risk {risk})"
+    click.echo(f"Verdict for {case_id}: {label}, {state}; {acked}.")
 
 
 def _configured_recipients() -> bool:
@@ -601,6 +638,7 @@ def review_stats(identity_files: tuple[Path, ...], lang: str, days: int, as_json
             "by_language": numbers.by_language,
             "by_category": numbers.by_category,
             "verdicts": numbers.verdicts,
+            "by_risk": numbers.by_risk,
         }
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
@@ -630,6 +668,159 @@ def review_stats(identity_files: tuple[Path, ...], lang: str, days: int, as_json
         click.echo(f"  per category: {categories or 'none'}")
     verdicts = ", ".join(f"{k} {v}" for k, v in numbers.verdicts.items())
     click.echo(f"Verdicts: {verdicts or 'none'}")
+    risks = ", ".join(f"{k} {v}" for k, v in numbers.by_risk.items())
+    click.echo(f"Source risk: {risks or 'none'}")
+
+
+@command.command("share")
+@_case_argument
+@click.option(
+    "--to", "to", required=True, help="The partner's age recipient (age1...): only it opens."
+)
+@click.option(
+    "--redact",
+    "redact",
+    multiple=True,
+    metavar="FIELD",
+    help="Withhold a field: a question id (description, place, ...), thread, attachments "
+    "or attachment:N. Repeatable.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The bundle to write (an age file; must not exist).",
+)
+@click.option(
+    "--override-risk",
+    default=None,
+    metavar="REASON",
+    help="Share a case whose source is at high risk; the reason goes in the custody log.",
+)
+@_identity_option
+@_reviewer_option
+def review_share(
+    case_id: str,
+    to: str,
+    redact: tuple[str, ...],
+    out: Path,
+    override_risk: str | None,
+    identity_files: tuple[Path, ...],
+    reviewer: str | None,
+) -> None:
+    """Share a case with a partner: a bundle sealed to the partner's key only.
+
+    The transcript (withheld fields replaced by "[withheld]"), the follow-up thread and
+    the scrubbed attachments kept, and manifest.json with SHA-256 sums, in a tar archive
+    inside one age file (it opens with `age -d -i partner.key`). The receipt linkage,
+    verdicts and reviewer names never go in. Entered in the custody log.
+    """
+    identities = _identities(identity_files)
+    try:
+        partner = X25519Recipient.parse(to.strip())
+    except AgeFormatError as exc:
+        raise _fail(f"--to is not an age recipient (age1...): {exc}") from exc
+    if out.exists() or out.is_symlink():
+        raise _fail(f"{out} exists already; refusing to overwrite")
+    settings = _settings()
+    questionnaire = _questionnaire(settings)
+    receipt = questionnaire.receipt_question()
+    never = [receipt.id] if receipt is not None else []
+
+    async def share() -> Bundle:
+        async with _desk(settings, identities, _reviewer(reviewer)) as desk:
+            return await desk.share(
+                case_id,
+                partner,
+                _recipients(identities),
+                redact=list(redact),
+                never=never,
+                override_risk=override_risk,
+            )
+
+    try:
+        bundle = _run(share())
+    except HighRisk as exc:
+        why = f" ({clean(exc.reason)})" if exc.reason else ""
+        raise _fail(
+            f"case {case_id}: the source is at high risk{why}; not shared. To share anyway, "
+            'give --override-risk "REASON" (it goes in the custody log).'
+        ) from exc
+    except ShareError as exc:
+        raise _fail(f"case {case_id}: {exc}") from exc
+    except TipUnreadable as exc:
+        raise _fail(f"case {case_id}: {exc.reason}") from exc
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(bundle.sealed)
+            f.flush()
+            os.fsync(f.fileno())
+    except FileExistsError as exc:
+        raise _fail(f"{out} exists already; refusing to overwrite") from exc
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror}") from exc
+    click.echo(f"Case {case_id} shared in {out} (sealed to the partner's key only).")
+    click.echo(f"  kept: {', '.join(bundle.shared) or 'nothing'}")
+    click.echo(f"  withheld: {', '.join(bundle.withheld) or 'nothing'}")
+    click.echo(f"  files: {len(bundle.files)} (+ manifest.json with their SHA-256 sums)")
+    click.echo(f"  bundle SHA-256: {bundle.sha256} (in the custody log)")
+
+
+@command.command("custody")
+@click.argument(
+    "case_id", required=False, callback=lambda c, p, v: None if v is None else _case(c, p, v)
+)
+@click.option("--verify", is_flag=True, help="Check the whole chain and say where it breaks.")
+@_identity_option
+def review_custody(case_id: str | None, verify: bool, identity_files: tuple[Path, ...]) -> None:
+    """The custody log: every share, export and verdict, chained by SHA-256.
+
+    With CASE: that case's entries. With --verify: check every entry of the log (exit
+    status 1 if the chain is broken, naming each break).
+    """
+    if case_id is None and not verify:
+        raise _fail("give a CASE, or --verify to check the whole log")
+    identities = _identities(identity_files)
+    settings = _settings()
+
+    async def read() -> CustodyReport:
+        async with _desk(settings, identities, _reviewer(None)) as desk:
+            assert desk.custody is not None
+            return await desk.custody.report()
+
+    report = _run(read())
+    if case_id is not None:
+        entries = [e for e in report.entries if e is not None and e.case_id == case_id]
+        if not entries:
+            click.echo(f"No custody entries for {case_id}.")
+        for entry in entries:
+            click.echo(_custody_line(entry))
+    if verify:
+        count = len(report.entries)
+        if report.whole:
+            click.echo(f"Custody log intact: {count} entries; head {report.head}.")
+            return
+        for gap in report.breaks:
+            click.echo(f"Entry {gap.position}: {gap.reason}.", err=True)
+        raise click.exceptions.Exit(1)
+
+
+def _custody_line(entry: CustodyEntry) -> str:
+    d = entry.details
+    what = entry.action
+    if entry.action == "share":
+        what += f" to {d.get('to')}: kept {', '.join(d.get('shared', [])) or 'nothing'}"
+        what += f"; withheld {', '.join(d.get('withheld', [])) or 'nothing'}"
+        what += f"; bundle {d.get('bundle_sha256')}"
+        if d.get("override_risk"):
+            what += f"; high risk overridden: {clean(str(d['override_risk']))}"
+    elif entry.action == "verdict":
+        what += f" {d.get('verdict')}, source risk {d.get('risk')}"
+    elif entry.action == "export":
+        what += f" of {d.get('files')} files"
+    return f"#{entry.seq}  {entry.day.isoformat()}  {clean(entry.reviewer)}  {what}"
 
 
 def _category_question(questionnaire: Questionnaire) -> str | None:

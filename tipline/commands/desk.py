@@ -1,0 +1,253 @@
+"""``tipline desk``: the hotline operator desk in the browser, and its accounts.
+
+``tipline desk [--host HOST] [--port PORT]`` serves the desk (default 127.0.0.1:8480)
+until SIGTERM or Ctrl-C. It listens on loopback unless ``--allow-remote`` is given,
+and then only over TLS (``--tls-cert`` and ``--tls-key``).
+
+===========================  ==============================================================
+``TIPLINE_DESK_IDLE``        minutes without a request after which a desk session ends
+                             (default 30)
+===========================  ==============================================================
+
+``tipline desk users add NAME --role operator`` creates an account; the password is asked
+twice on a terminal, or read from one line of standard input otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import signal
+import ssl
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import cast
+
+import click
+
+from ..cli_support import fail, run, settings
+from ..runtime import offered_questionnaire, open_runtime
+from ..settings import ConfigError
+
+__all__ = ["command"]
+
+DEFAULT_PORT = 8480
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _idle(env: dict[str, str] | os._Environ[str]) -> timedelta:
+    text = env.get("TIPLINE_DESK_IDLE", "30")
+    if not text.isdigit() or not 1 <= int(text) <= 24 * 60:
+        raise ConfigError("TIPLINE_DESK_IDLE must be a number of minutes from 1 to 1440")
+    return timedelta(minutes=int(text))
+
+
+def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise click.UsageError("give both --tls-cert and --tls-key")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise fail(f"cannot use the TLS certificate and key: {exc}") from exc
+    return context
+
+
+def check_listen(host: str, allow_remote: bool, tls: ssl.SSLContext | None) -> None:
+    """Loopback, or an explicit --allow-remote with TLS: refused plainly otherwise."""
+    if _loopback(host):
+        return
+    if not allow_remote:
+        raise click.UsageError(
+            f"{host} is not a loopback address: the desk would be reachable from the "
+            "network. Give --allow-remote with --tls-cert and --tls-key to do that, or "
+            "keep the default 127.0.0.1 (and put the operators' machines on it through SSH)."
+        )
+    if tls is None:
+        raise click.UsageError(
+            f"the desk listens on {host} only over TLS: give --tls-cert and --tls-key "
+            "(passwords and calls never cross a network in clear text)"
+        )
+
+
+@click.group("desk", invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--role",
+    type=click.Choice(["operator", "reviewer"]),
+    default="operator",
+    show_default=True,
+    help="Which desk to serve (the reviewer desk is not built yet).",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a non-loopback --host (needs --tls-cert and --tls-key).",
+)
+@click.option("--tls-cert", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--tls-key", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_context
+def command(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    role: str,
+    allow_remote: bool,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+) -> None:
+    """The hotline operator desk in the browser (and its accounts: `desk users`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if role != "operator":
+        raise fail("the reviewer desk is not part of this version; run `tipline review`")
+    tls = tls_context(tls_cert, tls_key)
+    check_listen(host, allow_remote, tls)
+    current = settings()
+    try:
+        questionnaire = offered_questionnaire(current)
+        current.recipients()
+        idle = _idle(os.environ)
+    except ConfigError as exc:
+        raise fail(str(exc)) from exc
+
+    async def serve() -> None:
+        from aiohttp import web
+
+        from desk import Accounts, DeskConfig, Hotline, create_app
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with open_runtime(current) as runtime:
+            assert runtime.ephemeral is not None
+            app = create_app(
+                hotline=Hotline(runtime.intake("hotline", questionnaire), questionnaire),
+                accounts=Accounts(runtime.client),
+                ephemeral=runtime.ephemeral,
+                config=DeskConfig(tls=tls is not None, idle=idle),
+                draft_ttl=current.draft_ttl,
+            )
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            try:
+                site = web.TCPSite(runner, host.strip("[]"), port, ssl_context=tls)
+                await site.start()
+                scheme = "https" if tls else "http"
+                shown = f"[{host.strip('[]')}]" if ":" in host else host
+                click.echo(f"desk: serving on {scheme}://{shown}:{port}/", err=True)
+                await stop.wait()
+            finally:
+                await runner.cleanup()
+
+    run(serve(), OSError)
+
+
+# ----------------------------------------------------------------------------- accounts
+@command.group("users")
+def users() -> None:
+    """Desk accounts (kept in Redis; passwords only as Argon2id hashes)."""
+
+
+def _password(prompt: str) -> str:
+    """Asked twice on a terminal; one line of standard input otherwise."""
+    if sys.stdin.isatty():
+        value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+        return value
+    line = sys.stdin.readline()
+    if not line:
+        raise fail("no password on standard input (one line is read)")
+    return line.rstrip("\r\n")
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["operator", "reviewer"]), required=True)
+@click.option("--lang", default="en", show_default=True, help="The operator's own language.")
+def users_add(name: str, role: str, lang: str) -> None:
+    """Create an account."""
+    from desk import AccountError, Accounts, Role
+    from desk.accounts import check_password, valid_name
+
+    if not valid_name(name):
+        raise fail("an account name is 1 to 32 lowercase letters, digits, '.', '_' or '-'")
+    password = _password(f"Password for {name}")
+    try:
+        check_password(password)
+    except AccountError as exc:
+        raise fail(str(exc)) from exc
+
+    async def add() -> None:
+        async with open_runtime(settings(), intake=False) as runtime:
+            await Accounts(runtime.client).add(name, cast(Role, role), password, lang=lang)
+
+    run(add(), AccountError)
+    click.echo(f"account {name} ({role}) created", err=True)
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every account, its role, and whether it is disabled."""
+    from desk import Accounts
+
+    async def show() -> None:
+        async with open_runtime(settings(), intake=False) as runtime:
+            accounts = Accounts(runtime.client)
+            for name in await accounts.names():
+                account = await accounts.get(name)
+                if account is not None:
+                    state = "disabled" if account.disabled else "active"
+                    click.echo(f"{name}\t{account.role}\t{state}")
+
+    run(show())
+
+
+@users.command("disable")
+@click.argument("name")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+def users_disable(name: str, enable: bool) -> None:
+    """Disable an account (its sessions end at once)."""
+    from desk import AccountError, Accounts
+
+    async def change() -> None:
+        async with open_runtime(settings(), intake=False) as runtime:
+            await Accounts(runtime.client).set_disabled(name, not enable)
+
+    run(change(), AccountError)
+    click.echo(f"account {name} {'enabled' if enable else 'disabled'}", err=True)
+
+
+@users.command("reset-password")
+@click.argument("name")
+def users_reset_password(name: str) -> None:
+    """Set a new password (the account's sessions end)."""
+    from desk import AccountError, Accounts
+    from desk.accounts import check_password
+
+    password = _password(f"New password for {name}")
+    try:
+        check_password(password)
+    except AccountError as exc:
+        raise fail(str(exc)) from exc
+
+    async def change() -> None:
+        async with open_runtime(settings(), intake=False) as runtime:
+            await Accounts(runtime.client).set_password(name, password)
+
+    run(change(), AccountError)
+    click.echo(f"password of {name} changed", err=True)
