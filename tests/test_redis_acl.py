@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 import yaml
 from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
 
+from desk.accounts import Accounts
 from privacy import X25519Identity, write_identity_file
 from storage import (
     DraftStore,
@@ -287,14 +288,16 @@ async def test_the_operator_desk_keeps_its_accounts_and_cannot_read_the_queue(
     desk = await _login(durable, "tipline-desk", PASSWORDS["DESK_PASSWORD"])
     try:
         queue = await _bot_work(desk, tmp_path)  # the desk is an intake channel too
-        # Its accounts, as the desk keeps them (desk/accounts.py).
-        assert await desk.sadd("tipline:desk:users", "amina") == 1
-        assert await desk.hsetnx("tipline:desk:user:amina", "role", "operator")
-        await desk.hset("tipline:desk:user:amina", mapping={"password": "$argon2id$..."})
-        assert await desk.hincrby("tipline:desk:user:amina", "generation", 1) == 1
-        assert await desk.smembers("tipline:desk:users") == {b"amina"}
-        assert (await desk.hgetall("tipline:desk:user:amina"))[b"role"] == b"operator"
-        assert await desk.hget("tipline:desk:user:amina", "role") == b"operator"
+        accounts = Accounts(desk)  # the desk's own account store
+        await accounts.add("amina", "operator", "correct horse battery staple")
+        assert await accounts.names() == ["amina"]
+        assert await accounts.authenticate("amina", "correct horse battery staple")
+        await accounts.set_password("amina", "another long pass phrase")
+        await accounts.set_disabled("amina", True)
+        account = await accounts.get("amina")
+        assert account is not None
+        assert account.disabled
+        assert account.generation > 1
         await _refused(lambda: queue.claim_next("desk"))
         await _refused(lambda: desk.hgetall("tipline:tip:case-from-bot"))
         await _refused(lambda: desk.hget("tipline:tip:case-from-bot", "sealed"))
@@ -363,9 +366,10 @@ async def test_the_compose_acl_file_loads_and_logs_in_nobody_by_default(
 async def test_the_whole_intake_and_review_work_under_their_users(
     durable: int, ephemeral: int, tmp_path: Path
 ) -> None:
-    """The real programs, each as its own process under its own Redis user: a console
-    conversation with follow-up (the bot's user on both servers), then the reviewer's
-    next, ask and thread, and the tipster's follow-up answer."""
+    """The real programs, each as its own process under its own Redis user: the desk's
+    account commands (tipline-desk), a console conversation with follow-up (the bot's
+    user on both servers), then the reviewer's next, ask, thread, verdict (with the
+    custody log) and stats, and the tipster's follow-up answer."""
     reviewer = X25519Identity.generate()
     key = tmp_path / "reviewer.key"
     write_identity_file(key, reviewer)
@@ -396,6 +400,19 @@ async def test_the_whole_intake_and_review_work_under_their_users(
         "REDIS_USERNAME": "tipline-reviewer",
         "REDIS_PASSWORD_FILE": str(secrets / "REVIEWER_PASSWORD"),
     }
+    desk = {
+        **bot,
+        "TIPLINE_DATA_DIR": str(tmp_path / "desk-data"),
+        "REDIS_USERNAME": "tipline-desk",
+        "REDIS_PASSWORD_FILE": str(secrets / "DESK_PASSWORD"),
+    }
+    code, out = await run_tipline(
+        desk, "desk", "users", "add", "amina", "--role", "operator", stdin="a long pass phrase 42"
+    )
+    assert code == 0, out
+    code, out = await run_tipline(desk, "desk", "users", "list")
+    assert code == 0, out
+    assert "amina\toperator\tactive" in out
     consenting = [*CONVERSATION[:-3], "1", "1", "2"]  # follow-up: yes; send; keep the chat
     code, out = await run_tipline(bot, "console", "--lang", "en", stdin="\n".join(consenting))
     assert code == 0, out
