@@ -48,8 +48,8 @@ async def fake() -> AsyncIterator[FakeBotApi]:
 
 async def _get(port: int, path: str) -> tuple[int, bytes]:
     async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{port}{path}") as response,
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}{path}") as response,
     ):
         return response.status, await response.read()
 
