@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bots.observe import Observer
 from conversations import (
     Action,
     Ask,
@@ -210,6 +211,9 @@ class _Draft:
 class Intake:
     """One channel's intake: ``channel`` names it in pseudonyms and transcripts."""
 
+    #: Counts for metrics (bots.observe); the default counts nothing.
+    observer: Observer = Observer()
+
     def __init__(
         self,
         *,
@@ -316,6 +320,7 @@ class Intake:
                 )
             except ScrubError as exc:
                 log.info("an attachment was refused: %s", exc.reason)
+                self.observer.scrub_refused(exc.reason)
                 event = AttachmentFailed(ref, exc.reason)
             else:
                 blob_key = self._secret.pseudonym(f"{self.channel}:attachment", f"{key}:{ref}")
@@ -509,7 +514,8 @@ class Intake:
             sealed_files = [await asyncio.to_thread(encrypt, f, recipients) for f in files]
             # Queued or spooled, either is durable. Neither is logged: a log line per tip
             # would keep the moment it was received (P4).
-            await submit_durably(self.queue, self.spool, case_id, sealed, sealed_files)
+            outcome = await submit_durably(self.queue, self.spool, case_id, sealed, sealed_files)
+            self.observer.tip(outcome, state.language)  # counted per day, never timed
         except (StorageError, OSError, DraftDecryptError) as exc:
             log.error("a tip could not be submitted: %s", type(exc).__name__)
             return SubmitFailed()

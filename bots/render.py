@@ -129,6 +129,10 @@ def _translations(lang: str) -> gettext.NullTranslations:
     path = _catalogue_path(lang)
     if lang == SOURCE_LANGUAGE or not path.is_file():
         return gettext.NullTranslations()
+    compiled = path.with_suffix(".mo")  # as the container image ships them
+    if compiled.is_file() and compiled.stat().st_mtime >= path.stat().st_mtime:
+        with compiled.open("rb") as mo:
+            return gettext.GNUTranslations(mo)
     with path.open("rb") as po:
         catalog = read_po(po, locale=lang, domain=DOMAIN)
     buffer = io.BytesIO()

@@ -37,6 +37,7 @@ if its replies went out too, nothing is sent. The crash tests in
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -75,9 +76,10 @@ from conversations import (
 from conversations import messages as m
 from conversations.answers import AttachmentsAnswer
 from privacy.secrets import ServerSecret
-from storage import DraftStore
+from storage import DraftStore, StorageError, StorageUnavailableError
 
 from ..intake import Intake, WipeChat
+from ..observe import Observer
 from ..render import Renderer, interpret
 from . import messages as tm
 from .common import (
@@ -188,7 +190,9 @@ class TelegramChannel:
         seen: SeenUpdates,
         flood: FloodLimiter | None = None,
         max_file_bytes: int = MAX_DOWNLOAD,
+        observer: Observer | None = None,
     ) -> None:
+        self.observer = observer or Observer()
         self.intake = intake
         self.questionnaire = questionnaire
         self.api = api
@@ -220,7 +224,21 @@ class TelegramChannel:
     # ------------------------------------------------------------------ updates
     async def handle(self, incoming: Incoming) -> None:
         """Handle one update. Raises only when its effect could not be made durable (the
-        Intake or Redis failed): the update must then be delivered again."""
+        Intake or Redis failed): the update must then be delivered again. Timed and
+        counted by outcome for metrics, never by chat."""
+        started = time.monotonic()
+        outcome = "failed"
+        try:
+            await self._handle(incoming)
+            outcome = "ok"
+        except StorageError as exc:
+            unavailable = isinstance(exc, StorageUnavailableError)
+            self.observer.storage_error("unavailable" if unavailable else "other")
+            raise
+        finally:
+            self.observer.update_handled(time.monotonic() - started, outcome)
+
+    async def _handle(self, incoming: Incoming) -> None:
         tap = incoming.tap
         chat_id = incoming.chat_id
         if chat_id is None:
@@ -308,6 +326,7 @@ class TelegramChannel:
             chat.unremembered.append(incoming.message_id)
         if verdict == "notify":
             log.info("a chat went over the flood limit")
+            self.observer.flood_notice()
             chat.unremembered += await self._say(incoming.chat_id, chat, Msg(tm.FLOOD))
         del chat.unremembered[:-_MAX_UNREMEMBERED]
         return True
