@@ -254,12 +254,19 @@ class Intake:
 
     # ------------------------------------------------------------------ public
     async def handle(
-        self, conversation_id: str, event: Event, *, update: str | None = None
+        self,
+        conversation_id: str,
+        event: Event,
+        *,
+        update: str | None = None,
+        taken_by: str | None = None,
     ) -> list[Reply]:
         """Handle one event of one conversation; events of a conversation run one at a time.
 
         ``update`` is the channel's token for the input (a Telegram update). The step and
-        its replies are saved in one write; the same ``update`` again, before
+        its replies are saved in one write; ``taken_by`` (the desk's operator, when the
+        organisation records it) goes into the transcript if this event sends the
+        report. The same ``update`` again, before
         :meth:`remember` said the replies went out, gets those replies back without the
         step being taken again (a crash in between); after, it gets nothing."""
         key = self._secret.pseudonym(self.channel, conversation_id)
@@ -271,7 +278,7 @@ class Intake:
                     return replayed
             if draft is None or draft.state.phase == "closed":
                 draft = _Draft(None, self.engine.initial())
-            return await self._run(key, draft, event, update=update)
+            return await self._run(key, draft, event, update=update, taken_by=taken_by)
 
     async def state(self, conversation_id: str) -> State | None:
         """The conversation's current state, or None when it has no draft (or is over)."""
@@ -400,6 +407,7 @@ class Intake:
         *,
         update: str | None = None,
         splice: tuple[str | None, str] | None = None,
+        taken_by: str | None = None,
     ) -> list[Reply]:
         """Run one event through the engine, carry out its storage actions, and save the
         new state with the replies (the outbox of ``update``) in one write. ``splice``
@@ -426,7 +434,7 @@ class Intake:
                 pending[:0] = more
             elif isinstance(action, Submit):
                 missing = await self._missing_files(draft, state)
-                result = SubmitFailed() if missing else await self._submit(draft, state)
+                result = SubmitFailed() if missing else await self._submit(draft, state, taken_by)
                 state, more = self.engine.handle(state, result)
                 for ref in missing:
                     # The engine drops the file and tells the tipster to send it again.
@@ -492,7 +500,9 @@ class Intake:
         for blob_key in draft.files.values():
             await self.drafts.touch(blob_key)
 
-    async def _submit(self, draft: _Draft, state: State) -> Submitted | SubmitFailed:
+    async def _submit(
+        self, draft: _Draft, state: State, taken_by: str | None = None
+    ) -> Submitted | SubmitFailed:
         if draft.case_id is None:  # `_run` fixes it when a report begins; never lose a tip
             draft.case_id = new_case_id()
         case_id = draft.case_id
@@ -508,6 +518,7 @@ class Intake:
                 case_id=case_id,
                 received_on=self._today(),
                 channel=self.channel,
+                taken_by=taken_by,
             )
             plaintext = json.dumps(transcript, ensure_ascii=False, indent=2).encode("utf-8")
             sealed = await asyncio.to_thread(encrypt, plaintext, recipients)

@@ -88,9 +88,17 @@ def _public(value: AnswerValue, q: Questionnaire | None = None) -> dict[str, Any
 
 
 def build_transcript(
-    q: Questionnaire, state: State, *, case_id: str, received_on: date, channel: str
+    q: Questionnaire,
+    state: State,
+    *,
+    case_id: str,
+    received_on: date,
+    channel: str,
+    taken_by: str | None = None,
 ) -> dict[str, Any]:
-    """The transcript of a conversation ready to be sealed (the review step was reached)."""
+    """The transcript of a conversation ready to be sealed (the review step was reached).
+    ``taken_by``: the hotline operator who took the call, only where the organisation
+    chose to record it."""
     shown = q.applicable(dict(state.answers))
     answers = {qid: _public(value, q) for qid, value in state.answers if qid in shown}
     prompts = {question.id: question.prompt for question in q.questions}
@@ -106,7 +114,7 @@ def build_transcript(
         if isinstance(files, AttachmentsAnswer)
         else []
     )
-    return {
+    document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "case_id": case_id,
         "received_on": received_on.isoformat(),
@@ -117,3 +125,6 @@ def build_transcript(
         "transcript": transcript,
         "attachments": attachments,
     }
+    if taken_by:
+        document["taken_by"] = taken_by
+    return document

@@ -213,12 +213,16 @@ class Hotline:
         _, actions = self.intake.engine.handle(state, Start())
         return list(actions)
 
-    async def answer(self, call_id: str, step: str, form: Mapping[str, str]) -> Outcome | None:
+    async def answer(
+        self, call_id: str, step: str, form: Mapping[str, str], *, taken_by: str | None = None
+    ) -> Outcome | None:
         """Apply one answer from the form (``choice``, ``text`` or ``command``) for
         ``step``; None when the call has no draft. A form for a question no longer asked
         changes nothing (``stale``). Free text that looks like a phone number, an e-mail
         address or an introduced name is not kept until the operator decides
-        (``identity``: ``remove`` or ``keep``); until then the outcome holds the findings."""
+        (``identity``: ``remove`` or ``keep``); until then the outcome holds the findings.
+        ``taken_by``: the operator's name, written into the tip if this answer sends it
+        (only when the organisation turned that on)."""
         state = await self.intake.state(call_id)
         if state is None:
             return None
@@ -242,7 +246,7 @@ class Hotline:
                     current = await self.current(call_id) or []
                     return Outcome(current, findings=tuple(findings), typed=typed)
             event = Text(typed)
-        actions = await self.intake.handle(call_id, event)
+        actions = await self.intake.handle(call_id, event, taken_by=taken_by)
         if any(isinstance(a, Ask) and a.step == WIPE_STEP for a in actions):
             actions = await self._close(call_id, actions)
         return Outcome(actions)
