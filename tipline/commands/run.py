@@ -16,13 +16,14 @@ default; ``--webhook URL --webhook-secret TOKEN`` has Telegram post the updates 
                                 of ``--metrics-port``); off when unset
 ``TIPLINE_METRICS_HOST``         where they listen (instead of ``--metrics-host``);
                                 default 127.0.0.1
-``TELEGRAM_MAX_IN_FLIGHT``      updates held at once when polling (``--max-in-flight``)
+``TELEGRAM_MAX_IN_FLIGHT``       updates held at once when polling (``--max-in-flight``)
 ==============================  =============================================================
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import signal
@@ -220,6 +221,9 @@ def telegram(
                     intake, questionnaire, api, seen=seen, flood=FloodLimiter(), observer=metrics
                 )
 
+            # What was made so far (modules, the frameworks' models, the questionnaire)
+            # lives as long as the process: the collector need never look at it again.
+            gc.freeze()
             try:
                 await run_bot(
                     bot, make_channel, stop, webhook=webhook, max_in_flight=max_in_flight
