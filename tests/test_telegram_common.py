@@ -553,3 +553,34 @@ async def test_an_update_cut_short_by_a_stop_is_not_confirmed() -> None:
     stop.set()
     await task
     assert telegram.offsets[-1] == 41  # 40 confirmed; 41 comes again after the restart
+
+
+async def test_a_busy_process_does_not_take_its_backlog_for_slowness() -> None:
+    """Every update takes a while (a busy process): after the first few, the loop learns
+    how long updates take and stops fetching again past them; one update far slower than
+    the rest still lets the others go on."""
+    slow = asyncio.Event()
+    handled: list[int] = []
+
+    async def handle(update: _Update) -> None:
+        await (slow.wait() if update.update_id == 500 else asyncio.sleep(0.06))
+        handled.append(update.update_id)
+
+    telegram = ScriptedTelegram([], handle)
+    stop = asyncio.Event()
+    poller = Poller(telegram, timeout=0.5, busy_interval=0.01, patience=0.02)
+    task = asyncio.create_task(poller.run(stop))
+    for i in range(0, 300, 3):
+        await telegram.add(*(_Update(100 + i + j, i + j) for j in range(3)))
+        await asyncio.sleep(0.02)
+    await _until(lambda: len(handled) == 300)
+    learnt = [n for i, n in telegram.delivered.items() if i >= 300]
+    assert learnt and max(learnt) == 1  # no update fetched twice once it had learnt
+    await telegram.add(_Update(500, 1), _Update(501, 2))
+    await _until(lambda: 501 in handled)  # the slow one did not hold up the other chat
+    await telegram.add(_Update(502, 3))
+    await _until(lambda: 502 in handled)  # nor what came after it
+    slow.set()
+    await _until(lambda: 500 in handled and telegram.offsets[-1] == 503)
+    stop.set()
+    await task

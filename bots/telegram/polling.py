@@ -12,12 +12,14 @@ Telegram's ``offset`` is both "confirm everything below" and "send from here": t
 way to ask for the updates after the ones held without confirming those. So the loop asks
 for more only when what it holds is done (the offset then confirms all of it), and each
 update is delivered once. Fetching does not wait for the updates in flight when they
-become slow: once the oldest one has been held for ``patience`` seconds (a large file on a
-slow line, Redis down and an update waiting for its retry), the loop asks again from the
-oldest unfinished update, every ``busy_interval`` seconds, skipping those it already holds,
-so one slow chat does not hold up the others. That, and only that, fetches an update
-twice. (Journalling fetched updates in Redis and confirming at once would avoid even
-that, but would put chat ids and texts in Redis, even if encrypted, for every update.)
+become slow: once the oldest one has been held for ``patience`` seconds, or three times as
+long as updates have lately been held if that is longer (so that a busy process does not
+take its whole backlog for slowness), the loop asks again from the oldest unfinished
+update, every ``busy_interval`` seconds, skipping those it already holds, so one slow
+chat (a large file on a slow line, an update waiting for its retry while Redis is down)
+does not hold up the others. That, and only that, fetches an update twice.
+(Journalling fetched updates in Redis and confirming at once would avoid even that, but
+would put chat ids and texts in Redis, even if encrypted, for every update.)
 
 At most ``max_in_flight`` updates are held at once (queued or being handled): with that
 many, the loop fetches nothing more and Telegram keeps the rest, in order, so a process
@@ -82,6 +84,7 @@ MAX_PAUSE: Final = 30.0
 MAX_LIMIT: Final = 100  # updates per getUpdates, Telegram's maximum
 MAX_IN_FLIGHT: Final = 100  # updates held at once (queued or being handled)
 PATIENCE: Final = 1.0  # seconds before asking past updates still held
+SLOW: Final = 3.0  # ... or this many times as long as updates are lately held
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
@@ -143,6 +146,7 @@ class Poller(Generic[U]):
         self._blocked: dict[Hashable, int] = {}  # chat -> its failed update, which goes first
         self._last = LastUpdates()
         self._polled = -math.inf  # when the last getUpdates was sent
+        self._usual = 0.0  # how long updates have lately been held (a moving average)
         self._wake = asyncio.Event()
         self.deliveries = 0  # updates Telegram gave us, counting redeliveries
         self.most_held = 0  # the most updates held at once
@@ -214,7 +218,8 @@ class Poller(Generic[U]):
             # hold only updates already taken.
             return math.inf
         oldest = next(iter(self._held.values()))
-        return max(oldest.fetched + self.patience, self._polled + self.busy_interval)
+        patience = max(self.patience, SLOW * self._usual)
+        return max(oldest.fetched + patience, self._polled + self.busy_interval)
 
     async def _idle(self, stop: asyncio.Event) -> None:
         """Wait until an update is done, a retry is due, the oldest update held turns
@@ -305,6 +310,7 @@ class Poller(Generic[U]):
 
     def _done(self, update_id: int, held: _Held[U]) -> None:
         self._held.pop(update_id, None)
+        self._usual += 0.05 * (self._clock() - held.fetched - self._usual)
         if self._blocked.get(held.key) == update_id:
             del self._blocked[held.key]
             for later_id, later in list(self._held.items()):  # its chat goes on, in order
