@@ -2,7 +2,7 @@
 (the floor) and a tip bot written the usual way, all on the same fake Bot API server in
 the same run.
 
-    .venv/bin/python bench/telegram_http.py [--tipsters 300] [--think 0.5] [--rate 30]
+    .venv/bin/python bench/telegram_http.py [--tipsters 300] [--think 0.2] [--rate 30]
         [--paced-seconds 20] [--frameworks aiogram,ptb] [--quick]
 
 Each bot runs as its own process, as it would in production, against the tests' fake Bot
@@ -573,6 +573,8 @@ async def main(args: argparse.Namespace) -> None:
                 "TIPLINE_SECRET": SECRET_HEX,
                 "TIPLINE_RECIPIENTS": str(X25519Identity.generate().recipient),
             }
+            if args.max_in_flight:
+                env["TELEGRAM_MAX_IN_FLIGHT"] = str(args.max_in_flight)
             bench = Bench(args, fake, clients)
             results: list[Result] = []
             for bot in args.bots or _bots(args.frameworks):
@@ -607,11 +609,12 @@ async def main(args: argparse.Namespace) -> None:
 def _arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tipsters", type=int, default=300)
-    parser.add_argument("--think", type=float, default=0.5, help="saturated phase, seconds")
+    parser.add_argument("--think", type=float, default=0.2, help="saturated phase, seconds")
     parser.add_argument("--rate", type=float, default=30.0, help="paced phase, updates/s")
     parser.add_argument("--paced-seconds", type=float, default=20.0)
     parser.add_argument("--frameworks", default="aiogram,ptb")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--max-in-flight", type=int, help="tipline's (default: its own)")
     parser.add_argument("--bots", help="only these bots (comma-separated names)")
     parser.add_argument("--logs", type=Path, help="keep the bots' logs in this directory")
     parser.add_argument(
