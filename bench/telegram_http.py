@@ -620,7 +620,7 @@ def _arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", type=Path, help="write each bot's cProfile statistics to this directory"
     )
-    parser.add_argument("--quick", action="store_true", help="a smoke run (about 15 s)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run (about 30 s)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # run a comparison bot
     args = parser.parse_args(argv)
     if args.quick:
