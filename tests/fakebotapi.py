@@ -21,6 +21,12 @@ posts the updates to it, one at a time, like Telegram (retrying what is not answ
 
 ``settled()`` waits until every update so far is confirmed (polling: a later offset was
 asked for; webhook: the post was answered 200), which is when the bot is done with it.
+
+The server counts how often each update was delivered (returned by getUpdates, or posted
+to the webhook): :meth:`FakeBotApi.deliveries_per_update` is 1.0 when no update was
+fetched twice; ``most_outstanding`` is the most updates delivered and not yet confirmed
+at one time. Observers (``on_message``) see each message the bot sends as it arrives,
+which is how a benchmark times replies without polling the chats.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import itertools
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -229,6 +236,9 @@ class FakeBotApi:
         self.commands: dict[str, list[dict[str, str]]] = {}
         self.webhook: tuple[str, str | None] | None = None
         self.deleted_batches: list[list[int]] = []
+        self.deliveries: Counter[int] = Counter()  # update id -> times delivered
+        self.most_outstanding = 0  # the most updates delivered and unconfirmed at once
+        self.on_message: list[Callable[[int, Shown], None]] = []  # (chat id, message)
         self._clock_offset = 0.0  # simulated time: seconds ahead of the real clock
         self._queries: dict[str, bool] = {}  # issued query id -> answered
         self._update_ids = itertools.count(700_001)
@@ -367,6 +377,10 @@ class FakeBotApi:
     def new_update_id(self) -> int:
         return next(self._update_ids)
 
+    def deliveries_per_update(self) -> float:
+        """Deliveries (getUpdates results, webhook posts) per distinct update delivered."""
+        return self.deliveries.total() / len(self.deliveries) if self.deliveries else 0.0
+
     # ------------------------------------------------------------------ HTTP
     async def _method(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -473,7 +487,11 @@ class FakeBotApi:
         while True:
             ready = [u for u in self.pending if offset is None or u["update_id"] >= offset]
             if ready or time.monotonic() >= deadline:
-                return ready[:limit]
+                given = ready[:limit]
+                self.deliveries.update(u["update_id"] for u in given)
+                outstanding = sum(u["update_id"] in self.deliveries for u in self.pending)
+                self.most_outstanding = max(self.most_outstanding, outstanding)
+                return given
             if generation != self._poll_generation:
                 raise ApiFailure(409, "Conflict: terminated by other getUpdates request")
             async with self._changed:
@@ -488,6 +506,8 @@ class FakeBotApi:
         keyboard = _keyboard(params.get("reply_markup"))
         shown = Shown(next(chat.ids), True, text, keyboard, html, date=self.now())
         chat.messages[shown.message_id] = shown
+        for observer in self.on_message:
+            observer(chat.id, shown)
         return self.message_json(chat, shown)
 
     async def edit_message_text(self, params: dict[str, Any]) -> Any:
@@ -620,6 +640,7 @@ class FakeBotApi:
                 update = self.pending[0]
                 url, secret = self.webhook
                 headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+                self.deliveries[update["update_id"]] += 1
                 try:
                     async with session.post(url, json=update, headers=headers) as response:
                         ok = response.status == 200

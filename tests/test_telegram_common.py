@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,10 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bots.telegram.common import (
+    ARRIVAL,
     MAX_CALLBACK_DATA,
+    Arrival,
     ChatSequencer,
     FloodLimiter,
     Incoming,
+    LastUpdates,
     Rejected,
     RetryLater,
     Span,
@@ -31,6 +36,7 @@ from bots.telegram.common import (
     html_messages,
     parse_command,
     telegram_language,
+    update_fingerprint,
     utf16_len,
     with_retries,
 )
@@ -169,7 +175,87 @@ def test_the_flood_limiter_keeps_bounded_memory() -> None:
     flood = FloodLimiter(1, 10.0, clock=lambda: now[0], max_chats=100)
     for chat in range(1000):
         flood.check(chat)
-    assert len(flood._events) <= 100
+    assert len(flood._chats) <= 100
+
+
+def test_a_press_repeated_while_the_first_is_held_is_no_flood() -> None:
+    now = [0.0]
+    flood = FloodLimiter(3, 10.0, repeats=4, clock=lambda: now[0])
+
+    def check(arrival: Arrival | None) -> str:
+        return contextvars.copy_context().run(lambda: (ARRIVAL.set(arrival), flood.check(1))[1])
+
+    assert [check(None) for _ in range(2)] == ["allow", "allow"]
+    # The bot was slow: the tipster pressed again, four times. Not counted...
+    assert [check(Arrival(0.0, repeat=True)) for _ in range(4)] == ["allow"] * 4
+    assert check(None) == "allow"  # ...so the third update of the chat is still allowed
+    # Past the repeats forgiven in a window, a repeat counts like any other update.
+    assert [check(Arrival(0.0, repeat=True)) for _ in range(2)] == ["notify", "drop"]
+
+
+def test_the_flood_limit_counts_when_updates_came_not_when_they_were_handled() -> None:
+    now = [100.0]
+    flood = FloodLimiter(3, 10.0, clock=lambda: now[0])
+
+    def check(waited: float) -> str:
+        return contextvars.copy_context().run(
+            lambda: (ARRIVAL.set(Arrival(waited)), flood.check(1))[1]
+        )
+
+    # Four updates sent 5 s apart, handled together after a backlog: no flood.
+    assert [check(waited) for waited in (15.0, 10.0, 5.0, 0.0)] == ["allow"] * 4
+    # Of those, two are still in the window: one more fits, then the notice.
+    assert [check(0.0) for _ in range(3)] == ["allow", "notify", "drop"]
+    # Without word of when they came, four at once are a flood.
+    other = FloodLimiter(3, 10.0, clock=lambda: now[0])
+    assert [other.check(1) for _ in range(4)] == ["allow", "allow", "allow", "notify"]
+
+
+@dataclass
+class _Message:
+    text: str | None = None
+
+
+@dataclass
+class _Query:
+    data: str | None = None
+
+
+@dataclass
+class _Raw:
+    message: _Message | None = None
+    callback_query: _Query | None = None
+
+
+def test_fingerprints_tell_repeats() -> None:
+    assert update_fingerprint(_Raw(_Message("Kenya"))) == update_fingerprint(
+        _Raw(_Message("Kenya"))
+    )
+    assert update_fingerprint(_Raw(_Message("Kenya"))) != update_fingerprint(
+        _Raw(_Message("Kenya!"))
+    )
+    tap = update_fingerprint(_Raw(callback_query=_Query("review:send")))
+    assert tap is not None and tap == update_fingerprint(
+        _Raw(callback_query=_Query("review:send"))
+    )
+    assert tap != update_fingerprint(_Raw(_Message("review:send")))  # a text is not a press
+    assert update_fingerprint(_Raw(_Message(None))) is None  # a photo, a location
+    assert update_fingerprint(object()) is None
+
+
+def test_a_repeat_is_the_same_as_the_update_before_it_in_its_chat() -> None:
+    last = LastUpdates()
+    kenya, send = _Raw(_Message("Kenya")), _Raw(callback_query=_Query("review:send"))
+    assert [last.repeats(1, u) for u in (kenya, kenya, send, send, send)] == [
+        False,
+        True,
+        False,
+        True,
+        True,
+    ]
+    assert not last.repeats(2, send)  # another chat's
+    assert not last.repeats(1, _Raw(_Message(None)))  # a photo in between
+    assert not last.repeats(1, send)
 
 
 # --------------------------------------------------------------------------- sequencer
@@ -280,6 +366,7 @@ class ScriptedTelegram:
     handler: Callable[[_Update], Awaitable[None]]
     offsets: list[int | None] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    delivered: Counter[int] = field(default_factory=Counter)
 
     @property
     def api(self) -> Any:
@@ -303,7 +390,13 @@ class ScriptedTelegram:
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), wait)
-        return list(self.updates[:limit])
+        given = self.updates[:limit]
+        self.delivered.update(u.update_id for u in given)
+        return list(given)
+
+    async def add(self, *updates: _Update) -> None:
+        self.updates.extend(updates)
+        self.changed.set()
 
     def update_id(self, update: _Update) -> int:
         return update.update_id
@@ -391,3 +484,103 @@ async def test_an_update_that_always_fails_is_given_up() -> None:
     stop.set()
     await task
     assert attempts.count(30) == GIVE_UP_AFTER and attempts[-1] == 31
+
+
+async def test_each_update_is_fetched_once_and_confirmed_once_done() -> None:
+    """Updates keep coming while others are being handled: none is fetched twice."""
+    handled: list[int] = []
+
+    async def handle(update: _Update) -> None:
+        await asyncio.sleep(0.01 * (update.update_id % 3))
+        handled.append(update.update_id)
+
+    telegram = ScriptedTelegram([], handle)
+    stop = asyncio.Event()
+    poller = Poller(telegram, timeout=0.5, busy_interval=0.02, patience=5.0)
+    task = asyncio.create_task(poller.run(stop))
+    for i in range(60):
+        await telegram.add(_Update(100 + i, i % 7))
+        await asyncio.sleep(0.003)
+    await _until(lambda: len(handled) == 60 and telegram.offsets[-1] == 160)
+    stop.set()
+    await task
+    assert set(telegram.delivered) == set(range(100, 160))
+    assert max(telegram.delivered.values()) == 1 and poller.deliveries == 60
+    assert sorted(handled) == list(range(100, 160))
+    # Every offset sent was past only updates done: never past one held.
+    assert all(o is None or o <= 160 for o in telegram.offsets)
+
+
+async def test_at_most_max_in_flight_updates_are_held_and_the_oldest_go_first() -> None:
+    release = asyncio.Event()
+    started: list[int] = []
+    running = [0, 0]  # now, most
+
+    async def handle(update: _Update) -> None:
+        started.append(update.update_id)
+        running[0] += 1
+        running[1] = max(running)
+        await release.wait()
+        running[0] -= 1
+
+    telegram = ScriptedTelegram([_Update(200 + i, i) for i in range(30)], handle)
+    stop = asyncio.Event()
+    poller = Poller(telegram, timeout=0.2, busy_interval=0.01, patience=0.01, max_in_flight=5)
+    task = asyncio.create_task(poller.run(stop))
+    await _until(lambda: len(started) == 5)
+    await asyncio.sleep(0.1)  # slow updates: the loop may ask again, but takes no more
+    assert started == list(range(200, 205)) and poller.held == 5
+    assert all(o is None or o <= 200 for o in telegram.offsets)
+    release.set()
+    await _until(lambda: len(started) == 30 and poller.held == 0)
+    stop.set()
+    await task
+    assert started == list(range(200, 230))  # the oldest first, all along
+    assert running[1] <= 5 and poller.most_held <= 5
+    assert telegram.offsets[-1] == 230
+
+
+async def test_an_update_cut_short_by_a_stop_is_not_confirmed() -> None:
+    async def handle(update: _Update) -> None:
+        if update.update_id == 41:
+            await asyncio.sleep(30)
+
+    telegram = ScriptedTelegram([_Update(40, 1), _Update(41, 2), _Update(42, 3)], handle)
+    stop = asyncio.Event()
+    poller = Poller(telegram, timeout=0.2, busy_interval=0.01, grace=0.1)
+    task = asyncio.create_task(poller.run(stop))
+    await _until(lambda: poller.held == 1)
+    stop.set()
+    await task
+    assert telegram.offsets[-1] == 41  # 40 confirmed; 41 comes again after the restart
+
+
+async def test_a_busy_process_does_not_take_its_backlog_for_slowness() -> None:
+    """Every update takes a while (a busy process): after the first few, the loop learns
+    how long updates take and stops fetching again past them; one update far slower than
+    the rest still lets the others go on."""
+    slow = asyncio.Event()
+    handled: list[int] = []
+
+    async def handle(update: _Update) -> None:
+        await (slow.wait() if update.update_id == 500 else asyncio.sleep(0.06))
+        handled.append(update.update_id)
+
+    telegram = ScriptedTelegram([], handle)
+    stop = asyncio.Event()
+    poller = Poller(telegram, timeout=0.5, busy_interval=0.01, patience=0.02)
+    task = asyncio.create_task(poller.run(stop))
+    for i in range(0, 300, 3):
+        await telegram.add(*(_Update(100 + i + j, i + j) for j in range(3)))
+        await asyncio.sleep(0.02)
+    await _until(lambda: len(handled) == 300)
+    learnt = [n for i, n in telegram.delivered.items() if i >= 300]
+    assert learnt and max(learnt) == 1  # no update fetched twice once it had learnt
+    await telegram.add(_Update(500, 1), _Update(501, 2))
+    await _until(lambda: 501 in handled)  # the slow one did not hold up the other chat
+    await telegram.add(_Update(502, 3))
+    await _until(lambda: 502 in handled)  # nor what came after it
+    slow.set()
+    await _until(lambda: 500 in handled and telegram.offsets[-1] == 503)
+    stop.set()
+    await task

@@ -15,7 +15,9 @@
 
 * callback data (``step:option``, at most 64 bytes), keyboards, splitting texts at
   Telegram's 4096 characters, HTML escaping of everything shown;
-* the per-chat flood limiter, the per-chat sequencer (one update of a chat at a time, in
+* the per-chat flood limiter (which counts what a tipster sent, as the polling loop tells
+  it through :data:`ARRIVAL`, not a press repeated because the bot was slow), the
+  per-chat sequencer (one update of a chat at a time, in
   order; chats run concurrently), a small LRU, and the guard that keeps the frameworks'
   own log lines free of identities and texts (rule P1).
 
@@ -25,22 +27,26 @@ Nothing here stores or logs a chat id, user id, name or text.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import logging
 import re
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Literal, Protocol, TypeVar
 
 __all__ = [
     "ALLOWED_UPDATES",
+    "ARRIVAL",
     "DELETE_BATCH",
     "MAX_CALLBACK_DATA",
     "MAX_DOWNLOAD",
     "MAX_TEXT",
     "ApiError",
+    "Arrival",
     "BotApi",
     "Button",
     "ChatGone",
@@ -52,6 +58,7 @@ __all__ = [
     "Framework",
     "Incoming",
     "Keyboard",
+    "LastUpdates",
     "Recent",
     "Rejected",
     "RetryLater",
@@ -67,6 +74,7 @@ __all__ = [
     "html_messages",
     "parse_command",
     "telegram_language",
+    "update_fingerprint",
     "utf16_len",
     "with_retries",
 ]
@@ -202,6 +210,35 @@ class Incoming:
 
     def __repr__(self) -> str:
         return f"Incoming(update {self.update_id})"
+
+
+def update_fingerprint(update: Any) -> bytes | None:
+    """What a repeat of an update has in common with it: the text typed, or the data of
+    the button pressed, as a digest (kept in memory only); None for anything else. Both
+    frameworks' updates have the Bot API's field names, as have their messages."""
+    query = getattr(update, "callback_query", None)
+    message = getattr(update, "message", None)
+    if query is not None and isinstance(query.data, str):
+        content = "button\0" + query.data
+    elif message is not None and isinstance(message.text, str):
+        content = "text\0" + message.text
+    else:
+        return None
+    return hashlib.blake2b(content.encode("utf-8", "replace"), digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """How an update came in, for the flood limit: how long it waited between being
+    fetched and being handled, and whether it repeats the update before it in its chat
+    (the same text, the same button: sent again because the bot was slow to answer)."""
+
+    waited: float = 0.0
+    repeat: bool = False
+
+
+#: Set by the polling loop (and the webhook) around the handling of each update.
+ARRIVAL: ContextVar[Arrival | None] = ContextVar("tipline_telegram_arrival", default=None)
 
 
 @dataclass(frozen=True)
@@ -436,12 +473,27 @@ class Recent(Generic[K, V]):
 Verdict = Literal["allow", "notify", "drop"]
 
 
+@dataclass
+class _Counts:
+    sent: deque[float] = field(default_factory=deque)  # when counted updates were sent
+    repeats: deque[float] = field(default_factory=deque)  # when forgiven repeats were
+    notified: bool = False
+
+
 class FloodLimiter:
     """At most ``limit`` updates of a chat per ``window`` seconds, in memory only.
 
     Over the limit, the first update gets ``notify`` (the channel answers once with a short
     notice) and the rest ``drop`` until the window has room again. An exempt update (the
     tipster sending the report) is always allowed.
+
+    What is counted is what the tipster sent, when it was sent: when the polling loop says
+    (:data:`ARRIVAL`) that an update waited in this process, its time is when it came, not
+    when it was handled, so a backlog handled at once is no flood. An update that repeats
+    the one before it in its chat (the same button pressed again, the same text sent
+    again, as people do when a bot is slow) is not counted, up to ``repeats`` of them per
+    window; past those, repeats count like the rest, so sending one text over and over is
+    still a flood.
     """
 
     def __init__(
@@ -449,44 +501,50 @@ class FloodLimiter:
         limit: int = 20,
         window: float = 60.0,
         *,
+        repeats: int = 10,
         clock: Callable[[], float] = time.monotonic,
         max_chats: int = 10_000,
     ) -> None:
-        if limit < 1 or window <= 0:
-            raise ValueError("the flood limit needs limit >= 1 and window > 0")
+        if limit < 1 or window <= 0 or repeats < 0:
+            raise ValueError("the flood limit needs limit >= 1, window > 0, repeats >= 0")
         self.limit = limit
         self.window = window
+        self.repeats = repeats
         self._clock = clock
         self._max_chats = max_chats
-        self._events: dict[Hashable, deque[float]] = {}
-        self._notified: set[Hashable] = set()
+        self._chats: dict[Hashable, _Counts] = {}
 
     def check(self, key: Hashable, *, exempt: bool = False) -> Verdict:
-        now = self._clock()
-        events = self._events.get(key)
-        if events is None:
-            if len(self._events) >= self._max_chats:
+        arrival = ARRIVAL.get()
+        now = self._clock() - (arrival.waited if arrival is not None else 0.0)
+        counts = self._chats.get(key)
+        if counts is None:
+            if len(self._chats) >= self._max_chats:
                 self._sweep(now)
-            events = self._events[key] = deque()
-        while events and events[0] <= now - self.window:
-            events.popleft()
-        if exempt or len(events) < self.limit:
-            events.append(now)
-            self._notified.discard(key)
+            counts = self._chats[key] = _Counts()
+        for events in (counts.sent, counts.repeats):
+            while events and events[0] <= now - self.window:
+                events.popleft()
+        if arrival is not None and arrival.repeat and len(counts.repeats) < self.repeats:
+            counts.repeats.append(now)
             return "allow"
-        if key in self._notified:
+        if exempt or len(counts.sent) < self.limit:
+            counts.sent.append(now)
+            counts.notified = False
+            return "allow"
+        if counts.notified:
             return "drop"
-        self._notified.add(key)
+        counts.notified = True
         return "notify"
 
     def _sweep(self, now: float) -> None:
-        for key in [k for k, e in self._events.items() if not e or e[-1] <= now - self.window]:
-            del self._events[key]
-            self._notified.discard(key)
-        while len(self._events) >= self._max_chats:
-            key = next(iter(self._events))
-            del self._events[key]
-            self._notified.discard(key)
+        def idle(counts: _Counts) -> bool:
+            return all(not e or e[-1] <= now - self.window for e in (counts.sent, counts.repeats))
+
+        for key in [k for k, counts in self._chats.items() if idle(counts)]:
+            del self._chats[key]
+        while len(self._chats) >= self._max_chats:
+            del self._chats[next(iter(self._chats))]
 
 
 class ChatSequencer:
@@ -520,6 +578,24 @@ class ChatSequencer:
 
     def busy(self) -> int:
         return len(self._tails)
+
+
+class LastUpdates:
+    """The fingerprint of each recent chat's latest update, in memory only, to tell a
+    repeat (:func:`update_fingerprint`)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._last: Recent[Hashable, bytes] = Recent(size)
+
+    def repeats(self, key: Hashable, update: object) -> bool:
+        """Whether ``update`` repeats the chat's latest update; it becomes the latest."""
+        fingerprint = update_fingerprint(update)
+        if fingerprint is None:
+            self._last.pop(key)
+            return False
+        repeat = self._last.get(key) == fingerprint
+        self._last.put(key, fingerprint)
+        return repeat
 
 
 # --------------------------------------------------------------------------- logging

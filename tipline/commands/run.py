@@ -16,12 +16,14 @@ default; ``--webhook URL --webhook-secret TOKEN`` has Telegram post the updates 
                                 of ``--metrics-port``); off when unset
 ``TIPLINE_METRICS_HOST``         where they listen (instead of ``--metrics-host``);
                                 default 127.0.0.1
+``TELEGRAM_MAX_IN_FLIGHT``       updates held at once when polling (``--max-in-flight``)
 ==============================  =============================================================
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import signal
@@ -164,6 +166,15 @@ def command() -> None:
     show_default=True,
     help="Where the metrics listen (or TIPLINE_METRICS_HOST).",
 )
+@click.option(
+    "--max-in-flight",
+    envvar="TELEGRAM_MAX_IN_FLIGHT",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="Polling: at most this many updates fetched and not yet done; the rest wait at "
+    "Telegram, oldest first (or TELEGRAM_MAX_IN_FLIGHT).",
+)
 def telegram(
     framework: str,
     webhook_url: str | None,
@@ -171,6 +182,7 @@ def telegram(
     listen: str,
     metrics_port: int | None,
     metrics_host: str,
+    max_in_flight: int,
 ) -> None:
     """Serve tipsters on Telegram (long polling unless --webhook is given)."""
     from bots.telegram import FloodLimiter, TelegramChannel, run_bot, seen_updates
@@ -209,8 +221,13 @@ def telegram(
                     intake, questionnaire, api, seen=seen, flood=FloodLimiter(), observer=metrics
                 )
 
+            # What was made so far (modules, the frameworks' models, the questionnaire)
+            # lives as long as the process: the collector need never look at it again.
+            gc.freeze()
             try:
-                await run_bot(bot, make_channel, stop, webhook=webhook)
+                await run_bot(
+                    bot, make_channel, stop, webhook=webhook, max_in_flight=max_in_flight
+                )
             finally:
                 if server is not None:
                     await server.stop()
