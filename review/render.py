@@ -39,11 +39,15 @@ from .tip import OpenedTip
 from .verdicts import Verdict
 
 __all__ = [
+    "AnswerRow",
     "SpeciesLookup",
     "TaxonLike",
     "ViewOptions",
+    "answer_rows",
+    "attachments_summary",
     "clean",
     "language_name",
+    "location_pins",
     "map_link",
     "normalise_lang",
     "partial_note",
@@ -51,6 +55,7 @@ __all__ = [
     "render_text",
     "thread_view",
     "tip_view",
+    "transcript_rows",
     "verdict_view",
 ]
 
@@ -345,17 +350,61 @@ def tip_view(
         reviewer.renderer.msgid(language_question.label) if language_question else "Language",
         Text(language_name(opened.language, options.lang)),
     )
-    answers = opened.answers
     grid = head
     grid.add_row("", "")
+    for row in answer_rows(opened, questionnaire, options):
+        grid.add_row(row.label, Text(row.value))
+    grid.add_row("Attachments", Text(attachments_summary(opened)))
+    parts.append(grid)
+
+    tipster_lang = opened.language or "en"
+    lines = Text()
+    for prompt, answer in transcript_rows(opened, questionnaire, options):
+        lines.append("Q ", style="bold")
+        lines.append(prompt + "\n")
+        lines.append("A ", style="bold")
+        lines.append(answer + "\n")
+    lines.rstrip()
+    title = f"Transcript, as the tipster saw it ({language_name(tipster_lang, options.lang)})"
+    parts += [Text(""), Text(title, style="bold"), lines]
+    if thread is not None:
+        parts += [Text(""), thread_view(*thread, lang=options.lang)]
+    if verdict is not None or verdict_unreadable:
+        parts += [Text(""), verdict_view(verdict, lang=options.lang)]
+    return Group(*parts)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One answer under its label in the reviewer's language."""
+
+    question: str  # the question id
+    label: str
+    value: str  # cleaned text; several lines for species and attachments
+
+
+def answer_rows(
+    opened: OpenedTip, questionnaire: Questionnaire, options: ViewOptions
+) -> list[AnswerRow]:
+    """Every answer of the tip, in the questionnaire's order (answers to questions it no
+    longer has last, under their ids), labelled in the reviewer's language; species
+    with scientific names and CITES appendices, places with their precision."""
+    reviewer = _Answers(options.lang, questionnaire, options)
+    answers = opened.answers
+    rows = []
     for question in questionnaire.questions:
         if question.id in answers and question.type not in _HIDDEN_TYPES:
             value = reviewer.text(question.id, answers[question.id], detailed=True)
-            grid.add_row(reviewer.renderer.msgid(question.label), Text(value))
+            rows.append(AnswerRow(question.id, reviewer.renderer.msgid(question.label), value))
     for question_id, data in answers.items():
         if questionnaire.get(question_id) is None:
             value = reviewer.text(question_id, data, detailed=True)
-            grid.add_row(clean(question_id), Text(value))
+            rows.append(AnswerRow(question_id, clean(question_id), value))
+    return rows
+
+
+def attachments_summary(opened: OpenedTip) -> str:
+    """ "2 sealed", with what does not add up and which arrived cut short."""
     sealed = len(opened.sealed_attachments)
     listed = len(opened.listed_attachments)
     files = f"{sealed} sealed"
@@ -365,28 +414,37 @@ def tip_view(
     if partial:
         which = ", ".join(str(i) if isinstance(i, int) else "?" for i in partial)
         files += f"; PARTIAL (arrived cut short, only the beginning kept): {which}"
-    grid.add_row("Attachments", Text(files))
-    parts.append(grid)
+    return files
 
-    tipster_lang = opened.language or "en"
-    tipster = _Answers(tipster_lang, questionnaire, options)
-    lines = Text()
-    for entry in transcript.get("transcript", []):
+
+def transcript_rows(
+    opened: OpenedTip, questionnaire: Questionnaire, options: ViewOptions
+) -> list[tuple[str, str]]:
+    """The questions and answers in order, in the tipster's language, as they saw them."""
+    tipster = _Answers(opened.language or "en", questionnaire, options)
+    rows = []
+    for entry in opened.transcript.get("transcript", []):
         if not isinstance(entry, dict):
             continue
         question_id = str(entry.get("question"))
-        lines.append("Q ", style="bold")
-        lines.append(tipster.prompt(question_id, entry.get("prompt")) + "\n")
-        lines.append("A ", style="bold")
-        lines.append(tipster.text(question_id, entry.get("answer"), detailed=False) + "\n")
-    lines.rstrip()
-    title = f"Transcript, as the tipster saw it ({language_name(tipster_lang, options.lang)})"
-    parts += [Text(""), Text(title, style="bold"), lines]
-    if thread is not None:
-        parts += [Text(""), thread_view(*thread, lang=options.lang)]
-    if verdict is not None or verdict_unreadable:
-        parts += [Text(""), verdict_view(verdict, lang=options.lang)]
-    return Group(*parts)
+        rows.append(
+            (
+                tipster.prompt(question_id, entry.get("prompt")),
+                tipster.text(question_id, entry.get("answer"), detailed=False),
+            )
+        )
+    return rows
+
+
+def location_pins(opened: OpenedTip) -> dict[str, tuple[float, float, str]]:
+    """Per question id, the pin of a location answer: (latitude, longitude, precision)."""
+    pins = {}
+    for question_id, data in opened.answers.items():
+        if isinstance(data, dict) and data.get("type") == "location":
+            lat, lon = data.get("latitude"), data.get("longitude")
+            if isinstance(lat, int | float) and isinstance(lon, int | float):
+                pins[question_id] = (float(lat), float(lon), str(data.get("precision")))
+    return pins
 
 
 def thread_view(asked: int, items: Sequence[ThreadItem], *, lang: str = "en") -> RenderableType:

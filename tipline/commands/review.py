@@ -24,19 +24,21 @@ from bots.render import Renderer
 from conversations import Questionnaire
 from conversations import messages as m
 from conversations.answers import ChoiceAnswer
-from privacy import AgeFormatError, X25519Identity, X25519Recipient, encrypt
+from privacy import AgeFormatError, X25519Identity, X25519Recipient
+from review.case import case_extras, export_to
 from review.custody import CustodyEntry, CustodyLog, CustodyReport
 from review.desk import (
     Desk,
     HighRisk,
     NextResult,
+    NoFollowup,
     Stats,
     ThreadItem,
     UnknownCase,
     VerdictOutcome,
     utc_today,
 )
-from review.export import export_case
+from review.export import ExportedFile
 from review.render import (
     SpeciesLookup,
     ViewOptions,
@@ -44,7 +46,6 @@ from review.render import (
     language_name,
     normalise_lang,
     print_view,
-    render_text,
     thread_view,
     tip_view,
 )
@@ -187,12 +188,8 @@ _Extras = tuple[tuple[int, list[ThreadItem]] | None, Verdict | None, bool]
 
 async def _extras(desk: Desk, case_id: str) -> _Extras:
     """The case's follow-up thread (None if there is none) and verdict."""
-    asked, items = await desk.thread(case_id)
-    thread = (asked, items) if asked or items else None
-    try:
-        return thread, await desk.verdict_of(case_id), False
-    except TipUnreadable:
-        return thread, None, True
+    found = await case_extras(desk, case_id)
+    return found.thread, found.verdict, found.verdict_unreadable
 
 
 def _recipients(identities: list[X25519Identity]) -> list[X25519Recipient]:
@@ -426,54 +423,24 @@ def review_export(case_id: str, out: Path, identity_files: tuple[Path, ...], lan
     if out.exists() or out.is_symlink():
         raise _fail(f"{out} exists already; refusing to overwrite")
 
-    async def fetch() -> tuple[OpenedTip, list[bytes], _Extras]:
+    questionnaire = _questionnaire(settings)
+    options = ViewOptions(lang, True, _species())
+
+    async def export() -> list[ExportedFile]:
         async with _desk(settings, identities, _reviewer(None)) as desk:
             opened = await _open(desk, case_id)
             try:
-                files = desk.attachments(opened)
+                written = await export_to(desk, opened, out, questionnaire, options)
             except TipUnreadable as exc:
                 raise _fail(f"case {case_id}: {exc.reason}") from exc
-            return opened, files, await _extras(desk, case_id)
-
-    opened, files, (thread, verdict, unreadable) = _run(fetch())
-    view = tip_view(
-        opened,
-        _questionnaire(settings),
-        ViewOptions(lang, True, _species()),
-        thread=thread,
-        verdict=verdict,
-        verdict_unreadable=unreadable,
-    )
-    followup = None
-    if thread is not None:
-        asked, items = thread
-        followup = json.dumps(
-            {
-                "case_id": case_id,
-                "questions_asked": asked,
-                "thread": [{k: v for k, v in vars(i).items() if v is not None} for i in items],
-            },
-            ensure_ascii=False,
-            indent=2,
-        ).encode("utf-8")
-    try:
-        written = export_case(
-            out,
-            transcript_json=opened.plaintext,
-            transcript_txt=render_text(view, width=100),
-            attachments=files,
-            followup_json=followup,
-        )
-    except FileExistsError as exc:
-        raise _fail(f"{out} exists already; refusing to overwrite") from exc
-    except OSError as exc:
-        raise _fail(f"cannot write {out}: {exc.strerror}") from exc
-
-    async def log() -> None:
-        async with _desk(settings, identities, _reviewer(None)) as desk:
+            except FileExistsError as exc:
+                raise _fail(f"{out} exists already; refusing to overwrite") from exc
+            except OSError as exc:
+                raise _fail(f"cannot write {out}: {exc.strerror}") from exc
             await desk.record_export(case_id, len(written), _recipients(identities))
+            return written
 
-    _run(log())
+    written = _run(export())
     click.echo(f"Case {case_id} exported to {out} (owner-only):")
     for file in written:
         click.echo(f"  {file.name}  {file.size} bytes")
@@ -571,17 +538,11 @@ def review_ask(
     copy_to = _recipients(identities)
 
     async def ask() -> int:
-        async with open_runtime(settings, intake=False) as runtime:
-            store = FollowupStore(runtime.client)
-            recipient = await store.recipient(case_id)
-            if recipient is None:
-                raise _fail(f"the tipster of {case_id} did not ask for follow-up")
-            sealed = encrypt(text.encode("utf-8"), [X25519Recipient.parse(recipient)])
-            waiting = await store.ask(case_id, sealed)
-            if copy_to:
-                desk = Desk(runtime.queue, identities, reviewer=_reviewer(reviewer))
-                await store.answer(case_id, desk.seal_question_copy(case_id, text, copy_to))
-            return waiting
+        async with _desk(settings, identities, _reviewer(reviewer)) as desk:
+            try:
+                return await desk.ask(case_id, text, copy_to)
+            except NoFollowup as exc:
+                raise _fail(str(exc)) from exc
 
     waiting = _run(ask())
     click.echo(f"Question left for {case_id} ({waiting} waiting in all).")
@@ -639,6 +600,7 @@ def review_stats(identity_files: tuple[Path, ...], lang: str, days: int, as_json
             "by_category": numbers.by_category,
             "verdicts": numbers.verdicts,
             "by_risk": numbers.by_risk,
+            "by_day": numbers.by_day,
         }
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
