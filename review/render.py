@@ -31,7 +31,7 @@ from rich.text import Text
 from bots.render import Renderer
 from conversations import LanguageName, Questionnaire
 from conversations import messages as m
-from conversations.answers import answer_from_json
+from conversations.answers import ChoiceAnswer, answer_from_json
 from conversations.engine import clock
 
 from .desk import ClaimKind, ThreadItem
@@ -45,11 +45,13 @@ __all__ = [
     "ViewOptions",
     "answer_rows",
     "attachments_summary",
+    "category_question",
     "clean",
     "language_name",
     "location_pins",
     "map_link",
     "normalise_lang",
+    "option_label",
     "partial_note",
     "print_view",
     "render_text",
@@ -522,3 +524,25 @@ def print_view(renderable: RenderableType, file: TextIO | None = None) -> None:
 def normalise_lang(lang: str) -> str:
     """A language code as the catalogues spell it (``zh-Hans`` -> ``zh_Hans``)."""
     return unicodedata.normalize("NFKC", lang).strip().replace("-", "_")
+
+
+def category_question(questionnaire: Questionnaire) -> str | None:
+    """The question that says what kind of crime a tip reports: ``category`` if the
+    questionnaire has it, else its first choice question that is not the receipt one."""
+    if questionnaire.get("category") is not None:
+        return "category"
+    receipt = questionnaire.receipt_question()
+    for question in questionnaire.questions:
+        if question.type == "choice" and question is not receipt:
+            return question.id
+    return None
+
+
+def option_label(renderer: Renderer, question_id: str, option: str) -> str:
+    """A choice answer's option as the reviewer reads it (``skipped``: "I don't know";
+    ``none``: no answer)."""
+    if option == "skipped":
+        return renderer.msgid(m.SUMMARY_SKIPPED)
+    if option == "none":
+        return "(no answer)"
+    return clean(renderer.answer(question_id, ChoiceAnswer(option)))

@@ -22,8 +22,6 @@ from babel import Locale, UnknownLocaleError
 
 from bots.render import Renderer
 from conversations import Questionnaire
-from conversations import messages as m
-from conversations.answers import ChoiceAnswer
 from privacy import AgeFormatError, X25519Identity, X25519Recipient
 from review.case import case_extras, export_to
 from review.custody import CustodyEntry, CustodyLog, CustodyReport
@@ -42,9 +40,11 @@ from review.export import ExportedFile
 from review.render import (
     SpeciesLookup,
     ViewOptions,
+    category_question,
     clean,
     language_name,
     normalise_lang,
+    option_label,
     print_view,
     thread_view,
     tip_view,
@@ -387,7 +387,7 @@ def review_list(
     held, waiting = _run(mine())
     if not held:
         click.echo(f"You ({name}) hold no claimed tip.")
-    category = _category_question(renderer.questionnaire)
+    category = category_question(renderer.questionnaire)
     for entry, opened in held:
         day = renderer.date(entry_day(entry.entry_id))
         idle = int(entry.idle.total_seconds() // 60)
@@ -400,7 +400,7 @@ def review_list(
             if category is not None and category in opened.answers:
                 data = opened.answers[category]
                 if isinstance(data, dict) and data.get("type") == "choice":
-                    line += f"  {_option_label(renderer, category, str(data.get('option')))}"
+                    line += f"  {option_label(renderer, category, str(data.get('option')))}"
         click.echo(line)
     click.echo(f"{max(waiting, 0)} tip(s) not yet claimed by anyone.")
 
@@ -577,7 +577,7 @@ def review_stats(identity_files: tuple[Path, ...], lang: str, days: int, as_json
     identities = _identities(identity_files)
     settings = _settings()
     questionnaire = _questionnaire(settings)
-    category = _category_question(questionnaire)
+    category = category_question(questionnaire)
 
     async def stats() -> Stats:
         async with _desk(settings, identities, _reviewer(None)) as desk:
@@ -624,7 +624,7 @@ def review_stats(identity_files: tuple[Path, ...], lang: str, days: int, as_json
     click.echo(f"  per language: {languages or 'none'}")
     if category is not None:
         categories = ", ".join(
-            f"{_option_label(renderer, category, option)} {n}"
+            f"{option_label(renderer, category, option)} {n}"
             for option, n in numbers.by_category.items()
         )
         click.echo(f"  per category: {categories or 'none'}")
@@ -783,23 +783,3 @@ def _custody_line(entry: CustodyEntry) -> str:
     elif entry.action == "export":
         what += f" of {d.get('files')} files"
     return f"#{entry.seq}  {entry.day.isoformat()}  {clean(entry.reviewer)}  {what}"
-
-
-def _category_question(questionnaire: Questionnaire) -> str | None:
-    """The question that says what kind of crime a tip reports: ``category`` if the
-    questionnaire has it, else its first choice question that is not the receipt one."""
-    if questionnaire.get("category") is not None:
-        return "category"
-    receipt = questionnaire.receipt_question()
-    for question in questionnaire.questions:
-        if question.type == "choice" and question is not receipt:
-            return question.id
-    return None
-
-
-def _option_label(renderer: Renderer, question_id: str, option: str) -> str:
-    if option == "skipped":
-        return renderer.msgid(m.SUMMARY_SKIPPED)
-    if option == "none":
-        return "(no answer)"
-    return clean(renderer.answer(question_id, ChoiceAnswer(option)))
