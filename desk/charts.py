@@ -15,8 +15,9 @@ __all__ = ["bar_chart", "day_chart", "days_of"]
 
 _BAR = 22
 _GAP = 6
-_LABEL = 190
-_WIDTH = 560
+_LABEL = 180
+_WIDTH = 500
+_DAYS_WIDTH = 1000
 _COLOUR = "#0d6b3f"
 
 
@@ -65,15 +66,15 @@ def days_of(by_day: dict[str, int], today: date, window: int) -> list[tuple[date
 def day_chart(days: Sequence[tuple[date, int]], *, title: str, chart_id: str) -> Markup:
     """Columns, one per day, oldest on the left; the first and last day named below."""
     height, base, left = 180, 150, 36
-    plot = _WIDTH - left - 10
+    plot = _DAYS_WIDTH - left - 10
     top = max([1, *(count for _day, count in days)])
     step = plot / max(1, len(days))
     column = max(1.0, step * 0.8)
     parts = [
-        f"<svg {_attrs(id=chart_id, width=_WIDTH, height=height, role='img')}"
-        f' viewBox="0 0 {_WIDTH} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f"<svg {_attrs(id=chart_id, width=_DAYS_WIDTH, height=height, role='img')}"
+        f' viewBox="0 0 {_DAYS_WIDTH} {height}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
-        f"<line {_attrs(x1=left, y1=base, x2=_WIDTH - 10, y2=base, stroke='#9aa5b1')}/>",
+        f"<line {_attrs(x1=left, y1=base, x2=_DAYS_WIDTH - 10, y2=base, stroke='#9aa5b1')}/>",
         f"<text {_attrs(x=left - 6, y=18, text_anchor='end', font_size=12)}>{top}</text>",
         f"<text {_attrs(x=left - 6, y=base, text_anchor='end', font_size=12)}>0</text>",
     ]
@@ -89,7 +90,7 @@ def day_chart(days: Sequence[tuple[date, int]], *, title: str, chart_id: str) ->
         first, last = days[0][0].isoformat(), days[-1][0].isoformat()
         parts.append(f"<text {_attrs(x=left, y=base + 20, font_size=12)}>{first}</text>")
         parts.append(
-            f"<text {_attrs(x=_WIDTH - 10, y=base + 20, text_anchor='end', font_size=12)}>"
+            f"<text {_attrs(x=_DAYS_WIDTH - 10, y=base + 20, text_anchor='end', font_size=12)}>"
             f"{last}</text>"
         )
     parts.append("</svg>")

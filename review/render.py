@@ -29,7 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bots.render import Renderer
-from conversations import LanguageName, Questionnaire
+from conversations import LanguageName, Msg, Questionnaire
 from conversations import messages as m
 from conversations.answers import ChoiceAnswer, answer_from_json
 from conversations.engine import clock
@@ -201,10 +201,12 @@ class _Answers:
             return f"{clean(name)} ({clean(data.get('code'))}; typed: {clean(data.get('typed'))})"
         if kind == "species":
             return "\n".join(self._species(data.get("items"), detailed=detailed))
-        if kind == "attachments" and detailed:
+        if kind == "attachments":
             files = data.get("files")
             if not isinstance(files, list) or not files:
                 return self.renderer.msgid(m.SUMMARY_SKIPPED)
+            if not detailed:  # as the tipster's summary said it: "1 file"
+                return clean(self.renderer.text(Msg.plural_of(m.SUMMARY_FILES, len(files))))
             return "\n".join(self._file(f) for f in files)
         if kind == "choice" and data.get("option") == "continue":
             question = self.questionnaire.get(question_id)

@@ -168,6 +168,7 @@ async def test_a_reviewer_unlocks_takes_a_tip_and_sees_every_answer_and_the_phot
     # The transcript, question by question, as the tipster saw it.
     transcript = html[html.index('id="transcript"') :]
     assert transcript.index("pangolin scales") < transcript.index(PLACE)
+    assert "1 file" in transcript and "&#39;type&#39;" not in transcript  # as the tipster saw it
     # The photo: inline, from memory, scrubbed, never cacheable.
     assert f'<img src="/tips/{case_id}/files/0"' in html
     shown = await client.get(f"/tips/{case_id}/files/0")
