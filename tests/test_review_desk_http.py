@@ -409,3 +409,13 @@ async def test_what_the_command_line_did_the_desk_sees(
     html = await (await client.get(f"/tips/{claimed.opened.case_id}")).text()
     assert "Claimed by you already (delivery 2)." in html
     assert json.loads(claimed.opened.plaintext)["case_id"] == claimed.opened.case_id
+
+
+async def test_wrong_passphrases_are_throttled(client: Client, parts: ReviewerParts) -> None:
+    assert (await log_in(client, "wanjiru", PASSWORD)).headers["Location"] == "/unlock"
+    for _ in range(5):
+        assert (await unlock(client, "Tsavo-West")).status == 401
+    # Blocked now, even with the right passphrase: nothing is opened.
+    blocked = await unlock(client)
+    assert blocked.status == 429 and "Too many wrong passphrases" in await blocked.text()
+    assert parts.keyring.unlocked == 0
