@@ -111,6 +111,9 @@ INLINE_TYPES = {
 #: Wrong identity passphrases: 5 per account in 15 minutes. No doubling wait on top:
 #: each guess already costs scrypt's work (about a second).
 UNLOCK_RULE = ThrottleRule(limit=5, window=timedelta(minutes=15))
+#: The scrubber's names of kinds (transcript ``attachments[].kind``) that differ from
+#: the detected types above.
+_LISTED_KINDS = {"jpeg": "jpg"}
 _PACKAGE = Path(str(resources.files("desk")))
 _FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 HandlerType = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -533,10 +536,9 @@ class ReviewerDesk:
             for question, (lat, lon, precision) in pins.items()
         }
         files = []
-        for index, info in enumerate(opened.listed_attachments):
-            files.append(self._file(desk, opened, index, info))
-        for index in range(len(opened.listed_attachments), len(opened.sealed_attachments)):
-            files.append(self._file(desk, opened, index, {}))
+        listed = opened.listed_attachments
+        for index in range(len(opened.sealed_attachments)):
+            files.append(self._file(opened, index, listed[index] if index < len(listed) else {}))
         custody = []
         if desk.custody is not None:
             report = await desk.custody.report()
@@ -602,37 +604,27 @@ class ReviewerDesk:
     async def _followup_possible(self, case_id: str) -> bool:
         return await FollowupStore(self.durable).recipient(case_id) is not None
 
-    def _file(
-        self, desk: Desk, opened: OpenedTip, index: int, info: dict[str, Any]
-    ) -> dict[str, Any]:
-        """How an attachment is shown: its kind from its own bytes (decrypted here, held
-        only while the page is made), what the transcript says of it."""
-        try:
-            kind = detect_type(desk.attachment(opened, index))
-            problem = ""
-        except TipUnreadable as exc:
-            kind, problem = "", exc.reason
-        shown = INLINE_TYPES.get(kind, ("", ""))[0]
+    def _file(self, opened: OpenedTip, index: int, info: dict[str, Any]) -> dict[str, Any]:
+        """How an attachment is laid out, from what the transcript says of it (the scrub
+        detected its kind); what is served is checked again from its own bytes."""
+        kind = str(info.get("kind") or "")
+        shown = INLINE_TYPES.get(_LISTED_KINDS.get(kind, kind), ("", ""))[0]
         notes = []
         if info.get("caption"):
             notes.append(f"Caption: {clean(info['caption'])}")
         removed = info.get("removed") or info.get("scrubbed")
-        if removed:
-            listed = (
-                ", ".join(clean(r) for r in removed)
-                if isinstance(removed, list)
-                else clean(removed)
-            )
-            notes.append(f"Scrubbed: {listed}")
+        if isinstance(removed, list) and removed:
+            notes.append(f"Scrubbed: {', '.join(clean(r) for r in removed)}")
+        elif removed:
+            notes.append(f"Scrubbed: {clean(removed)}")
         if info.get("partial") is not None:
             notes.append(partial_note(info["partial"]))
         size = info.get("size")
         return {
             "index": index,
-            "kind": clean(info.get("kind") or kind or "?"),
-            "size": size if isinstance(size, int) else None,
+            "kind": clean(kind or "?"),
+            "size": size if isinstance(size, int) and not isinstance(size, bool) else None,
             "shown": shown,
-            "problem": problem,
             "notes": notes,
         }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -53,10 +53,12 @@ class Tipster:
         lang: str = "en",
         description: str = DESCRIPTION,
         photo: bytes | None = None,
+        files: Sequence[tuple[str, bytes]] = (),
         followup: bool = False,
         category: str = "trafficking",
     ) -> str | None:
-        """One whole report; the receipt code shown when follow-up was asked for."""
+        """One whole report (with a photo, and other files as (kind, bytes): voice,
+        video, document); the receipt code shown when follow-up was asked for."""
         chat = secrets.token_hex(6)
         replies = await self._handle(chat, Start(language_hint=lang))
         script: dict[str, Event] = {
@@ -74,7 +76,8 @@ class Tipster:
             "when_details": Text("Every Tuesday night"),
             "followup": Choose("followup", "yes" if followup else "no"),
         }
-        attached = photo is None
+        sending = ([("photo", photo)] if photo is not None else []) + list(files)
+        attached = not sending
         code: str | None = None
         for _ in range(40):
             ask = _last_ask(replies)
@@ -86,9 +89,10 @@ class Tipster:
                 await self._handle(chat, Choose("_wipe", "no"))
                 return code
             if ask.step == "evidence" and not attached:
-                assert photo is not None
-                await self._handle(chat, Attachment("photo-1", "photo", len(photo)))
-                await self.intake.attach(chat, "photo-1", photo)
+                for number, (kind, data) in enumerate(sending):
+                    ref = f"file-{number}"
+                    await self._handle(chat, Attachment(ref, kind, len(data)))
+                    await self.intake.attach(chat, ref, data)
                 attached = True
                 replies = await self._handle(chat, Choose("evidence", "done"))
                 continue

@@ -27,6 +27,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.wait import WebDriverWait
 
 from desk.reviewer import ATTACHMENT_CSP, REVIEW_CSP
 from storage import connect
@@ -42,7 +43,9 @@ from .reviewdeskharness import (
     build_reviewer_desk,
 )
 from .samples.images import camera_jpeg
+from .samples.media import media_sample
 from .test_desk_browser import (
+    WAIT,
     browser,
     click,
     console_errors,
@@ -168,7 +171,10 @@ def test_a_reviewer_reads_judges_asks_exports_and_counts(
     tmp_path: Path,
 ) -> None:
     d = browser
-    code = server.call(parts.tipster.report(photo=camera_jpeg(tmp_path), followup=True))
+    files = [("voice", media_sample("ogg", tmp_path)), ("video", media_sample("mp4", tmp_path))]
+    code = server.call(
+        parts.tipster.report(photo=camera_jpeg(tmp_path), files=files, followup=True)
+    )
     assert code is not None
     server.call(parts.tipster.report(lang="ar", description=ARABIC))
     responses(d)  # forget what came before
@@ -210,6 +216,16 @@ def test_a_reviewer_reads_judges_asks_exports_and_counts(
     link = d.find_element(By.ID, "map-link")
     assert "openstreetmap.org" in str(link.get_attribute("href"))
     assert "tells OpenStreetMap" in d.find_element(By.CSS_SELECTOR, ".maplink").text
+    # The voice note and the video play: the browser read their length from the desk.
+    for selector in ("#attachment-1 audio", "#attachment-2 video"):
+        player = d.find_element(By.CSS_SELECTOR, selector)
+
+        def ready(d: webdriver.Chrome, player: Any = player) -> bool:
+            return bool(d.execute_script("return arguments[0].readyState >= 1", player))
+
+        WebDriverWait(d, WAIT).until(ready)
+        length = d.execute_script("return arguments[0].duration", player)
+        assert isinstance(length, int | float) and 0.5 < length < 2, (selector, length)
     full_page(d, shots / "review-tip.png", until="#transcript-card")
 
     # A question for the tipster, who answers with the receipt code.

@@ -34,7 +34,9 @@ from .reviewdeskharness import (
     build_reviewer_desk,
 )
 from .samples import CITY, COMMENT, NAME
+from .samples.documents import docx_sample, pdf_sample
 from .samples.images import camera_jpeg
+from .samples.media import media_sample
 
 Client = TestClient[web.Request, web.Application]
 
@@ -168,7 +170,10 @@ async def test_a_reviewer_unlocks_takes_a_tip_and_sees_every_answer_and_the_phot
     # The transcript, question by question, as the tipster saw it.
     transcript = html[html.index('id="transcript"') :]
     assert transcript.index("pangolin scales") < transcript.index(PLACE)
-    assert "1 file" in transcript and "&#39;type&#39;" not in transcript  # as the tipster saw it
+    assert "1 file" in transcript and "&#39;type&#39;" not in transcript
+    assert (
+        '<meta http-equiv="refresh" content="605;url=/queue">' in html
+    )  # locks the screen  # as the tipster saw it
     # The photo: inline, from memory, scrubbed, never cacheable.
     assert f'<img src="/tips/{case_id}/files/0"' in html
     shown = await client.get(f"/tips/{case_id}/files/0")
@@ -183,6 +188,34 @@ async def test_a_reviewer_unlocks_takes_a_tip_and_sees_every_answer_and_the_phot
         assert planted.encode() in photo and planted.encode() not in body
     missing = await client.get(f"/tips/{case_id}/files/7")
     assert missing.status == 404
+
+
+async def test_voice_video_and_pdf_are_shown_with_players_and_in_a_frame(
+    client: Client, parts: ReviewerParts, tmp_path: Path
+) -> None:
+    files = [
+        ("voice", media_sample("ogg", tmp_path)),
+        ("video", media_sample("mp4", tmp_path)),
+        ("document", pdf_sample()),
+        ("document", docx_sample()),
+    ]
+    await parts.tipster.report(files=files)
+    await signed_in(client)
+    case_id = await case_of(client)
+    html = await (await client.get(f"/tips/{case_id}")).text()
+    src = f"/tips/{case_id}/files"
+    assert f'<audio controls preload="metadata" src="{src}/0">' in html
+    assert f'<video controls preload="metadata" src="{src}/1">' in html
+    assert f'<iframe src="{src}/2"' in html
+    assert f'src="{src}/3"' not in html and "export the case to open it" in html
+    for index, expected in ((0, "audio/ogg"), (1, "video/mp4"), (2, "application/pdf")):
+        served = await client.get(f"{src}/{index}")
+        guarded(served)
+        assert served.headers["Content-Type"] == expected
+        assert served.headers["Content-Disposition"] == "inline"
+    # A document a browser does not show safely is not served at all: only exported.
+    refused = await client.get(f"{src}/3")
+    assert refused.status == 415 and "export the case" in await refused.text()
 
 
 async def test_an_arabic_tip_is_shown_right_to_left_with_english_labels(
@@ -419,3 +452,17 @@ async def test_wrong_passphrases_are_throttled(client: Client, parts: ReviewerPa
     blocked = await unlock(client)
     assert blocked.status == 429 and "Too many wrong passphrases" in await blocked.text()
     assert parts.keyring.unlocked == 0
+
+
+async def test_an_unprotected_identity_needs_no_passphrase(
+    redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    parts = await build_reviewer_desk(redis_client, ephemeral_client, tmp_path, protected=False)
+    await parts.accounts.add("wanjiru", "reviewer", PASSWORD)
+    await parts.tipster.report()
+    async for client in _client(parts):
+        assert (await log_in(client, "wanjiru", PASSWORD)).headers["Location"] == "/queue"
+        case_id = await case_of(client)
+        html = await (await client.get(f"/tips/{case_id}")).text()
+        assert DESCRIPTION in html and 'id="lock"' not in html
+        assert 'http-equiv="refresh"' not in html
