@@ -23,7 +23,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
@@ -202,6 +202,27 @@ class Keyring:
         return len(self._open)
 
 
+@dataclass
+class ExportJob:
+    """An export under way (or done): how far it is, what it wrote or why it failed."""
+
+    case_id: str
+    out: Path
+    done: int = 0
+    total: int = 0
+    files: list[tuple[str, int]] | None = None
+    error: str = ""
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.files is not None or bool(self.error)
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.finished else (100 * self.done // self.total if self.total else 0)
+
+
 class _Refused(Exception):
     def __init__(self, status: int, message: str, signed_in: _Signed | None = None) -> None:
         super().__init__(message)
@@ -241,6 +262,7 @@ class ReviewerDesk:
         self.sessions = SessionStore(ephemeral, idle=config.desk.idle)
         self.throttle = Throttle(ephemeral, prefix="tipline:desk:throttle:")
         self.notices: dict[str, list[str]] = {}
+        self.exports: dict[str, ExportJob] = {}
         self.templates = Environment(
             loader=FileSystemLoader(str(_PACKAGE / "templates")),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -393,6 +415,7 @@ class ReviewerDesk:
         await self._form(request, signed.session.csrf)
         self.keyring.lock(signed.session.token)
         self.notices.pop(signed.session.token, None)
+        self.exports.pop(signed.session.token, None)
         await self.sessions.end(signed.session.token)
         response = _see_other("/login")
         response.del_cookie(self.config.desk.cookie, path="/")
@@ -524,7 +547,6 @@ class ReviewerDesk:
         show_map: bool = False,
         status: int = 200,
         error: str = "",
-        exported: Sequence[Any] = (),
     ) -> web.Response:
         options = ViewOptions(self.lang, False, self.species)
         renderer = Renderer(self.lang, self.questionnaire)
@@ -598,7 +620,6 @@ class ReviewerDesk:
             custody=custody,
             can_export=self.config.export_dir is not None,
             export_dir=str(self.config.export_dir or ""),
-            exported=exported,
         )
 
     async def _followup_possible(self, case_id: str) -> bool:
@@ -694,49 +715,65 @@ class ReviewerDesk:
         raise web.HTTPSeeOther(f"/tips/{case_id}#thread")
 
     async def export(self, request: web.Request) -> web.StreamResponse:
+        """Start exporting the case into a new folder under the export directory; the
+        export runs on (decrypting and writing in a thread) while its page shows how
+        far it is."""
         signed, desk = await self._desk(request)
         case_id = self._case(request, signed)
         form = await self._form(request, signed.session.csrf)
         opened = await self._open(desk, signed, case_id)
         root = self.config.export_dir
-        if root is None:
-            return await self._tip(
-                signed,
-                desk,
-                opened,
-                status=409,
-                error="Exporting is off: start the desk with --export-dir.",
-            )
+        refusal: tuple[int, str] | None = None
         folder = form.get("folder", "").strip() or case_id
-        if not _FOLDER.fullmatch(folder):
-            return await self._tip(
-                signed,
-                desk,
-                opened,
-                status=400,
-                error="A folder name is letters, digits, '.', '_' or '-' (no slashes).",
-            )
-        out = root / folder
+        running = self.exports.get(signed.session.token)
+        if root is None:
+            refusal = 409, "Exporting is off: start the desk with --export-dir."
+        elif not _FOLDER.fullmatch(folder):
+            refusal = 400, "A folder name is letters, digits, '.', '_' or '-' (no slashes)."
+        elif (root / folder).exists() or (root / folder).is_symlink():
+            refusal = 409, f"{root / folder} exists already; choose another folder name."
+        elif running is not None and not running.finished:
+            refusal = 409, "An export is under way already; wait for it to finish."
+        if refusal is not None or root is None:
+            status, message = refusal or (409, "")
+            return await self._tip(signed, desk, opened, status=status, error=message)
+        job = ExportJob(case_id, root / folder)
+        self.exports[signed.session.token] = job
+        job.task = asyncio.get_running_loop().create_task(self._export(job, desk, opened))
+        raise web.HTTPSeeOther(f"/tips/{case_id}/export")
+
+    async def _export(self, job: ExportJob, desk: Desk, opened: OpenedTip) -> None:
         options = ViewOptions(self.lang, True, self.species)
+
+        def progress(done: int, total: int) -> None:
+            job.done, job.total = done, total
+
         try:
-            written = await export_to(desk, opened, out, self.questionnaire, options)
+            written = await export_to(
+                desk, opened, job.out, self.questionnaire, options, progress=progress
+            )
+            await desk.record_export(job.case_id, len(written), self._recipients(desk))
         except FileExistsError:
-            return await self._tip(
-                signed,
-                desk,
-                opened,
-                status=409,
-                error=f"{out} exists already; choose another folder name.",
-            )
+            job.error = f"{job.out} exists already; choose another folder name."
         except OSError as exc:
-            return await self._tip(
-                signed, desk, opened, status=500, error=f"Cannot write {out}: {exc.strerror}"
-            )
+            job.error = f"Cannot write {job.out}: {exc.strerror}"
         except TipUnreadable as exc:
-            return await self._tip(signed, desk, opened, status=422, error=exc.reason)
-        await desk.record_export(case_id, len(written), self._recipients(desk))
-        self._notice(signed, f"Case exported to {out} (owner-only), {len(written)} files.")
-        return await self._tip(signed, desk, opened, exported=[(f.name, f.size) for f in written])
+            job.error = exc.reason
+        except StorageError:
+            job.error = "The export was written, but the custody log could not be reached."
+        except Exception as exc:  # the page must say so; never a traceback with a tip in it
+            log.error("an export failed: %s", type(exc).__name__)
+            job.error = "The export failed."
+        else:
+            job.files = [(f.name, f.size) for f in written]
+
+    async def export_page(self, request: web.Request) -> web.StreamResponse:
+        signed = await self._signed(request)
+        case_id = self._case(request, signed)
+        job = self.exports.get(signed.session.token)
+        if job is None or job.case_id != case_id:
+            raise web.HTTPSeeOther(f"/tips/{case_id}")
+        return self.render("review-export.html", signed=signed, case=case_id, job=job)
 
     # ------------------------------------------------------------------ stats
     async def stats(self, request: web.Request) -> web.StreamResponse:
@@ -916,6 +953,7 @@ def create_reviewer_app(
     r.add_post("/tips/{case}/verdict", view.verdict)
     r.add_post("/tips/{case}/ask", view.ask)
     r.add_post("/tips/{case}/export", view.export)
+    r.add_get("/tips/{case}/export", view.export_page)
     r.add_get("/stats", view.stats)
     r.add_static("/static/", _PACKAGE / "static", follow_symlinks=False)
     return app

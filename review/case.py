@@ -3,6 +3,7 @@ with it (its follow-up thread and verdict) and export it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from conversations import Questionnaire
 
 from .desk import Desk, ThreadItem
-from .export import ExportedFile, export_case
+from .export import ExportedFile, Progress, export_case
 from .render import ViewOptions, render_text, tip_view
 from .tip import OpenedTip, TipUnreadable
 from .verdicts import Verdict
@@ -58,12 +59,14 @@ async def export_to(
     out: Path,
     questionnaire: Questionnaire,
     options: ViewOptions,
+    progress: Progress | None = None,
 ) -> list[ExportedFile]:
     """Write the case into the new directory ``out`` (see :func:`export_case`; the
-    readable transcript has the map link) and enter the export in the custody log.
-    FileExistsError, OSError and TipUnreadable (an attachment does not open) as raised;
-    nothing is logged then."""
-    files = desk.attachments(opened)
+    readable transcript has the map link). Decrypting and writing run in a thread, so
+    a large case does not stall the caller's event loop; ``progress`` hears how far
+    the writing is. FileExistsError, OSError and TipUnreadable (an attachment does not
+    open) as raised. The caller enters the export in the custody log."""
+    files = await asyncio.to_thread(desk.attachments, opened)
     extras = await case_extras(desk, opened.case_id)
     view = tip_view(
         opened,
@@ -73,10 +76,12 @@ async def export_to(
         verdict=extras.verdict,
         verdict_unreadable=extras.verdict_unreadable,
     )
-    return export_case(
+    return await asyncio.to_thread(
+        export_case,
         out,
         transcript_json=opened.plaintext,
         transcript_txt=render_text(view, width=100),
         attachments=files,
         followup_json=_followup_json(opened.case_id, extras.thread),
+        progress=progress,
     )

@@ -264,7 +264,8 @@ def test_a_reviewer_reads_judges_asks_exports_and_counts(
     folder.clear()
     folder.send_keys("voi-case")
     click(d, d.find_element(By.ID, "export-button"))
-    exported = d.find_element(By.ID, "exported").text
+    assert d.current_url.endswith(f"/tips/{case_id}/export")  # its own page, following it
+    exported = WebDriverWait(d, WAIT).until(lambda d: d.find_elements(By.ID, "exported"))[0].text
     assert "attachment-0.jpg" in exported and "SHA256SUMS" in exported
     out = parts.export_dir / "voi-case"
     assert json.loads((out / "transcript.json").read_text())["case_id"] == case_id

@@ -4,6 +4,7 @@ questions and answers, export, statistics, the lock, and what it refuses."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -123,6 +124,17 @@ async def unlock(client: Client, passphrase: str = PASSPHRASE) -> ClientResponse
 async def signed_in(client: Client, name: str = "wanjiru", password: str = PASSWORD) -> None:
     assert (await log_in(client, name, password)).headers["Location"] == "/unlock"
     assert (await unlock(client)).headers["Location"] == "/queue"
+
+
+async def exported(client: Client, case_id: str) -> str:
+    """The export's page once the export has finished (it runs on in the desk)."""
+    for _ in range(600):
+        page = await (await client.get(f"/tips/{case_id}/export")).text()
+        if 'id="export-running"' not in page:
+            return page
+        assert '<meta http-equiv="refresh" content="1">' in page
+        await asyncio.sleep(0.05)
+    raise AssertionError("the export never finished")
 
 
 async def take_next(client: Client) -> ClientResponse:
@@ -279,11 +291,15 @@ async def test_verdict_question_answer_and_export(
             "risk_reason": "Only three people saw the sacks",
         },
     )
-    # Export: a new owner-only folder under the export directory.
-    exported = await client.post(
-        f"/tips/{case_id}/export", data={"csrf": csrf, "folder": "voi-tusks"}
+    # Export: a new owner-only folder under the export directory, followed on its page.
+    started = await client.post(
+        f"/tips/{case_id}/export",
+        data={"csrf": csrf, "folder": "voi-tusks"},
+        allow_redirects=False,
     )
-    assert exported.status == 200, await exported.text()
+    assert started.status == 303 and started.headers["Location"] == f"/tips/{case_id}/export"
+    page = await exported(client, case_id)
+    assert 'id="export-done"' in page and "attachment-0.jpg" in page
     out = parts.export_dir / "voi-tusks"
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
@@ -298,6 +314,7 @@ async def test_verdict_question_answer_and_export(
         f"/tips/{case_id}/export", data={"csrf": csrf, "folder": "voi-tusks"}
     )
     assert again.status == 409 and "exists already" in await again.text()
+    assert sorted(p.name for p in parts.export_dir.iterdir()) == ["voi-tusks"]
     sneaky = await client.post(
         f"/tips/{case_id}/export", data={"csrf": csrf, "folder": "../../etc"}
     )
