@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import os
 import re
 import secrets
 import time
@@ -46,7 +47,7 @@ from privacy import (
 )
 from review.case import case_extras, export_to
 from review.custody import CustodyLog
-from review.desk import Desk, NoFollowup, UnknownCase, utc_today
+from review.desk import Desk, HighRisk, NoFollowup, UnknownCase, utc_today
 from review.export import detect_type
 from review.render import (
     SpeciesLookup,
@@ -62,6 +63,7 @@ from review.render import (
     partial_note,
     transcript_rows,
 )
+from review.share import ShareError, redactable_fields
 from review.tip import OpenedTip, TipUnreadable
 from review.verdicts import RISKS, VERDICTS
 from storage import StorageError, TipQueue
@@ -619,6 +621,8 @@ class ReviewerDesk:
             risks=RISKS,
             custody=custody,
             can_export=self.config.export_dir is not None,
+            redactable=redactable_fields(opened.transcript, hidden=self._never()),
+            high_risk=verdict is not None and verdict.risk == "high",
             export_dir=str(self.config.export_dir or ""),
         )
 
@@ -766,6 +770,75 @@ class ReviewerDesk:
             job.error = "The export failed."
         else:
             job.files = [(f.name, f.size) for f in written]
+
+    async def share(self, request: web.Request) -> web.StreamResponse:
+        """A bundle for a partner, sealed to the partner's key only, written as a new
+        file under the export directory and entered in the custody log (as ``tipline
+        review share``)."""
+        signed, desk = await self._desk(request)
+        case_id = self._case(request, signed)
+        data = await request.post()
+        form = {k: v for k, v in data.items() if isinstance(v, str)}
+        sent = form.get("csrf", "")
+        if not hmac.compare_digest(sent.encode(), signed.session.csrf.encode()):
+            raise _Refused(403, "This form has expired or did not come from the desk. Reload.")
+        redact = [v for v in data.getall("redact", []) if isinstance(v, str)]
+        opened = await self._open(desk, signed, case_id)
+        root = self.config.export_dir
+        name = form.get("name", "").strip() or f"{case_id}-share"
+        name = name if name.endswith(".age") else name + ".age"
+
+        async def refuse(status: int, message: str) -> web.Response:
+            return await self._tip(signed, desk, opened, status=status, error=message)
+
+        if root is None:
+            return await refuse(409, "Sharing writes a file: start the desk with --export-dir.")
+        if not _FOLDER.fullmatch(name):
+            return await refuse(400, "A file name is letters, digits, '.', '_' or '-'.")
+        out = root / name
+        if out.exists() or out.is_symlink():
+            return await refuse(409, f"{out} exists already; choose another file name.")
+        try:
+            partner = X25519Recipient.parse(form.get("to", "").strip())
+        except AgeError as exc:
+            return await refuse(400, f"The partner's key is not an age recipient: {exc}")
+        try:
+            bundle = await desk.share(
+                case_id,
+                partner,
+                self._recipients(desk),
+                redact=redact,
+                never=self._never(),
+                override_risk=form.get("override_risk", "").strip() or None,
+            )
+        except HighRisk as exc:
+            why = f" ({clean(exc.reason)})" if exc.reason else ""
+            return await refuse(
+                409,
+                f"The source is at high risk{why}: not shared. To share anyway, give the "
+                "reason (it goes in the custody log).",
+            )
+        except (ShareError, TipUnreadable) as exc:
+            return await refuse(400, str(exc))
+        try:
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(bundle.sealed)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            return await refuse(500, f"Cannot write {out}: {exc.strerror}")
+        self._notice(
+            signed,
+            f"Shared in {out}, sealed to the partner's key only. Kept: "
+            f"{', '.join(bundle.shared) or 'nothing'}; withheld: "
+            f"{', '.join(bundle.withheld) or 'nothing'}; bundle SHA-256 {bundle.sha256}.",
+        )
+        raise web.HTTPSeeOther(f"/tips/{case_id}#custody")
+
+    def _never(self) -> list[str]:
+        receipt = self.questionnaire.receipt_question()
+        return [receipt.id] if receipt is not None else []
 
     async def export_page(self, request: web.Request) -> web.StreamResponse:
         signed = await self._signed(request)
@@ -954,6 +1027,7 @@ def create_reviewer_app(
     r.add_post("/tips/{case}/ask", view.ask)
     r.add_post("/tips/{case}/export", view.export)
     r.add_get("/tips/{case}/export", view.export_page)
+    r.add_post("/tips/{case}/share", view.share)
     r.add_get("/stats", view.stats)
     r.add_static("/static/", _PACKAGE / "static", follow_symlinks=False)
     return app

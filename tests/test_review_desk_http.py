@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import re
+import tarfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,11 +17,11 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
-from aiohttp import ClientResponse, CookieJar, web
+from aiohttp import ClientResponse, CookieJar, FormData, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from desk.reviewer import ATTACHMENT_CSP, REVIEW_CSP
-from privacy import decrypt
+from privacy import AgeError, X25519Identity, decrypt
 from review import Desk
 from review.render import category_question
 from storage.followup import FollowupStore
@@ -483,3 +485,76 @@ async def test_an_unprotected_identity_needs_no_passphrase(
         html = await (await client.get(f"/tips/{case_id}")).text()
         assert DESCRIPTION in html and 'id="lock"' not in html
         assert 'http-equiv="refresh"' not in html
+
+
+async def test_a_case_is_shared_with_a_partner_only_with_what_is_kept(
+    client: Client, parts: ReviewerParts
+) -> None:
+    await parts.tipster.report(followup=True)
+    await signed_in(client)
+    case_id = await case_of(client)
+    html = await (await client.get(f"/tips/{case_id}")).text()
+    csrf = hidden(html, "csrf")
+    assert 'value="description"' in html and 'value="followup"' not in html  # never leaves
+    partner = X25519Identity.generate()
+    form = FormData()
+    for key, value in (
+        ("csrf", csrf),
+        ("to", str(partner.recipient)),
+        ("redact", "description"),
+        ("redact", "place"),
+        ("name", "for-kws"),
+    ):
+        form.add_field(key, value)
+    shared = await client.post(f"/tips/{case_id}/share", data=form)
+    assert shared.status == 200, await shared.text()
+    page = await shared.text()
+    assert (
+        "sealed to the partner&#39;s key only" in page and "withheld: description, place" in page
+    )
+    bundle = (parts.export_dir / "for-kws.age").read_bytes()
+    archive = decrypt(bundle, [partner])
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        names = tar.getnames()
+        transcript = tar.extractfile("transcript.json")
+        assert transcript is not None
+        words = transcript.read().decode()
+    assert "transcript.json" in names and "manifest.json" in names
+    assert DESCRIPTION not in words and PLACE not in words and "[withheld]" in words
+    with pytest.raises(AgeError):
+        decrypt(bundle, [parts.identity])  # not even the reviewers' keys open it
+    custody = page[page.index('id="custody"') :]
+    assert "share to sha256:" in custody and "withheld description, place" in custody
+
+
+async def test_a_high_risk_source_is_not_shared_without_a_reason(
+    client: Client, parts: ReviewerParts
+) -> None:
+    await parts.tipster.report()
+    await signed_in(client)
+    case_id = await case_of(client)
+    csrf = await csrf_of(client, f"/tips/{case_id}")
+    await client.post(
+        f"/tips/{case_id}/verdict",
+        data={"csrf": csrf, "verdict": "reliable", "risk": "high", "risk_reason": "Few saw it"},
+    )
+    partner = str(X25519Identity.generate().recipient)
+    refused = await client.post(
+        f"/tips/{case_id}/share", data={"csrf": csrf, "to": partner, "name": "risky"}
+    )
+    assert refused.status == 409
+    assert "high risk (Few saw it): not shared" in await refused.text()
+    assert not (parts.export_dir / "risky.age").exists()
+    html = await (await client.get(f"/tips/{case_id}")).text()
+    assert 'id="override-risk"' in html
+    overridden = await client.post(
+        f"/tips/{case_id}/share",
+        data={"csrf": csrf, "to": partner, "name": "risky", "override_risk": "Court order"},
+    )
+    assert overridden.status == 200
+    assert (parts.export_dir / "risky.age").exists()
+    assert "high risk overridden: Court order" in await overridden.text()
+    bad = await client.post(
+        f"/tips/{case_id}/share", data={"csrf": csrf, "to": "age1nope", "name": "x"}
+    )
+    assert bad.status == 400 and "not an age recipient" in await bad.text()
