@@ -110,6 +110,10 @@ INLINE_TYPES = {
     "mp4": ("video", "video/mp4"),
     "webm": ("video", "video/webm"),
 }
+#: The reviewer desk's cookies, named apart from the operator desk's: cookies do not
+#: tell ports apart, so two desks on one machine would otherwise sign each other out.
+COOKIE = "tipline-review"
+LOGIN_COOKIE = "tipline-review-login"
 #: Wrong identity passphrases: 5 per account in 15 minutes. No doubling wait on top:
 #: each guess already costs scrypt's work (about a second).
 UNLOCK_RULE = ThrottleRule(limit=5, window=timedelta(minutes=15))
@@ -298,7 +302,7 @@ class ReviewerDesk:
 
     async def _signed(self, request: web.Request) -> _Signed:
         """The signed-in reviewer, or a redirect to the login page."""
-        token = request.cookies.get(self.config.desk.cookie, "")
+        token = request.cookies.get(COOKIE, "")
         session = await self.sessions.get(token) if token else None
         account = await self.accounts.get(session.user) if session else None
         if session is None or account is None:
@@ -375,7 +379,7 @@ class ReviewerDesk:
     def _login(self, status: int, error: str) -> web.Response:
         token = secrets.token_urlsafe(32)
         response = self.render("review-login.html", status, login_csrf=token, error=error)
-        self._set_cookie(response, self.config.desk.login_cookie, token)
+        self._set_cookie(response, LOGIN_COOKIE, token)
         return response
 
     async def _throttled(self, scope: str) -> bool:
@@ -391,7 +395,7 @@ class ReviewerDesk:
             await self.throttle.failed(key, rule)
 
     async def login(self, request: web.Request) -> web.StreamResponse:
-        expected = request.cookies.get(self.config.desk.login_cookie, "")
+        expected = request.cookies.get(LOGIN_COOKIE, "")
         form = await self._form(request, expected)
         name = form.get("name", "").strip().casefold()
         scope = "login:" + hashlib.sha256(name.encode()).hexdigest()[:32]
@@ -408,8 +412,8 @@ class ReviewerDesk:
             return self._login(403, "This account is an operator's, not a reviewer's.")
         session = await self.sessions.create(account.name, account.generation)
         response = _see_other("/unlock" if self.keyring.protected else "/queue")
-        self._set_cookie(response, self.config.desk.cookie, session.token)
-        response.del_cookie(self.config.desk.login_cookie, path="/")
+        self._set_cookie(response, COOKIE, session.token)
+        response.del_cookie(LOGIN_COOKIE, path="/")
         return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
@@ -420,7 +424,7 @@ class ReviewerDesk:
         self.exports.pop(signed.session.token, None)
         await self.sessions.end(signed.session.token)
         response = _see_other("/login")
-        response.del_cookie(self.config.desk.cookie, path="/")
+        response.del_cookie(COOKIE, path="/")
         return response
 
     async def unlock_page(self, request: web.Request) -> web.StreamResponse:

@@ -65,6 +65,22 @@ def test_the_reviewer_desk_listens_on_loopback_only(env: dict[str, str], tmp_pat
         )
         assert refused.exit_code == 2, refused.output
         assert "loopback only" in refused.output and "even with TLS" in refused.output
+    tls = runner.invoke(
+        main,
+        [
+            "desk",
+            "--role",
+            "reviewer",
+            "--identity",
+            str(key),
+            "--tls-cert",
+            str(key),
+            "--tls-key",
+            str(key),
+        ],
+        env=env,
+    )
+    assert tls.exit_code == 2 and "has no TLS" in tls.output
     missing = runner.invoke(main, ["desk", "--role", "reviewer"], env=env)
     assert missing.exit_code == 2 and "--identity FILE" in missing.output
 

@@ -418,6 +418,15 @@ async def test_the_desk_locks_itself_when_idle(
     assert parts.keyring.unlocked == 0
 
 
+async def test_cookies_are_the_reviewer_desks_own(client: Client) -> None:
+    page = await client.get("/login")
+    assert page.cookies["tipline-review-login"]["httponly"]
+    signed = await log_in(client, "wanjiru", PASSWORD)
+    cookie = signed.cookies["tipline-review"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/"
+    assert "tipline-desk" not in signed.cookies  # the operator desk's name: not touched
+
+
 async def test_an_operator_never_sees_a_reviewer_page(client: Client) -> None:
     refused = await log_in(client, "amina", OTHER_PASSWORD)
     assert refused.status == 403 and "This account is an operator" in await refused.text()

@@ -163,6 +163,11 @@ def command(
     if ctx.invoked_subcommand is not None:
         return
     if role == "reviewer":
+        if tls_cert is not None or tls_key is not None:
+            raise click.UsageError(
+                "the reviewer desk listens on loopback only and has no TLS (its pages never "
+                "cross a network); leave out --tls-cert and --tls-key"
+            )
         _serve_reviewer(host, port or REVIEWER_PORT, identity_file, export_dir, lang, allow_remote)
         return
     port = port or DEFAULT_PORT
