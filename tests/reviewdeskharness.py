@@ -35,6 +35,9 @@ DESCRIPTION = "Forty-two tusks packed in Voi-charcoal-sacks-7713 behind the mark
 ARABIC = "رأيت شاحنة محملة بقشور آكل النمل الحرشفي قرب الميناء"
 PLACE = "Godown 14, Kipevu road"
 REPLY = "The lorry is white, plate ending 4471-Mwatate"
+#: The intake's server secret (the receipt codes' pepper): a console run with it finds
+#: the tipster's case from the receipt code.
+SECRET = ServerSecret(b"r" * 32)
 
 
 @dataclass
@@ -156,7 +159,7 @@ async def build_reviewer_desk(
         drafts=DraftStore(ephemeral, ttl=timedelta(hours=1)),
         queue=queue,
         spool=Spool(tmp_path / "spool"),
-        secret=ServerSecret(b"r" * 32),
+        secret=SECRET,
         recipients=[identity.recipient],
         channel="telegram",
         followups=FollowupStore(durable),

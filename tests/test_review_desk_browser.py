@@ -16,6 +16,8 @@ import asyncio
 import json
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -41,6 +43,7 @@ from .reviewdeskharness import (
     PASSPHRASE,
     PLACE,
     REPLY,
+    SECRET,
     ReviewerParts,
     build_reviewer_desk,
 )
@@ -139,6 +142,36 @@ def sign_in(d: webdriver.Chrome, url: str, name: str, password: str) -> None:
     keys(d, PASSPHRASE)
     press(d, Keys.ENTER)
     assert d.current_url.endswith("/queue"), d.page_source
+
+
+def followup_on_the_console(
+    server: ReviewerServer, parts: ReviewerParts, code: str, answer: str
+) -> str:
+    """The tipster (or an operator for a caller) with the receipt code, through
+    ``tipline console --followup``, answers piped in; what the console showed."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "LANG": "C.UTF-8",
+        "HOME": str(server.root / "home"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "REDIS_URL": server.redis_url,
+        "REDIS_EPHEMERAL_URL": server.ephemeral_url,
+        "TIPLINE_DATA_DIR": str(server.root / "console"),
+        "TIPLINE_RECIPIENTS": str(parts.identity.recipient),
+        "TIPLINE_SECRET": SECRET.to_text(),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tipline", "console", "--followup", "--lang", "en"],
+        input=f"{code}\n{answer}\n2\n",  # 2: keep the "chat" (a terminal has none)
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Your answer was added to your report" in done.stdout, done.stdout
+    return done.stdout
 
 
 def full_page(d: webdriver.Chrome, path: Path, until: str | None = None) -> None:
@@ -243,7 +276,7 @@ def test_a_reviewer_reads_judges_asks_exports_and_counts(
     d.find_element(By.ID, "question").send_keys(QUESTION)
     click(d, d.find_element(By.ID, "ask-button"))
     assert "Question left for the tipster" in d.find_element(By.ID, "notices").text
-    heard = server.call(parts.tipster.answer(code, REPLY))
+    heard = followup_on_the_console(server, parts, code, REPLY)
     assert QUESTION in heard
     d.refresh()
     thread = d.find_element(By.ID, "thread-items").text

@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from aiohttp import ClientResponse, CookieJar, FormData, web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bots.intake import new_case_id
 from desk.reviewer import ATTACHMENT_CSP, REVIEW_CSP
 from privacy import AgeError, X25519Identity, decrypt
 from review import Desk
@@ -567,3 +568,22 @@ async def test_a_high_risk_source_is_not_shared_without_a_reason(
         f"/tips/{case_id}/share", data={"csrf": csrf, "to": "age1nope", "name": "x"}
     )
     assert bad.status == 400 and "not an age recipient" in await bad.text()
+
+
+async def test_a_damaged_tip_is_dead_lettered_on_the_way_as_on_the_command_line(
+    client: Client, parts: ReviewerParts
+) -> None:
+    damaged = new_case_id()
+    await parts.queue.submit(damaged, b"age-encryption.org/v1\n-> X25519 broken\n", [])
+    await parts.tipster.report()
+    await signed_in(client)
+    good = await case_of(client)
+    assert good != damaged
+    html = await (await client.get(f"/tips/{good}")).text()
+    assert f"Case {damaged} moved to the dead-letter stream: cannot be decrypted" in html
+    assert await parts.queue.dead_count() == 1
+    queue = await (await client.get("/queue")).text()
+    assert re.search(r'id="dead">1<', queue)
+    # A dead-lettered case's record stays: it is said plainly that it does not open.
+    shown = await client.get(f"/tips/{damaged}")
+    assert shown.status == 422 and "cannot be decrypted" in await shown.text()
