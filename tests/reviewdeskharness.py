@@ -142,6 +142,7 @@ async def build_reviewer_desk(
     lock_after: timedelta = timedelta(minutes=10),
     clock: Callable[[], float] = time.monotonic,
     protected: bool = True,
+    lang: str = "en",
 ) -> ReviewerParts:
     identity = X25519Identity.generate()
     key_file = tmp_path / "reviewer.key"
@@ -177,6 +178,7 @@ async def build_reviewer_desk(
         config=ReviewerConfig(
             lock_after=lock_after,
             export_dir=export_dir,
+            lang=lang,
             recipients=(identity.recipient,),
             desk=DeskConfig(),
         ),

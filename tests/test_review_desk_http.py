@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import io
 import json
+import logging
 import re
 import tarfile
 from collections.abc import AsyncIterator
@@ -587,3 +588,27 @@ async def test_a_damaged_tip_is_dead_lettered_on_the_way_as_on_the_command_line(
     # A dead-lettered case's record stays: it is said plainly that it does not open.
     shown = await client.get(f"/tips/{damaged}")
     assert shown.status == 422 and "cannot be decrypted" in await shown.text()
+
+
+async def test_labels_in_the_reviewers_language_words_in_the_tipsters_and_no_log_of_them(
+    redis_client: aioredis.Redis,
+    ephemeral_client: aioredis.Redis,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    parts = await build_reviewer_desk(redis_client, ephemeral_client, tmp_path, lang="fr")
+    await parts.accounts.add("wanjiru", "reviewer", PASSWORD)
+    await parts.tipster.report(lang="ar", description=ARABIC)
+    caplog.set_level(logging.DEBUG)
+    async for client in _client(parts):
+        await signed_in(client)
+        case_id = await case_of(client)
+        html = await (await client.get(f"/tips/{case_id}")).text()
+        assert '<html lang="fr" dir="ltr">' in html
+        assert "<th>Pays</th>" in html and "Ce qui s&#39;est passé" in html
+        assert ARABIC in html and 'lang="ar" dir="rtl"' in html
+        await client.get(f"/tips/{case_id}?map=1")
+        await client.get("/stats")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (ARABIC, PLACE, PASSPHRASE, PASSWORD, "39.67"):
+        assert secret not in logged, secret
