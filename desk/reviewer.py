@@ -24,7 +24,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
@@ -166,14 +166,15 @@ class Keyring:
         self._open: dict[str, tuple[list[X25519Identity], float]] = {}
 
     @staticmethod
-    def _key(token: str) -> str:
+    def session_key(token: str) -> str:
+        """What a session is known by in this process's memory (never the token)."""
         return hashlib.sha256(token.encode()).hexdigest()
 
     def identities(self, token: str) -> list[X25519Identity] | None:
         """The identities for this session, its idle clock restarted; None: locked."""
         if self._plain is not None:
             return self._plain
-        key = self._key(token)
+        key = self.session_key(token)
         found = self._open.get(key)
         if found is None:
             return None
@@ -190,18 +191,18 @@ class Keyring:
         identities = await asyncio.to_thread(
             parse_identity_file, self._raw, passphrase=passphrase, name=self.name
         )
-        self._open[self._key(token)] = (identities, self._clock())
+        self._open[self.session_key(token)] = (identities, self._clock())
 
     def lock(self, token: str) -> None:
-        self._open.pop(self._key(token), None)
+        self._open.pop(self.session_key(token), None)
 
-    def sweep(self) -> int:
-        """Forget every identity idle too long; how many were forgotten."""
+    def sweep(self) -> list[str]:
+        """Forget every identity idle too long; the session keys it was forgotten for."""
         now = self._clock()
         idle = [k for k, (_ids, used) in self._open.items() if now - used > self._lock_after]
         for key in idle:
             del self._open[key]
-        return len(idle)
+        return idle
 
     @property
     def unlocked(self) -> int:
@@ -352,11 +353,18 @@ class ReviewerDesk:
             raise _Refused(403, "This form has expired or did not come from the desk. Reload.")
         return form
 
+    def forget(self, sessions: Sequence[str]) -> None:
+        """Drop what this process holds for these sessions (by :meth:`Keyring.session_key`):
+        their notices and the record of their exports (a running export finishes)."""
+        for key in sessions:
+            self.notices.pop(key, None)
+            self.exports.pop(key, None)
+
     def _notice(self, signed: _Signed, text: str) -> None:
-        self.notices.setdefault(signed.session.token, []).append(text)
+        self.notices.setdefault(Keyring.session_key(signed.session.token), []).append(text)
 
     def _take_notices(self, signed: _Signed) -> list[str]:
-        return self.notices.pop(signed.session.token, [])
+        return self.notices.pop(Keyring.session_key(signed.session.token), [])
 
     def _case(self, request: web.Request, signed: _Signed) -> str:
         try:
@@ -420,8 +428,7 @@ class ReviewerDesk:
         signed = await self._signed(request)
         await self._form(request, signed.session.csrf)
         self.keyring.lock(signed.session.token)
-        self.notices.pop(signed.session.token, None)
-        self.exports.pop(signed.session.token, None)
+        self.forget([Keyring.session_key(signed.session.token)])
         await self.sessions.end(signed.session.token)
         response = _see_other("/login")
         response.del_cookie(COOKIE, path="/")
@@ -733,7 +740,7 @@ class ReviewerDesk:
         root = self.config.export_dir
         refusal: tuple[int, str] | None = None
         folder = form.get("folder", "").strip() or case_id
-        running = self.exports.get(signed.session.token)
+        running = self.exports.get(Keyring.session_key(signed.session.token))
         if root is None:
             refusal = 409, "Exporting is off: start the desk with --export-dir."
         elif not _FOLDER.fullmatch(folder):
@@ -746,7 +753,7 @@ class ReviewerDesk:
             status, message = refusal or (409, "")
             return await self._tip(signed, desk, opened, status=status, error=message)
         job = ExportJob(case_id, root / folder)
-        self.exports[signed.session.token] = job
+        self.exports[Keyring.session_key(signed.session.token)] = job
         job.task = asyncio.get_running_loop().create_task(self._export(job, desk, opened))
         raise web.HTTPSeeOther(f"/tips/{case_id}/export")
 
@@ -847,7 +854,7 @@ class ReviewerDesk:
     async def export_page(self, request: web.Request) -> web.StreamResponse:
         signed = await self._signed(request)
         case_id = self._case(request, signed)
-        job = self.exports.get(signed.session.token)
+        job = self.exports.get(Keyring.session_key(signed.session.token))
         if job is None or job.case_id != case_id:
             raise web.HTTPSeeOther(f"/tips/{case_id}")
         return self.render("review-export.html", signed=signed, case=case_id, job=job)
@@ -999,7 +1006,9 @@ def create_reviewer_app(
     async def sweeper() -> None:
         while True:
             await asyncio.sleep(sweep_every)
-            if keyring.sweep():
+            idle = keyring.sweep()
+            if idle:
+                view.forget(idle)
                 log.info("an idle reviewer desk locked itself")
 
     sweeping: list[asyncio.Task[None]] = []

@@ -143,6 +143,8 @@ async def build_reviewer_desk(
     clock: Callable[[], float] = time.monotonic,
     protected: bool = True,
     lang: str = "en",
+    desk: DeskConfig | None = None,
+    sweep_every: float = 5.0,
 ) -> ReviewerParts:
     identity = X25519Identity.generate()
     key_file = tmp_path / "reviewer.key"
@@ -180,8 +182,9 @@ async def build_reviewer_desk(
             export_dir=export_dir,
             lang=lang,
             recipients=(identity.recipient,),
-            desk=DeskConfig(),
+            desk=desk or DeskConfig(),
         ),
+        sweep_every=sweep_every,
     )
     return ReviewerParts(
         app, queue, Accounts(durable), identity, key_file, keyring, Tipster(intake), export_dir

@@ -22,11 +22,13 @@ from aiohttp import ClientResponse, CookieJar, FormData, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bots.intake import new_case_id
+from desk import DeskConfig
 from desk.reviewer import ATTACHMENT_CSP, REVIEW_CSP
 from privacy import AgeError, X25519Identity, decrypt
 from review import Desk
 from review.render import category_question
 from storage.followup import FollowupStore
+from storage.throttle import ThrottleRule
 
 from .deskharness import OTHER_PASSWORD, PASSWORD, hidden, questionnaire
 from .reviewdeskharness import (
@@ -408,7 +410,7 @@ async def test_the_desk_locks_itself_when_idle(
     clock.now += 9 * 60  # used 9 minutes ago: still open
     assert (await client.get(f"/tips/{case_id}", allow_redirects=False)).status == 200
     clock.now += 10 * 60 + 1
-    assert parts.keyring.sweep() == 1 and parts.keyring.unlocked == 0
+    assert len(parts.keyring.sweep()) == 1 and parts.keyring.unlocked == 0
     locked = await client.get(f"/tips/{case_id}", allow_redirects=False)
     assert locked.status == 303 and locked.headers["Location"] == "/unlock"
     assert (await unlock(client)).headers["Location"] == "/queue"
@@ -612,3 +614,50 @@ async def test_labels_in_the_reviewers_language_words_in_the_tipsters_and_no_log
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for secret in (ARABIC, PLACE, PASSPHRASE, PASSWORD, "39.67"):
         assert secret not in logged, secret
+
+
+async def test_wrong_passwords_are_throttled_as_on_the_operator_desk(
+    redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    rules = (
+        ThrottleRule(limit=2, window=timedelta(minutes=15), backoff=timedelta(minutes=1)),
+        ThrottleRule(limit=300, window=timedelta(minutes=1)),
+    )
+    parts = await build_reviewer_desk(
+        redis_client, ephemeral_client, tmp_path, desk=DeskConfig(login_rules=rules)
+    )
+    await parts.accounts.add("wanjiru", "reviewer", PASSWORD)
+    async for client in _client(parts):
+        wrong = await log_in(client, "wanjiru", "not the password")
+        assert wrong.status == 401 and "Wrong name or password." in await wrong.text()
+        waiting = await log_in(client, "wanjiru", PASSWORD)  # right, but in the backoff
+        assert waiting.status == 429 and "Too many wrong passwords" in await waiting.text()
+        assert "tipline-review" not in waiting.cookies
+
+
+async def test_the_desk_forgets_an_idle_key_by_itself(
+    redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    """Without any request: the desk's own sweeper forgets the key once it has been idle
+    too long (the keyring's clock is the test's; the sweeper runs every 10 ms here)."""
+    clock = Clock()
+    parts = await build_reviewer_desk(
+        redis_client, ephemeral_client, tmp_path, clock=clock, sweep_every=0.01
+    )
+    await parts.accounts.add("wanjiru", "reviewer", PASSWORD)
+    await parts.tipster.report()
+    async for client in _client(parts):
+        await signed_in(client)
+        await take_next(client)  # leaves a notice for the next page
+        assert parts.keyring.unlocked == 1
+        clock.now += 10 * 60 + 1
+        for _ in range(500):
+            if parts.keyring.unlocked == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert parts.keyring.unlocked == 0
+        locked = await client.get("/queue", allow_redirects=False)
+        assert locked.headers["Location"] == "/unlock"
+        await unlock(client)
+        queue = await (await client.get("/queue")).text()
+        assert 'id="notices"' not in queue  # what was held for the session went with the key
