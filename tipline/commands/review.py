@@ -120,7 +120,8 @@ def _identity_option(f: Callable[..., Any]) -> Callable[..., Any]:
         multiple=True,
         envvar="TIPLINE_IDENTITY",
         type=click.Path(path_type=Path, dir_okay=False),
-        help="Your age identity file; repeat it for old identities (or TIPLINE_IDENTITY).",
+        help="Your age identity file; repeat it for old identities (or TIPLINE_IDENTITY). "
+        "A passphrase-protected one asks for its passphrase.",
     )(f)
 
 
