@@ -284,10 +284,13 @@ async def test_verdict_question_answer_and_export(
     assert verdict.status == 303
     html = await (await client.get(f"/tips/{case_id}")).text()
     assert "<strong>reliable</strong>, source risk high" in html
+    # The form starts from the verdict on record, so sending it again changes nothing.
+    assert ">Matches the Voi seizure</textarea>" in html
+    assert 'value="Only three people saw the sacks"' in html
     assert "recorded (sealed); acknowledged" in html
     assert await parts.queue.pending_count() == 0  # acknowledged, as the command line does
     # The same verdict again changes nothing.
-    await client.post(
+    again = await client.post(
         f"/tips/{case_id}/verdict",
         data={
             "csrf": csrf,
@@ -297,6 +300,7 @@ async def test_verdict_question_answer_and_export(
             "risk_reason": "Only three people saw the sacks",
         },
     )
+    assert "already on record; nothing left to acknowledge" in await again.text()
     # Export: a new owner-only folder under the export directory, followed on its page.
     started = await client.post(
         f"/tips/{case_id}/export",
