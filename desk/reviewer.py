@@ -55,6 +55,7 @@ from review.render import (
     answer_rows,
     attachments_summary,
     category_question,
+    claim_status,
     clean,
     language_name,
     location_pins,
@@ -535,13 +536,8 @@ class ReviewerDesk:
             self._notice(signed, "No tip is waiting.")
             raise web.HTTPSeeOther("/queue")
         claimed = result.claimed
-        how = {
-            "new": "New: first delivery, claimed by you.",
-            "again": f"Claimed by you already (delivery {claimed.deliveries}).",
-            "reclaimed": "Reclaimed after another reviewer's claim went idle "
-            f"(delivery {claimed.deliveries}).",
-        }[claimed.how]
-        self._notice(signed, how)
+        how = claim_status(claimed.how, claimed.deliveries) or ""
+        self._notice(signed, how[:1].upper() + how[1:] + ".")
         raise web.HTTPSeeOther(f"/tips/{claimed.opened.case_id}")
 
     # ------------------------------------------------------------------ a tip

@@ -46,6 +46,7 @@ __all__ = [
     "answer_rows",
     "attachments_summary",
     "category_question",
+    "claim_status",
     "clean",
     "language_name",
     "location_pins",
@@ -311,7 +312,8 @@ def _grid() -> Table:
     return grid
 
 
-def _status(how: ClaimKind | None, deliveries: int | None) -> str | None:
+def claim_status(how: ClaimKind | None, deliveries: int | None) -> str | None:
+    """How the tip came to this reviewer, as ``next`` says it (None: not claimed now)."""
     if how == "new":
         return "new: first delivery, claimed by you"
     if how == "again":
@@ -338,7 +340,7 @@ def tip_view(
     transcript = opened.transcript
     parts: list[RenderableType] = [Text(f"Case {opened.case_id}", style="bold underline")]
     head = _grid()
-    status = _status(how, deliveries)
+    status = claim_status(how, deliveries)
     if status:
         head.add_row("Status", Text(status))
     received = opened.received_on
