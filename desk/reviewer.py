@@ -896,13 +896,13 @@ class ReviewerDesk:
             ),
             (
                 "verdicts",
-                "Verdicts",
+                "Verdicts (every case, whenever it arrived)",
                 bar_chart(verdicts, title="Verdicts", chart_id="chart-verdicts"),
                 verdicts,
             ),
             (
                 "risk",
-                "Source risk",
+                "Source risk (every verdict)",
                 bar_chart(risks, title="Source risk", chart_id="chart-risk"),
                 risks,
             ),
