@@ -145,6 +145,7 @@ async def build_reviewer_desk(
     lang: str = "en",
     desk: DeskConfig | None = None,
     sweep_every: float = 5.0,
+    reclaim_after: timedelta = timedelta(hours=1),
 ) -> ReviewerParts:
     identity = X25519Identity.generate()
     key_file = tmp_path / "reviewer.key"
@@ -179,6 +180,7 @@ async def build_reviewer_desk(
         species=load_catalogue(),
         config=ReviewerConfig(
             lock_after=lock_after,
+            reclaim_after=reclaim_after,
             export_dir=export_dir,
             lang=lang,
             recipients=(identity.recipient,),

@@ -665,3 +665,22 @@ async def test_the_desk_forgets_an_idle_key_by_itself(
         await unlock(client)
         queue = await (await client.get("/queue")).text()
         assert 'id="notices"' not in queue  # what was held for the session went with the key
+
+
+async def test_an_idle_claim_is_reclaimed_as_on_the_command_line(
+    redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    """``reclaim_after`` zero: any claim counts as idle (TIPLINE_RECLAIM_AFTER=0)."""
+    parts = await build_reviewer_desk(
+        redis_client, ephemeral_client, tmp_path, reclaim_after=timedelta(0)
+    )
+    await parts.accounts.add("wanjiru", "reviewer", PASSWORD)
+    await parts.tipster.report()
+    left = Desk(parts.queue, [parts.identity], reviewer="gone-home")
+    claimed = (await left.next()).claimed
+    assert claimed is not None
+    async for client in _client(parts):
+        await signed_in(client)
+        assert await case_of(client) == claimed.opened.case_id
+        html = await (await client.get(f"/tips/{claimed.opened.case_id}")).text()
+        assert "Reclaimed after another reviewer&#39;s claim went idle (delivery 2)." in html

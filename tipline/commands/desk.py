@@ -15,6 +15,7 @@ another machine runs a desk there, with their own identity).
 ``TIPLINE_DESK_LOCK``        reviewer desk: minutes without a request after which the
                              identity is forgotten and the passphrase asked again
                              (default 10)
+``TIPLINE_RECLAIM_AFTER``    reviewer desk: as for ``tipline review next`` (default 1h)
 ===========================  ==============================================================
 
 ``tipline desk users add NAME --role operator`` creates an account; the password is asked
@@ -42,6 +43,7 @@ from ..cli_support import fail, run, settings
 from ..runtime import offered_questionnaire, open_runtime
 from ..settings import ConfigError
 from ..species_loader import load_catalogue
+from .review import parse_duration
 
 __all__ = ["command"]
 
@@ -242,6 +244,10 @@ def _serve_reviewer(
         lock = _lock(os.environ)
     except ConfigError as exc:
         raise fail(str(exc)) from exc
+    try:  # as `tipline review next` takes it
+        reclaim_after = parse_duration(os.environ.get("TIPLINE_RECLAIM_AFTER", "1h"))
+    except ValueError as exc:
+        raise fail(f"TIPLINE_RECLAIM_AFTER: {exc}") from exc
     recipients: tuple[X25519Recipient, ...] = ()
     with suppress(ConfigError):
         recipients = tuple(current.recipients())
@@ -279,6 +285,7 @@ def _serve_reviewer(
                 species=species,
                 config=ReviewerConfig(
                     lock_after=lock,
+                    reclaim_after=reclaim_after,
                     export_dir=export_dir,
                     lang=lang,
                     recipients=recipients,

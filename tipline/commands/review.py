@@ -62,7 +62,7 @@ from tipline.runtime import open_runtime
 from tipline.settings import ConfigError, Settings
 from tipline.species_loader import load_catalogue
 
-__all__ = ["command"]
+__all__ = ["command", "parse_duration"]
 
 T = TypeVar("T")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
@@ -97,11 +97,19 @@ def _species() -> SpeciesLookup | None:
         return None
 
 
-def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
-    found = _DURATION.fullmatch(str(value).strip().lower())
+def parse_duration(text: str) -> timedelta:
+    """Seconds, or a number with s, m, h or d (90s, 30m, 1h); ValueError otherwise."""
+    found = _DURATION.fullmatch(str(text).strip().lower())
     if found is None:
-        raise click.BadParameter("use seconds, or a number with s, m, h or d (90s, 30m, 1h)")
+        raise ValueError("use seconds, or a number with s, m, h or d (90s, 30m, 1h)")
     return timedelta(seconds=float(found.group(1)) * _UNITS[found.group(2)])
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 def _lang(ctx: click.Context, param: click.Parameter, value: str) -> str:
