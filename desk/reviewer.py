@@ -676,7 +676,10 @@ class ReviewerDesk:
         shown = INLINE_TYPES.get(detect_type(data))
         if shown is None:
             raise _Refused(415, "This file is not shown in the page: export the case.", signed)
-        response = web.Response(body=data, content_type=shown[1])
+        status, body, extra = _ranged(request, data)
+        response = web.Response(status=status, body=body, content_type=shown[1])
+        response.headers.update(extra)
+        response.headers["Accept-Ranges"] = "bytes"
         response.headers["Content-Disposition"] = "inline"
         response.headers["X-Tipline-Attachment"] = "1"
         return response
@@ -916,6 +919,22 @@ class ReviewerDesk:
             oldest_day=renderer.date(numbers.oldest_waiting) if numbers.oldest_waiting else None,
             charts=charts,
         )
+
+
+def _ranged(request: web.Request, data: bytes) -> tuple[int, bytes, dict[str, str]]:
+    """The part of ``data`` a ``Range`` header asks for (a player seeking in a video):
+    (status, body, headers). No or a malformed header: the whole file."""
+    try:
+        wanted = request.http_range
+    except ValueError:
+        return 200, data, {}
+    if wanted.start is None and wanted.stop is None:
+        return 200, data, {}
+    span = range(len(data))[wanted]
+    if not span or (wanted.start is not None and wanted.start >= len(data)):
+        return 416, b"", {"Content-Range": f"bytes */{len(data)}"}
+    first, last = span[0], span[-1]
+    return 206, data[first : last + 1], {"Content-Range": f"bytes {first}-{last}/{len(data)}"}
 
 
 def _day(renderer: Renderer, day: str | None) -> str:

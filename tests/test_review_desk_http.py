@@ -231,6 +231,16 @@ async def test_voice_video_and_pdf_are_shown_with_players_and_in_a_frame(
         guarded(served)
         assert served.headers["Content-Type"] == expected
         assert served.headers["Content-Disposition"] == "inline"
+    # A player seeking asks for a part: it gets that part (decrypted in memory again).
+    whole = await (await client.get(f"{src}/1")).read()
+    part = await client.get(f"{src}/1", headers={"Range": "bytes=100-199"})
+    assert part.status == 206 and await part.read() == whole[100:200]
+    assert part.headers["Content-Range"] == f"bytes 100-199/{len(whole)}"
+    guarded(part)
+    tail = await client.get(f"{src}/1", headers={"Range": "bytes=-10"})
+    assert tail.status == 206 and await tail.read() == whole[-10:]
+    beyond = await client.get(f"{src}/1", headers={"Range": f"bytes={len(whole)}-"})
+    assert beyond.status == 416 and beyond.headers["Content-Range"] == f"bytes */{len(whole)}"
     # A document a browser does not show safely is not served at all: only exported.
     refused = await client.get(f"{src}/3")
     assert refused.status == 415 and "export the case" in await refused.text()
