@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bots.observe import Observer
 from conversations import (
     Action,
     Ask,
@@ -210,6 +211,9 @@ class _Draft:
 class Intake:
     """One channel's intake: ``channel`` names it in pseudonyms and transcripts."""
 
+    #: Counts for metrics (bots.observe); the default counts nothing.
+    observer: Observer = Observer()
+
     def __init__(
         self,
         *,
@@ -250,12 +254,19 @@ class Intake:
 
     # ------------------------------------------------------------------ public
     async def handle(
-        self, conversation_id: str, event: Event, *, update: str | None = None
+        self,
+        conversation_id: str,
+        event: Event,
+        *,
+        update: str | None = None,
+        taken_by: str | None = None,
     ) -> list[Reply]:
         """Handle one event of one conversation; events of a conversation run one at a time.
 
         ``update`` is the channel's token for the input (a Telegram update). The step and
-        its replies are saved in one write; the same ``update`` again, before
+        its replies are saved in one write; ``taken_by`` (the desk's operator, when the
+        organisation records it) goes into the transcript if this event sends the
+        report. The same ``update`` again, before
         :meth:`remember` said the replies went out, gets those replies back without the
         step being taken again (a crash in between); after, it gets nothing."""
         key = self._secret.pseudonym(self.channel, conversation_id)
@@ -267,7 +278,7 @@ class Intake:
                     return replayed
             if draft is None or draft.state.phase == "closed":
                 draft = _Draft(None, self.engine.initial())
-            return await self._run(key, draft, event, update=update)
+            return await self._run(key, draft, event, update=update, taken_by=taken_by)
 
     async def state(self, conversation_id: str) -> State | None:
         """The conversation's current state, or None when it has no draft (or is over)."""
@@ -287,7 +298,13 @@ class Intake:
         return state, None if update is None else _replayed(draft, update)
 
     async def attach(
-        self, conversation_id: str, ref: str, data: bytes, *, update: str | None = None
+        self,
+        conversation_id: str,
+        ref: str,
+        data: bytes,
+        *,
+        update: str | None = None,
+        keep_voice: bool = False,
     ) -> list[Reply]:
         """Scrub an accepted attachment's bytes (P3) and keep the result, encrypted, with
         the draft; the raw bytes are never stored. Returns what to tell the tipster: what
@@ -303,9 +320,14 @@ class Intake:
             try:
                 # A child process under memory and CPU limits, killed at the deadline:
                 # a hostile file costs that process, never this one (P8).
-                result = await scrub_isolated(data, limits=self.scrub_limits)
+                # A voice in it is disguised unless the tipster said it is someone
+                # else's (evidence): the original sound is never stored (P3).
+                result = await scrub_isolated(
+                    data, limits=self.scrub_limits, disguise_voice=not keep_voice
+                )
             except ScrubError as exc:
                 log.info("an attachment was refused: %s", exc.reason)
+                self.observer.scrub_refused(exc.reason)
                 event = AttachmentFailed(ref, exc.reason)
             else:
                 blob_key = self._secret.pseudonym(f"{self.channel}:attachment", f"{key}:{ref}")
@@ -320,6 +342,7 @@ class Intake:
                     tuple(sorted(result.removed)),
                     result.partial.kept if result.partial else None,
                     result.partial.declared if result.partial else None,
+                    voice_disguised=result.voice_disguised,
                 )
             return await self._run(key, draft, event, splice=(update, ref))
 
@@ -384,6 +407,7 @@ class Intake:
         *,
         update: str | None = None,
         splice: tuple[str | None, str] | None = None,
+        taken_by: str | None = None,
     ) -> list[Reply]:
         """Run one event through the engine, carry out its storage actions, and save the
         new state with the replies (the outbox of ``update``) in one write. ``splice``
@@ -410,7 +434,7 @@ class Intake:
                 pending[:0] = more
             elif isinstance(action, Submit):
                 missing = await self._missing_files(draft, state)
-                result = SubmitFailed() if missing else await self._submit(draft, state)
+                result = SubmitFailed() if missing else await self._submit(draft, state, taken_by)
                 state, more = self.engine.handle(state, result)
                 for ref in missing:
                     # The engine drops the file and tells the tipster to send it again.
@@ -476,7 +500,9 @@ class Intake:
         for blob_key in draft.files.values():
             await self.drafts.touch(blob_key)
 
-    async def _submit(self, draft: _Draft, state: State) -> Submitted | SubmitFailed:
+    async def _submit(
+        self, draft: _Draft, state: State, taken_by: str | None = None
+    ) -> Submitted | SubmitFailed:
         if draft.case_id is None:  # `_run` fixes it when a report begins; never lose a tip
             draft.case_id = new_case_id()
         case_id = draft.case_id
@@ -492,13 +518,15 @@ class Intake:
                 case_id=case_id,
                 received_on=self._today(),
                 channel=self.channel,
+                taken_by=taken_by,
             )
             plaintext = json.dumps(transcript, ensure_ascii=False, indent=2).encode("utf-8")
             sealed = await asyncio.to_thread(encrypt, plaintext, recipients)
             sealed_files = [await asyncio.to_thread(encrypt, f, recipients) for f in files]
             # Queued or spooled, either is durable. Neither is logged: a log line per tip
             # would keep the moment it was received (P4).
-            await submit_durably(self.queue, self.spool, case_id, sealed, sealed_files)
+            outcome = await submit_durably(self.queue, self.spool, case_id, sealed, sealed_files)
+            self.observer.tip(outcome, state.language)  # counted per day, never timed
         except (StorageError, OSError, DraftDecryptError) as exc:
             log.error("a tip could not be submitted: %s", type(exc).__name__)
             return SubmitFailed()
@@ -618,7 +646,7 @@ def _splice(
         return
     replies = outbox.replies
     for i, reply in enumerate(replies):
-        if reply == FetchAttachment(ref):
+        if isinstance(reply, FetchAttachment) and reply.ref == ref:
             rest = replies[i + 1 :] if still_listed else []
             outbox.replies = [*replies[:i], *told, *rest]
             return

@@ -52,11 +52,14 @@ from conversations.answers import (
     AttachmentsAnswer,
     ChoiceAnswer,
     CountryAnswer,
+    LinkItem,
+    LinksAnswer,
     LocationAnswer,
     Skipped,
     SpeciesAnswer,
     TextAnswer,
 )
+from conversations.links import defang, defang_text
 from conversations.messages import N_, MsgList
 from conversations.places import normalise
 
@@ -126,6 +129,10 @@ def _translations(lang: str) -> gettext.NullTranslations:
     path = _catalogue_path(lang)
     if lang == SOURCE_LANGUAGE or not path.is_file():
         return gettext.NullTranslations()
+    compiled = path.with_suffix(".mo")  # as the container image ships them
+    if compiled.is_file() and compiled.stat().st_mtime >= path.stat().st_mtime:
+        with compiled.open("rb") as mo:
+            return gettext.GNUTranslations(mo)
     with path.open("rb") as po:
         catalog = read_po(po, locale=lang, domain=DOMAIN)
     buffer = io.BytesIO()
@@ -213,13 +220,24 @@ class Renderer:
             case Plain(text):
                 return text
 
+    def link(self, link: LinkItem) -> str:
+        """A link defanged (``hxxps://example[.]com/...``), so that no app makes it
+        clickable or fetches a preview; an onion address says it is one."""
+        shown = defang(link)
+        return self.text(Msg.of(m.LINK_ONION, link=shown)) if link.onion else shown
+
     def answer(self, step: str, value: AnswerValue) -> str:
-        """An answer as the summary shows it, in this language."""
+        """An answer as the summary shows it, in this language. Links, also those inside
+        free text, are shown defanged."""
         match value:
             case Skipped():
                 return self.msgid(m.SUMMARY_SKIPPED)
             case TextAnswer(text):
-                return text
+                return defang_text(text)
+            case LinksAnswer(_typed, links):
+                if not links:
+                    return self.msgid(m.SUMMARY_SKIPPED)
+                return "\n".join(self.link(link) for link in links)
             case ChoiceAnswer(option):
                 question = self.questionnaire.get(step)
                 if question is not None and question.type == "language":
@@ -243,7 +261,7 @@ class Renderer:
             case SpeciesAnswer(items):
                 if not items:
                     return self.msgid(m.SUMMARY_SKIPPED)
-                return "; ".join(item.shown or item.typed for item in items)
+                return "; ".join(defang_text(item.shown or item.typed) for item in items)
             case AttachmentsAnswer(files):
                 if not files:
                     return self.msgid(m.SUMMARY_SKIPPED)

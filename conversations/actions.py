@@ -106,9 +106,12 @@ class ShowSummary:
 
 @dataclass(frozen=True)
 class FetchAttachment:
-    """Fetch this attachment's bytes and keep them (encrypted) with the draft."""
+    """Fetch this attachment's bytes and keep them (encrypted) with the draft, scrubbed,
+    and with any voice in it disguised unless ``keep_voice`` (the tipster said it is
+    someone else's voice: evidence, kept as recorded)."""
 
     ref: str
+    keep_voice: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,8 +194,8 @@ def action_to_json(action: ChannelAction) -> dict[str, Any]:
                 "items": [[i.step, _msg_to_json(i.label), answer_to_json(i.value)] for i in items],
                 "lang": lang,
             }
-        case FetchAttachment(ref):
-            return {"do": "fetch", "ref": ref}
+        case FetchAttachment(ref, keep_voice):
+            return {"do": "fetch", "ref": ref, "keep_voice": keep_voice}
         case End():
             return {"do": "end"}
 
@@ -229,7 +232,7 @@ def action_from_json(data: Any) -> ChannelAction:
                 )
             return ShowSummary(tuple(items), _text(data["lang"]))
         if kind == "fetch":
-            return FetchAttachment(_text(data["ref"]))
+            return FetchAttachment(_text(data["ref"]), _flag(data.get("keep_voice", False)))
         if kind == "end":
             return End()
     except KeyError as exc:

@@ -7,14 +7,17 @@ used both in the encrypted draft and in the sealed transcript.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
+    "VOICE_CHOICES",
     "AnswerValue",
     "AttachmentInfo",
     "AttachmentsAnswer",
     "ChoiceAnswer",
     "CountryAnswer",
+    "LinkItem",
+    "LinksAnswer",
     "LocationAnswer",
     "Skipped",
     "SpeciesAnswer",
@@ -78,6 +81,11 @@ class SpeciesAnswer:
     items: tuple[SpeciesItem, ...] = ()
 
 
+#: Whose voice a recording holds, as the tipster said: their own (disguised), someone
+#: else's (kept as evidence), or they do not know (disguised).
+VOICE_CHOICES: Final = ("own", "other", "unsure")
+
+
 @dataclass(frozen=True)
 class AttachmentInfo:
     """A file sent. Once scrubbed: the detected ``kind``, the scrubbed ``size``, its
@@ -94,6 +102,10 @@ class AttachmentInfo:
     scrubbed: bool = False
     kept_seconds: float | None = None
     declared_seconds: float | None = None
+    #: For a voice note, audio file or video: whose voice the tipster said it is
+    #: (VOICE_CHOICES), and whether the voice was disguised before it was kept.
+    voice: str | None = None
+    disguised: bool = False
 
     @property
     def partial(self) -> bool:
@@ -113,6 +125,30 @@ class AttachmentsAnswer:
     files: tuple[AttachmentInfo, ...] = ()
 
 
+@dataclass(frozen=True)
+class LinkItem:
+    """One web address as the tipster typed it, in its parts, each kept as typed (no
+    lowercasing, no percent-decoding). ``scheme`` is ``http``, ``https`` or None (none
+    typed); ``onion`` says the host is a Tor onion service. Never fetched."""
+
+    typed: str
+    host: str
+    scheme: str | None = None
+    port: int | None = None
+    path: str = ""
+    query: str | None = None
+    fragment: str | None = None
+    onion: bool = False
+
+
+@dataclass(frozen=True)
+class LinksAnswer:
+    """The links of one message (``typed``, the whole text as written)."""
+
+    typed: str
+    links: tuple[LinkItem, ...] = ()
+
+
 AnswerValue = (
     Skipped
     | ChoiceAnswer
@@ -121,6 +157,7 @@ AnswerValue = (
     | LocationAnswer
     | AttachmentsAnswer
     | SpeciesAnswer
+    | LinksAnswer
 )
 
 
@@ -168,8 +205,28 @@ def answer_to_json(value: AnswerValue) -> dict[str, Any]:
                         "removed": list(f.removed),
                         "scrubbed": f.scrubbed,
                         "partial": partial_json(f),
+                        "voice": f.voice,
+                        "disguised": f.disguised,
                     }
                     for f in files
+                ],
+            }
+        case LinksAnswer(typed, links):
+            return {
+                "type": "links",
+                "typed": typed,
+                "links": [
+                    {
+                        "typed": link.typed,
+                        "scheme": link.scheme,
+                        "host": link.host,
+                        "port": link.port,
+                        "path": link.path,
+                        "query": link.query,
+                        "fragment": link.fragment,
+                        "onion": link.onion,
+                    }
+                    for link in links
                 ],
             }
 
@@ -207,6 +264,11 @@ def answer_from_json(data: Any) -> AnswerValue:
             if not isinstance(files, list):
                 raise ValueError("files is not a list")
             return AttachmentsAnswer(tuple(_attachment(f) for f in files))
+        if kind == "links":
+            links = data["links"]
+            if not isinstance(links, list):
+                raise ValueError("links is not a list")
+            return LinksAnswer(_str(data["typed"]), tuple(_link(i) for i in links))
     except KeyError as exc:
         raise ValueError(f"answer lacks {exc}") from exc
     raise ValueError(f"unknown answer type {kind!r}")
@@ -252,6 +314,12 @@ def _attachment(data: Any) -> AttachmentInfo:
         kept = _float(partial["kept_seconds"])
         declared_value = partial.get("declared_seconds")
         declared = None if declared_value is None else _float(declared_value)
+    voice = data.get("voice")
+    if voice is not None and voice not in VOICE_CHOICES:
+        raise ValueError("unknown voice choice")
+    disguised = data.get("disguised", False)
+    if not isinstance(disguised, bool):
+        raise ValueError("disguised is not a boolean")
     return AttachmentInfo(
         _str(data["ref"]),
         _str(data["kind"]),
@@ -262,6 +330,27 @@ def _attachment(data: Any) -> AttachmentInfo:
         scrubbed,
         kept,
         declared,
+        voice,
+        disguised,
+    )
+
+
+def _link(data: Any) -> LinkItem:
+    if not isinstance(data, dict):
+        raise ValueError("link is not an object")
+    port = data.get("port")
+    onion = data.get("onion", False)
+    if not isinstance(onion, bool):
+        raise ValueError("onion is not a boolean")
+    return LinkItem(
+        _str(data["typed"]),
+        _str(data["host"]),
+        _opt(data.get("scheme")),
+        None if port is None else _int(port),
+        _str(data.get("path", "")),
+        _opt(data.get("query")),
+        _opt(data.get("fragment")),
+        onion,
     )
 
 

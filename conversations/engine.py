@@ -42,6 +42,7 @@ from .answers import (
     AttachmentsAnswer,
     ChoiceAnswer,
     CountryAnswer,
+    LinksAnswer,
     LocationAnswer,
     Skipped,
     SpeciesAnswer,
@@ -71,6 +72,7 @@ from .events import (
     Submitted,
     Text,
 )
+from .links import parse_links
 from .messages import Msg, MsgList
 from .places import (
     apply_precision,
@@ -94,6 +96,7 @@ from .state import (
     SPECIES_MORE_STEP,
     SPECIES_PICK_STEP,
     SUBMITTING_STEP,
+    VOICE_STEP,
     WIPE_STEP,
     State,
 )
@@ -127,6 +130,7 @@ SUB_KINDS: Final = (
     "followup_wait",
     "species_pick",
     "species_more",
+    "voice",
 )
 STEP_KINDS: Final = ("new", "closed", "lost", "submitting", *QUESTION_KINDS, *SUB_KINDS)
 _SUB_KIND = {
@@ -142,6 +146,7 @@ _SUB_KIND = {
     FOLLOWUP_WAIT_STEP: "followup_wait",
     SPECIES_PICK_STEP: "species_pick",
     SPECIES_MORE_STEP: "species_more",
+    VOICE_STEP: "voice",
 }
 #: A species proposal is shown when the matcher is at least this sure of it.
 SPECIES_SHOWN: Final = 0.45
@@ -179,6 +184,15 @@ def _sub_step_valid(q: Questionnaire, state: State) -> bool:
     if not state.pending:
         return False
     parent = q.get(state.pending[0])
+    if state.step == VOICE_STEP:
+        # The attachments question, a file of it waiting for the answer, and the step
+        # (with its own data) to go back to.
+        return (
+            len(state.pending) >= 3
+            and parent is not None
+            and parent.type == "attachments"
+            and any(f.ref == state.pending[1] for f in _listed(state, parent.id))
+        )
     wanted = {
         LANGUAGE_CONFIRM_STEP: "language",
         PRECISION_STEP: "location",
@@ -247,17 +261,62 @@ def _resumable(q: Questionnaire, state: State) -> str:
         SPECIES_MORE_STEP,
     ):
         return state.pending[0]
+    if state.step == VOICE_STEP:
+        return _resumable(q, replace(state, step=state.pending[2], pending=state.pending[3:]))
     if state.step == EDIT_STEP:
         return q.review.id
     return state.step
 
 
+def _applicable(q: Questionnaire, state: State) -> frozenset[str]:
+    """The questions whose condition (``when``) holds on the answers so far."""
+    return q.applicable(dict(state.answers))
+
+
 def _next_question(q: Questionnaire, state: State, after: str) -> str:
+    shown = _applicable(q, state)
     for question in q.questions[q.position(after) + 1 :]:
         if question.type == "language" and state.answer(question.id) is not None:
             continue  # the language was already settled (a fixed language, or a hint)
+        if question.id not in shown:
+            continue  # its condition does not hold
         return question.id
     return q.review.id
+
+
+def _missing(q: Questionnaire, state: State) -> str | None:
+    """The first question that applies but has no answer yet (it came to apply when an
+    earlier answer was changed from the summary)."""
+    shown = _applicable(q, state)
+    for question in q.questions:
+        if question.type in ("language", "notice", "review") or question.id not in shown:
+            continue
+        if state.answer(question.id) is None:
+            return question.id
+    return None
+
+
+def _drop_inapplicable(q: Questionnaire, state: State) -> tuple[State, tuple[str, ...]]:
+    """Answers to questions whose condition no longer holds leave the answers, the log
+    and the path back; returned with the labels of those that said something (a skipped
+    one goes quietly)."""
+    shown = _applicable(q, state)
+    gone = {qid for qid, _ in state.answers if q.get(qid) is not None and qid not in shown}
+    if not gone:
+        return state, ()
+    labels = tuple(
+        question.label
+        for question in q.questions
+        if question.id in gone and not isinstance(state.answer(question.id), Skipped)
+    )
+    state = replace(
+        state,
+        answers=tuple((k, v) for k, v in state.answers if k not in gone),
+        log=tuple((k, v) for k, v in state.log if k not in gone),
+        history=tuple(h for h in state.history if h not in gone),
+        resume=None if state.resume in gone else state.resume,
+    )
+    return state, labels
 
 
 def _options(q: Questionnaire, state: State) -> tuple[Option, ...]:
@@ -278,10 +337,11 @@ def _options(q: Questionnaire, state: State) -> tuple[Option, ...]:
     if step == COUNTRY_PICK_STEP:
         return tuple(Option(code, CountryName(code)) for code in state.pending[2:])
     if step == EDIT_STEP:
+        shown = _applicable(q, state)
         editable = tuple(
             Option(question.id, Msg(question.label))
             for question in q.questions
-            if question.type not in ("language", "notice", "review")
+            if question.type not in ("language", "notice", "review") and question.id in shown
         )
         return (*editable, Option(SUMMARY_OPTION, Msg(m.BACK_TO_SUMMARY)))
     if step == CANCEL_STEP:
@@ -302,6 +362,12 @@ def _options(q: Questionnaire, state: State) -> tuple[Option, ...]:
         )
     if step == SPECIES_MORE_STEP:
         return (Option("add", Msg(m.SPECIES_ADD)), Option("done", Msg(m.SPECIES_DONE)))
+    if step == VOICE_STEP:
+        return (
+            Option("own", Msg(m.VOICE_OWN)),
+            Option("other", Msg(m.VOICE_OTHER)),
+            Option("unsure", Msg(m.VOICE_UNSURE)),
+        )
     question = _question(q, state)
     match question.type:
         case "language":
@@ -337,6 +403,7 @@ def _ask(q: Questionnaire, state: State) -> Actions:
         RECEIPT_STEP: (m.FOLLOWUP_ASK_CODE, "text", False),
         SPECIES_PICK_STEP: (m.SPECIES_PICK, "choice", False),
         SPECIES_MORE_STEP: (m.SPECIES_MORE, "choice", False),
+        VOICE_STEP: (m.VOICE_PROMPT, "choice", False),
         FOLLOWUP_STEP: (m.FOLLOWUP_ANSWER_PROMPT, "text", False),
     }
     if step in (RECEIPT_WAIT_STEP, FOLLOWUP_WAIT_STEP):
@@ -352,6 +419,7 @@ def _ask(q: Questionnaire, state: State) -> Actions:
         "country": "text",
         "location": "location",
         "attachments": "attachments",
+        "links": "text",
     }
     expects = expects_by_type.get(question.type, "choice")
     skippable = not question.required and question.type not in ("notice", "review")
@@ -364,10 +432,12 @@ def _ask(q: Questionnaire, state: State) -> Actions:
 
 
 def _summary(q: Questionnaire, state: State) -> tuple[SummaryItem, ...]:
+    """The answers to the questions that apply (a question passed over is not listed)."""
+    shown = _applicable(q, state)
     return tuple(
         SummaryItem(question.id, Msg(question.label), state.answer(question.id) or Skipped())
         for question in q.questions
-        if question.type not in ("language", "notice", "review")
+        if question.type not in ("language", "notice", "review") and question.id in shown
     )
 
 
@@ -384,11 +454,25 @@ def _reask(
 
 
 def _answered(q: Questionnaire, state: State, question_id: str, value: AnswerValue) -> Result:
-    """Record an answer and move on: to ``resume`` if set, else to the next question."""
-    state = state.with_answer(question_id, value)
+    """Record an answer and move on: to ``resume`` if set, else to the next question.
+
+    Answers that no longer apply (their question's condition stopped holding) are dropped
+    and the tipster is told which. Coming back to the summary, a question that has come to
+    apply is asked first, and the summary follows once it is answered."""
+    state, dropped = _drop_inapplicable(q, state.with_answer(question_id, value))
+    said: Actions = []
+    if dropped:
+        forms = m.ANSWERS_DROPPED
+        said = [Say(Msg.plural_of(forms, len(dropped), details=MsgList(dropped)), state.language)]
+    if state.resume == q.review.id:
+        missing = _missing(q, state)
+        if missing is not None:
+            state, actions = _enter(q, state, missing)
+            return state, [*said, *actions]
     target = state.resume or _next_question(q, state, question_id)
     history = state.history if state.resume else (*state.history, question_id)
-    return _enter(q, replace(state, history=history, resume=None), target)
+    state, actions = _enter(q, replace(state, history=history, resume=None), target)
+    return state, [*said, *actions]
 
 
 def _language_match(hint: str | None, languages: tuple[str, ...]) -> str | None:
@@ -509,9 +593,11 @@ def _back(q: Questionnaire, state: State, event: Any) -> Result:
         return _enter(q, state, q.review.id)
     if state.resume is not None:
         return _enter(q, replace(state, resume=None), state.resume)
-    if not state.history:
-        return _reask(q, state, m.REASON_FIRST_STEP)
-    *rest, previous = state.history
+    shown = _applicable(q, state)
+    history = tuple(h for h in state.history if h in shown or q.get(h) is None)
+    if not history:
+        return _reask(q, replace(state, history=()), m.REASON_FIRST_STEP)
+    *rest, previous = history
     return _enter(q, replace(state, history=tuple(rest)), previous)
 
 
@@ -604,6 +690,23 @@ def _text(q: Questionnaire, state: State, event: Text) -> Result:
     return _answered(q, state, question.id, TextAnswer(text))
 
 
+def _links_text(q: Questionnaire, state: State, event: Text) -> Result:
+    """Web addresses, one or several in one message: kept as typed and in parts, never
+    fetched. A message with none, or with another scheme than http(s), is refused."""
+    question = _question(q, state)
+    typed = _clean_text(event.text)
+    if not typed:
+        return _reask(q, state, m.REASON_EMPTY)
+    if len(typed) > question.max_length:
+        return _reask(q, state, m.REASON_TOO_LONG, max=question.max_length)
+    found = parse_links(typed)
+    if found.refused:
+        return _reask(q, state, m.REASON_LINK_SCHEME)
+    if not found.links:
+        return _reask(q, state, m.REASON_NO_LINK)
+    return _answered(q, state, question.id, LinksAnswer(typed, found.links))
+
+
 def _country_text(q: Questionnaire, state: State, event: Text) -> Result:
     question = _question(q, state)
     typed = _clean_text(event.text)[: question.max_length]
@@ -661,6 +764,17 @@ def _files(q: Questionnaire, state: State) -> tuple[Question, tuple[AttachmentIn
     return question, current.files if isinstance(current, AttachmentsAnswer) else ()
 
 
+def _listed(state: State, question_id: str) -> tuple[AttachmentInfo, ...]:
+    current = state.answer(question_id)
+    return current.files if isinstance(current, AttachmentsAnswer) else ()
+
+
+#: What a channel reports for a recording that may hold a voice: the tipster is asked
+#: whose voice it is before the file is fetched (a document is not asked: its voice, if
+#: any, is disguised, as for "I don't know").
+RECORDING_KINDS: Final = frozenset({"voice", "audio", "video", "video_note"})
+
+
 def _attachment(q: Questionnaire, state: State, event: Attachment) -> Result:
     found = _files(q, state)
     if found is None:
@@ -675,8 +789,38 @@ def _attachment(q: Questionnaire, state: State, event: Attachment) -> Result:
     info = AttachmentInfo(event.ref, event.kind[:32], size, caption or None)
     files = (*files, info)
     state = state.with_answer(question.id, AttachmentsAnswer(files), log=False)
+    if info.kind in RECORDING_KINDS:
+        # Whose voice? Asked before anything is fetched: the original is never kept.
+        back = (state.step, *state.pending)  # where the conversation goes on after
+        return _enter(q, state, VOICE_STEP, pending=(question.id, event.ref, *back))
     received = Say(Msg.plural_of(m.FILES_RECEIVED, len(files)), state.language)
     return state, [FetchAttachment(event.ref), received]
+
+
+def _voice_chosen(q: Questionnaire, state: State, option: str) -> Result:
+    """The tipster said whose voice: fetch the file (disguised unless someone else's),
+    say it was received, and ask again the question the file arrived at."""
+    question_id, ref, back, *back_pending = state.pending
+    files = tuple(
+        replace(f, voice=option) if f.ref == ref else f for f in _listed(state, question_id)
+    )
+    state = state.with_answer(question_id, AttachmentsAnswer(files), log=False)
+    state = replace(state, step=back, pending=tuple(back_pending))
+    received = Say(Msg.plural_of(m.FILES_RECEIVED, len(files)), state.language)
+    return state, [FetchAttachment(ref, keep_voice=option == "other"), received, *_ask(q, state)]
+
+
+def _voice_skipped(q: Questionnaire, state: State, event: Any) -> Result:
+    return _voice_chosen(q, state, "unsure")
+
+
+def _voice_unanswered(q: Questionnaire, state: State, event: Any) -> Result:
+    """Something else instead of an answer (another file, a pin, text): the recording
+    is taken as "I don't know" (its voice disguised), then the event is handled."""
+    state, first = _voice_chosen(q, state, "unsure")
+    asked = [a for a in first if not isinstance(a, Ask)]
+    state, then = TABLE.get((step_kind(q, state), type(event)), _not_here)(q, state, event)
+    return state, [*asked, *then]
 
 
 def _attachment_failed(q: Questionnaire, state: State, event: AttachmentFailed) -> Result:
@@ -719,6 +863,7 @@ def _attachment_scrubbed(q: Questionnaire, state: State, event: AttachmentScrubb
             scrubbed=True,
             kept_seconds=kept,
             declared_seconds=declared,
+            disguised=bool(event.voice_disguised),
         )
         if f.ref == event.ref
         else f
@@ -728,6 +873,8 @@ def _attachment_scrubbed(q: Questionnaire, state: State, event: AttachmentScrubb
     actions: Actions = []
     if kept is not None:
         actions.append(_partial_notice(state, sent_as, event.kind, kept, declared))
+    if event.voice_disguised:
+        actions.append(_say(state, m.VOICE_DISGUISED))
     if not removed:
         return state, [*actions, _say(state, m.FILE_NOTHING_HIDDEN)]
     labels = tuple(dict.fromkeys(m.REMOVED_LABELS[r] for r in removed))
@@ -1078,8 +1225,17 @@ _STEP_ROWS: dict[str, dict[EventType, Handler]] = {
     "choice": _rows(choose=_choice(_option_chosen)),
     "text": _rows(text=_text, choose=_choice(_option_chosen)),
     "species": _rows(text=_species_text, choose=_choice(_option_chosen)),
+    "links": _rows(text=_links_text, choose=_choice(_option_chosen)),
     "species_pick": _rows(text=_species_typed_again, choose=_choice(_species_picked)),
     "species_more": _rows(text=_species_typed_again, choose=_choice(_species_more)),
+    "voice": _rows(
+        choose=_choice(_voice_chosen),
+        text=_voice_unanswered,
+        location=_voice_unanswered,
+        attachment=_voice_unanswered,
+        skip=_voice_skipped,
+        back=_voice_skipped,
+    ),
     "country": _rows(text=_country_text, choose=_choice(_option_chosen)),
     "country_pick": _rows(text=_country_typed_again, choose=_choice(_country_picked)),
     "location": _rows(text=_location_text, location=_location_pin, choose=_choice(_option_chosen)),

@@ -93,7 +93,8 @@ class AttachmentScrubbed:
     """An attachment was scrubbed and kept: its detected ``kind``, the scrubbed ``size``
     and ``sha256``, and the kinds of identifying metadata ``removed``. A video or audio
     file cut short, of which only the readable part was kept, has ``kept_seconds`` (and
-    ``declared_seconds``, the length its header announced, when it announced one)."""
+    ``declared_seconds``, the length its header announced, when it announced one).
+    ``voice_disguised``: the voice in it was changed before it was kept."""
 
     ref: str
     kind: str
@@ -102,6 +103,7 @@ class AttachmentScrubbed:
     removed: tuple[str, ...] = ()
     kept_seconds: float | None = None
     declared_seconds: float | None = None
+    voice_disguised: bool = False
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class Msg:
         return cls(msgid, tuple(sorted(values.items())))
 
     @classmethod
-    def plural_of(cls, forms: Plural, n: int, **values: str | int) -> Msg:
+    def plural_of(cls, forms: Plural, n: int, **values: str | int | MsgList) -> Msg:
         """The form for ``n`` (which the text can show as ``{n}``)."""
         return cls(forms.singular, tuple(sorted({**values, "n": n}.items())), forms.plural, n)
 
@@ -164,6 +164,22 @@ FOLLOWUP_FINISH_FIRST = N_(
     "Please finish or cancel this report first. Then you can check for questions."
 )
 
+REASON_NO_LINK = N_(
+    "We could not find a web address in your message. Please type or paste the address "
+    "of the listing as your browser or app shows it."
+)
+REASON_LINK_SCHEME = N_(
+    "Only web addresses can be taken here: they start with http:// or https://, or with "
+    "the site's name. Please check the address and type it again."
+)
+#: Said when changing an answer made earlier answers no longer apply; ``{details}`` is
+#: the list of their questions' labels.
+ANSWERS_DROPPED = NP_(
+    "This answer no longer applies to your report, so it was removed: {details}.",
+    "These answers no longer apply to your report, so they were removed: {details}.",
+)
+LINK_ONION = N_("{link} (onion service)")
+
 SPECIES_PICK = N_("Which of these do you mean?")
 SPECIES_NONE = N_("None of these")
 SPECIES_UNSURE = N_("I'm not sure")
@@ -200,6 +216,19 @@ FILE_PARTIAL_AUDIO_UNKNOWN = N_(
 )
 FILE_CLEANED = N_("To protect you, we removed from your file: {details}.")
 FILE_NOTHING_HIDDEN = N_("We checked your file: it had no hidden details to remove.")
+# A voice note, audio file or video: asked once, before it is fetched. "My own voice"
+# and "I don't know" (and no answer) mean the voice is disguised before storage.
+VOICE_PROMPT = N_(
+    "Whose voice is in this recording? If it is your own voice, we change it before it is "
+    "stored, so that nobody can recognise you. A recording of someone else, such as a "
+    "trader or an official, is kept as it is, as evidence."
+)
+VOICE_OWN = N_("My own voice")
+VOICE_OTHER = N_("Someone else (keep it as evidence)")
+VOICE_UNSURE = N_("I don't know")
+VOICE_DISGUISED = N_(
+    "Your voice in this recording was changed before it was stored. Your words stay the same."
+)
 # What was removed, as a tipster would say it (joined as a list in each language).
 REMOVED_LABELS = {
     "location": N_("the location"),

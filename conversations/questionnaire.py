@@ -14,24 +14,53 @@ Question types:
 ``country``      a country, typed in any supported language, matched against CLDR names
 ``location``     an optional pin (or typed coordinates) with a precision choice
 ``attachments``  photos, videos, voice notes, documents, up to ``max_files``
+``links``        web addresses of an online listing, one or several in one message; kept
+                 as typed and in parts, never fetched (see ``conversations/links.py``)
 ``review``       the summary with send / change an answer / cancel; must come last
 
 A ``choice`` question may name a ``receipt_option``: a tipster who picks it gets a
 receipt code after sending, to check for reviewers' questions later (rule P6).
+
+A question may have a condition, ``when``: it is asked only when the condition holds for
+the answers given before it, otherwise it is passed over (and kept out of the summary and
+the transcript). ``when`` is one alternative or a list of them; any one that holds is
+enough:
+
+``{question: category, in: [sale]}``
+    the answer to ``category`` (a ``choice`` question that comes earlier) is one of these
+    option ids;
+``{mentions: link}``
+    a free-text answer given earlier (a ``text`` or ``species`` question, or an earlier
+    ``links`` question) contains a web address, read strictly: with ``http://``,
+    ``https://`` or ``www.``, an onion address, an IP address with a port or path, or a
+    common top-level domain (``example.com``, not ``Mr.Smith``);
+``{question: description, mentions: link}``
+    the same, in that one earlier ``text``, ``species`` or ``links`` question's answer.
+
+The ``language``, ``notice`` and ``review`` questions cannot have a condition.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import yaml
 
+from .answers import AnswerValue, ChoiceAnswer, LinksAnswer, SpeciesAnswer, TextAnswer
+from .links import mentions_link
 from .species import Catalogue
 
-__all__ = ["QOption", "Question", "Questionnaire", "QuestionnaireError", "parse_questionnaire"]
+__all__ = [
+    "Condition",
+    "QOption",
+    "Question",
+    "Questionnaire",
+    "QuestionnaireError",
+    "parse_questionnaire",
+]
 
 QuestionType = Literal[
     "language",
@@ -42,6 +71,7 @@ QuestionType = Literal[
     "country",
     "location",
     "attachments",
+    "links",
     "review",
 ]
 QUESTION_TYPES: tuple[QuestionType, ...] = (
@@ -53,8 +83,11 @@ QUESTION_TYPES: tuple[QuestionType, ...] = (
     "country",
     "location",
     "attachments",
+    "links",
     "review",
 )
+_UNCONDITIONAL = ("language", "notice", "review")
+_FREE_TEXT = ("text", "species", "links")
 # Short enough that "step:option" fits in Telegram's 64-byte callback data.
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 _LANG = re.compile(r"^[a-z]{2,3}(_[A-Z][a-z]{3})?(_[A-Z]{2})?$")
@@ -71,6 +104,17 @@ class QOption:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """One alternative of a question's ``when``: the answer to ``question`` is one of
+    ``options`` (``in``), or (``mentions == "link"``) a free-text answer, that of
+    ``question`` or any earlier one when it is None, contains a web address."""
+
+    question: str | None = None
+    options: tuple[str, ...] = ()
+    mentions: str | None = None
+
+
+@dataclass(frozen=True)
 class Question:
     id: str
     type: QuestionType
@@ -83,6 +127,7 @@ class Question:
     max_length: int = 4000
     max_files: int = 10
     receipt_option: str | None = None
+    when: tuple[Condition, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +160,44 @@ class Questionnaire:
 
     def receipt_question(self) -> Question | None:
         return next((q for q in self.questions if q.receipt_option is not None), None)
+
+    def applicable(self, answers: Mapping[str, AnswerValue]) -> frozenset[str]:
+        """The ids of the questions that apply given these answers: those without a
+        condition, and those whose condition holds on the answers to questions that
+        apply and come before them. An answer to a question that does not apply counts
+        for nothing."""
+        shown: list[str] = []
+        for question in self.questions:
+            if not question.when or any(
+                self._holds(condition, answers, shown) for condition in question.when
+            ):
+                shown.append(question.id)
+        return frozenset(shown)
+
+    def _holds(
+        self, condition: Condition, answers: Mapping[str, AnswerValue], earlier: list[str]
+    ) -> bool:
+        if condition.mentions is None:
+            value = answers.get(condition.question or "")
+            return (
+                condition.question in earlier
+                and isinstance(value, ChoiceAnswer)
+                and value.option in condition.options
+            )
+        sources = earlier if condition.question is None else [condition.question]
+        return any(source in earlier and _mentions_link(answers.get(source)) for source in sources)
+
+
+def _mentions_link(value: AnswerValue | None) -> bool:
+    match value:
+        case TextAnswer(text):
+            return mentions_link(text)
+        case SpeciesAnswer(items):
+            return any(mentions_link(item.typed) for item in items)
+        case LinksAnswer(_typed, links):
+            return bool(links)
+        case _:
+            return False
 
 
 def parse_questionnaire(text: str) -> Questionnaire:
@@ -156,7 +239,73 @@ def questionnaire_from_mapping(data: Any) -> Questionnaire:
     for qtype in ("language", "location", "attachments"):
         if sum(q.type == qtype for q in questions) > 1:
             raise QuestionnaireError(f"at most one '{qtype}' question is allowed")
+    questions = tuple(
+        replace(q, when=_conditions(q, raw.get("when"), questions[:i], set(ids)))
+        for i, (q, raw) in enumerate(zip(questions, raw_questions, strict=True))
+    )
     return Questionnaire(version, tuple(languages), default, questions)
+
+
+def _conditions(
+    question: Question, raw: Any, earlier: tuple[Question, ...], every: set[str]
+) -> tuple[Condition, ...]:
+    """A question's ``when``, checked against the questions before it."""
+    if raw is None:
+        return ()
+    where = f"question '{question.id}', 'when'"
+    if question.type in _UNCONDITIONAL:
+        raise QuestionnaireError(f"{where}: a '{question.type}' question cannot have a condition")
+    alternatives = raw if isinstance(raw, list) else [raw]
+    if not alternatives:
+        raise QuestionnaireError(f"{where}: needs at least one condition")
+    before = {q.id: q for q in earlier}
+    out = []
+    for item in alternatives:
+        if not isinstance(item, dict) or not item:
+            raise QuestionnaireError(
+                f"{where}: each condition is a mapping such as "
+                "{question: category, in: [sale]} or {mentions: link}"
+            )
+        unknown = sorted(set(item) - {"question", "in", "mentions"})
+        if unknown:
+            raise QuestionnaireError(f"{where}: unknown field(s) {', '.join(unknown)}")
+        ref = item.get("question")
+        if ref is not None and not isinstance(ref, str):
+            raise QuestionnaireError(f"{where}: 'question' must be a question id")
+        referenced = before.get(ref) if ref is not None else None
+        if ref is not None and referenced is None:
+            problem = "must come before this one" if ref in every else "is not a question id"
+            raise QuestionnaireError(f"{where}: question '{ref}' {problem}")
+        if "in" in item and "mentions" in item:
+            raise QuestionnaireError(f"{where}: a condition has either 'in' or 'mentions'")
+        if "mentions" in item:
+            if item["mentions"] != "link":
+                raise QuestionnaireError(f"{where}: 'mentions' can only be 'link'")
+            if referenced is not None and referenced.type not in _FREE_TEXT:
+                raise QuestionnaireError(
+                    f"{where}: 'mentions' needs a text, species or links question, "
+                    f"'{ref}' is a '{referenced.type}' question"
+                )
+            out.append(Condition(ref, (), "link"))
+            continue
+        if "in" not in item or referenced is None:
+            raise QuestionnaireError(f"{where}: a condition needs 'question' with 'in'")
+        if referenced.type != "choice":
+            raise QuestionnaireError(
+                f"{where}: 'in' needs a choice question, '{ref}' is a '{referenced.type}' question"
+            )
+        values = item["in"]
+        if not isinstance(values, list) or not values:
+            raise QuestionnaireError(f"{where}: 'in' must be a non-empty list of option ids")
+        options = {o.id for o in referenced.options}
+        wrong = [str(v) for v in values if v not in options]
+        if wrong:
+            raise QuestionnaireError(
+                f"{where}: {', '.join(wrong)} not among the options of '{ref}' "
+                f"({', '.join(sorted(options))})"
+            )
+        out.append(Condition(ref, tuple(str(v) for v in values)))
+    return tuple(out)
 
 
 def _question(index: int, data: Any) -> Question:
@@ -181,6 +330,7 @@ def _question(index: int, data: Any) -> Question:
         "max_length",
         "max_files",
         "receipt_option",
+        "when",
     }
     unknown = sorted(set(data) - known)
     if unknown:

@@ -28,6 +28,7 @@ __all__ = [
     "SPECIES_MORE_STEP",
     "SPECIES_PICK_STEP",
     "SUBMITTING_STEP",
+    "VOICE_STEP",
     "WIPE_STEP",
     "Phase",
     "State",
@@ -47,6 +48,7 @@ SUBMITTING_STEP = "_submitting"
 WIPE_STEP = "_wipe"
 SPECIES_PICK_STEP = "_species_pick"
 SPECIES_MORE_STEP = "_species_more"
+VOICE_STEP = "_voice"
 RECEIPT_STEP = "_receipt"
 RECEIPT_WAIT_STEP = "_receipt_wait"
 FOLLOWUP_STEP = "_followup"
@@ -65,6 +67,7 @@ SUB_STEPS = (
     FOLLOWUP_WAIT_STEP,
     SPECIES_PICK_STEP,
     SPECIES_MORE_STEP,
+    VOICE_STEP,
 )
 DRAFT_FORMAT = 1
 

@@ -22,7 +22,11 @@ An ``<answer>`` is an object with a ``type``: ``skipped``; ``choice`` (``option`
 ``longitude``); ``attachments`` (``files``: as in ``attachments``). An attachment has
 ``partial`` only when it is a video or audio file cut short, of which only the readable
 part was kept (``declared_seconds`` is ``null`` when the file declared no length); the
-field was added within version 1, since readers ignore fields they do not know.
+field was added within version 1, since readers ignore fields they do not know. A
+``links`` answer has ``typed`` and ``links`` (each: ``typed``, ``scheme``, ``host``,
+``port``, ``path``, ``query``, ``fragment``, ``onion``). Only the answers to questions
+that apply are kept: a question whose condition (``when``) does not hold is left out of
+``answers`` and ``transcript``.
 No platform identifier of any kind appears (P1): not the user, chat or message ids, nor
 the adapter's file handles.
 """
@@ -60,6 +64,10 @@ def _file(index: int, info: AttachmentInfo) -> dict[str, Any]:
     partial = partial_json(info)
     if partial is not None:
         out["partial"] = partial
+    if info.voice is not None or info.disguised:
+        # Whose voice the tipster said it is, and whether it was disguised: a disguised
+        # voice's pitch is not the speaker's, and must not be taken as a clue.
+        out["voice"] = {"said": info.voice or "unsure", "disguised": info.disguised}
     return out
 
 
@@ -80,14 +88,24 @@ def _public(value: AnswerValue, q: Questionnaire | None = None) -> dict[str, Any
 
 
 def build_transcript(
-    q: Questionnaire, state: State, *, case_id: str, received_on: date, channel: str
+    q: Questionnaire,
+    state: State,
+    *,
+    case_id: str,
+    received_on: date,
+    channel: str,
+    taken_by: str | None = None,
 ) -> dict[str, Any]:
-    """The transcript of a conversation ready to be sealed (the review step was reached)."""
-    answers = {qid: _public(value, q) for qid, value in state.answers}
+    """The transcript of a conversation ready to be sealed (the review step was reached).
+    ``taken_by``: the hotline operator who took the call, only where the organisation
+    chose to record it."""
+    shown = q.applicable(dict(state.answers))
+    answers = {qid: _public(value, q) for qid, value in state.answers if qid in shown}
     prompts = {question.id: question.prompt for question in q.questions}
     transcript = [
         {"question": qid, "prompt": prompts.get(qid, ""), "answer": _public(value, q)}
         for qid, value in state.log
+        if qid in shown
     ]
     evidence = q.first_of_type("attachments")
     files = state.answer(evidence.id) if evidence else None
@@ -96,7 +114,7 @@ def build_transcript(
         if isinstance(files, AttachmentsAnswer)
         else []
     )
-    return {
+    document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "case_id": case_id,
         "received_on": received_on.isoformat(),
@@ -107,3 +125,6 @@ def build_transcript(
         "transcript": transcript,
         "attachments": attachments,
     }
+    if taken_by:
+        document["taken_by"] = taken_by
+    return document

@@ -59,6 +59,10 @@ class DeskConfig:
     #: A session ends after this long without a request.
     idle: timedelta = timedelta(minutes=30)
     login_rules: tuple[ThrottleRule, ThrottleRule] = LOGIN_RULES
+    #: Write the operator's account name into each tip (``taken_by``). Off by default:
+    #: an organisation turns it on (TIPLINE_DESK_RECORD_OPERATOR) when it needs to know
+    #: who took a call.
+    record_operator: bool = False
 
     @property
     def cookie(self) -> str:
@@ -274,7 +278,8 @@ class Desk:
         if content is not None and form.get("command") != "cancel":
             result = await self.hotline.attach(call_id, step, content)
         else:
-            result = await self.hotline.answer(call_id, step, form)
+            taken_by = account.name if self.config.record_operator else None
+            result = await self.hotline.answer(call_id, step, form, taken_by=taken_by)
         if result is None:
             await self.calls.remove(account.name, call_id)
             raise web.HTTPSeeOther("/calls")

@@ -213,12 +213,16 @@ class Hotline:
         _, actions = self.intake.engine.handle(state, Start())
         return list(actions)
 
-    async def answer(self, call_id: str, step: str, form: Mapping[str, str]) -> Outcome | None:
+    async def answer(
+        self, call_id: str, step: str, form: Mapping[str, str], *, taken_by: str | None = None
+    ) -> Outcome | None:
         """Apply one answer from the form (``choice``, ``text`` or ``command``) for
         ``step``; None when the call has no draft. A form for a question no longer asked
         changes nothing (``stale``). Free text that looks like a phone number, an e-mail
         address or an introduced name is not kept until the operator decides
-        (``identity``: ``remove`` or ``keep``); until then the outcome holds the findings."""
+        (``identity``: ``remove`` or ``keep``); until then the outcome holds the findings.
+        ``taken_by``: the operator's name, written into the tip if this answer sends it
+        (only when the organisation turned that on)."""
         state = await self.intake.state(call_id)
         if state is None:
             return None
@@ -242,7 +246,7 @@ class Hotline:
                     current = await self.current(call_id) or []
                     return Outcome(current, findings=tuple(findings), typed=typed)
             event = Text(typed)
-        actions = await self.intake.handle(call_id, event)
+        actions = await self.intake.handle(call_id, event, taken_by=taken_by)
         if any(isinstance(a, Ask) and a.step == WIPE_STEP for a in actions):
             actions = await self._close(call_id, actions)
         return Outcome(actions)
@@ -259,8 +263,9 @@ class Hotline:
         ref = f"desk-{secrets.token_hex(8)}"
         actions = await self.intake.handle(call_id, Attachment(ref, "file", len(data)))
         said: list[Action | WipeChat] = [a for a in actions if not isinstance(a, FetchAttachment)]
-        if FetchAttachment(ref) in actions:
-            told = await self.intake.attach(call_id, ref, data)
+        fetch = next((a for a in actions if isinstance(a, FetchAttachment) and a.ref == ref), None)
+        if fetch is not None:
+            told = await self.intake.attach(call_id, ref, data, keep_voice=fetch.keep_voice)
             kept = ref in _attachment_refs(await self.intake.state(call_id))
             # "n files received" only when this one was kept; the reason otherwise.
             said = [*told, *said] if kept else list(told)

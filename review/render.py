@@ -31,8 +31,9 @@ from rich.text import Text
 from bots.render import Renderer
 from conversations import LanguageName, Msg, Questionnaire
 from conversations import messages as m
-from conversations.answers import ChoiceAnswer, answer_from_json
+from conversations.answers import ChoiceAnswer, LinksAnswer, answer_from_json
 from conversations.engine import clock
+from conversations.links import defang_text
 
 from .desk import ClaimKind, ThreadItem
 from .tip import OpenedTip
@@ -60,6 +61,7 @@ __all__ = [
     "tip_view",
     "transcript_rows",
     "verdict_view",
+    "voice_note",
 ]
 
 # Controls other than newline and tab, and the bidi embeddings, overrides and isolates
@@ -67,6 +69,13 @@ __all__ = [
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _MAP_ZOOM = {"exact": 17, "1km": 14, "10km": 11}
 _HIDDEN_TYPES = ("notice", "review", "language")
+#: Shown under a tip's links: nothing in Tipline opens one, and a reviewer who does
+#: tells that site that someone is looking.
+LINKS_NOTE = (
+    "Links are defanged and never opened by Tipline. Opening one contacts that site, which "
+    "then sees that someone is looking: re-type it yourself (hxxp -> http, [.] -> .), and "
+    "only on a machine and connection that may be seen doing so."
+)
 
 
 class TaxonLike(Protocol):
@@ -138,6 +147,24 @@ def _seconds(value: object) -> float | None:
     return float(value) if math.isfinite(value) and 0 <= value <= 1e7 else None
 
 
+_SAID = {
+    "own": "the tipster's own voice",
+    "other": "someone else's voice (kept as evidence)",
+    "unsure": "the tipster did not say whose voice",
+}
+
+
+def voice_note(voice: object) -> str:
+    """What a reviewer reads of a recording's voice: whether it was disguised, so that
+    nobody treats its pitch as a clue ("VOICE DISGUISED: ...")."""
+    if not isinstance(voice, Mapping):
+        return f"voice: {_listing(voice)}"
+    said = _SAID.get(str(voice.get("said")), "whose voice is not known")
+    if voice.get("disguised") is True:
+        return f"VOICE DISGUISED ({said}): pitch and formants were shifted; not a clue"
+    return f"voice not changed ({said})"
+
+
 def partial_note(partial: object) -> str:
     """What a reviewer reads of an attachment that arrived cut short: "PARTIAL: only the
     first 0:12 (12.04 s) of 0:40 (40 s) declared could be kept"."""
@@ -194,7 +221,9 @@ class _Answers:
         if not isinstance(data, dict):
             return clean(repr(data))
         if kind == "text":
-            return clean(data.get("text", ""))
+            return clean(defang_text(str(data.get("text", ""))))
+        if kind == "links" and detailed:
+            return self._links(question_id, data)
         if kind == "country":
             name = self.renderer.answer(question_id, answer_from_json(data)) if _ok(data) else ""
             if not detailed:
@@ -218,7 +247,17 @@ class _Answers:
         try:
             return clean(self.renderer.answer(question_id, answer_from_json(data)))
         except (ValueError, KeyError):
-            return clean(data.get("text") or data.get("typed") or repr(data))
+            return clean(defang_text(str(data.get("text") or data.get("typed") or repr(data))))
+
+    def _links(self, question_id: str, data: dict[str, Any]) -> str:
+        try:
+            value = answer_from_json(data)
+        except ValueError:
+            return clean(defang_text(repr(data)))
+        if not isinstance(value, LinksAnswer) or not value.links:
+            return self.renderer.msgid(m.SUMMARY_SKIPPED)
+        lines = [clean(self.renderer.link(link)) for link in value.links]
+        return "\n".join([*lines, f"({LINKS_NOTE})"])
 
     def _location(self, question_id: str, data: dict[str, Any]) -> str:
         try:
@@ -237,12 +276,14 @@ class _Answers:
         parts = [f"{index if isinstance(index, int) else '?'}: {clean(info.get('kind', '?'))}"]
         parts.append(_size(info.get("size")))
         if info.get("caption"):
-            parts.append(f"caption: {clean(info['caption'])}")
+            parts.append(f"caption: {clean(defang_text(str(info['caption'])))}")
         for key in ("scrubbed", "removed"):
             if key in info:
                 parts.append(f"scrubbed: {_listing(info[key])}")
         if info.get("partial") is not None:
             parts.append(partial_note(info["partial"]))
+        if info.get("voice") is not None:
+            parts.append(voice_note(info["voice"]))
         return ", ".join(parts)
 
     def _species(self, items: Any, *, detailed: bool) -> list[str]:
@@ -253,9 +294,9 @@ class _Answers:
     def _species_item(self, item: Any, detailed: bool) -> str:
         if not isinstance(item, dict):
             return clean(repr(item))
-        typed = clean(item.get("typed", ""))
+        typed = clean(defang_text(str(item.get("typed", ""))))
         if not detailed:
-            return clean(item.get("shown") or typed)
+            return clean(defang_text(str(item.get("shown") or typed)))
         lang = self.renderer.lang
         catalogue = self.options.species
         taxon_id = item.get("taxon")
@@ -472,7 +513,7 @@ def thread_view(asked: int, items: Sequence[ThreadItem], *, lang: str = "en") ->
         else:
             out.append(f"\n  (a message that cannot be opened: {clean(item.text)})")
             continue
-        for line in clean(item.text).splitlines() or [""]:
+        for line in clean(defang_text(item.text)).splitlines() or [""]:
             out.append(f"\n    {line}")
     return out
 

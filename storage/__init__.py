@@ -4,7 +4,7 @@ Everything here handles opaque bytes only (drafts arrive encrypted, tips arrive 
 and talks to Redis through ``redis.asyncio``. See docs/storage.md.
 """
 
-from storage.client import check_ephemeral, connect
+from storage.client import RedisTarget, check_ephemeral, connect
 from storage.drafts import DraftStore, validate_draft_key
 from storage.embedded import EmbeddedRedis, find_redis_server
 from storage.errors import (
@@ -25,6 +25,7 @@ __all__ = [
     "EmbeddedRedisError",
     "EphemeralRedisError",
     "QueuedTip",
+    "RedisTarget",
     "Spool",
     "SpoolCorruptError",
     "StorageError",

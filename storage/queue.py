@@ -21,7 +21,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis import exceptions as redis_exceptions
 
-from storage.errors import StorageError, translate_redis_errors
+from storage.errors import StorageError, StorageUnavailableError, translate_redis_errors
 
 __all__ = [
     "FORMAT_VERSION",
@@ -125,10 +125,16 @@ class QueuedTip:
 # the entry id last, so a script aborted half way leaves at most a record without an
 # entry, which the next attempt replaces: never two entries. The first write is normally
 # HSET, so a server out of memory refuses the whole script before it writes anything.
+# It reads nothing it does not need to: a caller whose ACL user may only write (the
+# bot's, docs/deploy.md) can run it; for a case queued already such a caller gets ''
+# instead of the entry id, which it may not read.
 _SUBMIT_LUA = """
-local entry = redis.call('HGET', KEYS[1], 'entry')
-if entry then
-  return {entry, 0}
+if redis.call('HEXISTS', KEYS[1], 'entry') == 1 then
+  local ok, entry = pcall(redis.call, 'HGET', KEYS[1], 'entry')
+  if ok then
+    return {entry, 0}
+  end
+  return {'', 0}
 end
 local count = #ARGV - 3
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -139,23 +145,25 @@ for i = 1, count do
   redis.call('HSET', KEYS[1], 'att:' .. tostring(i - 1), ARGV[3 + i])
 end
 -- The entry id tells the day, never the time (P4): <start of the UTC day in ms>-<n>.
+-- '<ms>-*' has Redis pick the next n of the day without reading the stream.
 local now = redis.call('TIME')
 local ms = math.floor(tonumber(now[1]) / 86400) * 86400000
-local seq = 0
-if redis.call('EXISTS', KEYS[2]) == 1 then
+local ok, entry = pcall(redis.call, 'XADD', KEYS[2], string.format('%d-*', ms),
+  'v', ARGV[2], 'case', ARGV[1])
+if not ok then
+  -- The last entry is of a later day (the clock went back): carry on after it. This
+  -- reads the stream, so a write-only caller gets an error and spools the tip.
+  local last = '0-0'
   local info = redis.call('XINFO', 'STREAM', KEYS[2])
   for i = 1, #info, 2 do
     if info[i] == 'last-generated-id' then
-      local last_ms, last_seq = string.match(info[i + 1], '^(%d+)-(%d+)$')
-      last_ms, last_seq = tonumber(last_ms), tonumber(last_seq)
-      if last_ms >= ms then
-        ms, seq = last_ms, last_seq + 1
-      end
+      last = info[i + 1]
     end
   end
+  local last_ms, last_seq = string.match(last, '^(%d+)-(%d+)$')
+  entry = redis.call('XADD', KEYS[2], string.format('%d-%d', tonumber(last_ms),
+    tonumber(last_seq) + 1), 'v', ARGV[2], 'case', ARGV[1])
 end
-entry = redis.call('XADD', KEYS[2], string.format('%d-%d', ms, seq),
-  'v', ARGV[2], 'case', ARGV[1])
 redis.call('HSET', KEYS[1], 'entry', entry)
 return {entry, 1}
 """
@@ -292,10 +300,17 @@ class TipQueue:
         prefix: str = "tipline:tip:",
         dead_stream: str = "tipline:dead",
         verdicts: str = "tipline:verdicts",
+        replicas: int = 0,
+        replica_timeout: timedelta = timedelta(seconds=2),
     ) -> None:
         if not (stream and group and prefix and dead_stream and verdicts):
             raise ValueError("stream, group, prefix, dead_stream and verdicts must be non-empty")
+        if replicas < 0 or replica_timeout <= timedelta(0):
+            raise ValueError("replicas must be >= 0 and the replica timeout positive")
         self._client = client
+        #: A submit counts only once this many replicas have it too (Redis ``WAIT``).
+        self.replicas = replicas
+        self._replica_timeout_ms = max(1, int(replica_timeout.total_seconds() * 1000))
         self.stream = stream
         self.group = group
         self.prefix = prefix
@@ -328,15 +343,36 @@ class TipQueue:
         """Queue a sealed tip once per case and return its stream entry id.
 
         Submitting a case again (double tap, retry after a timeout, spool flush) returns
-        the existing entry id and changes nothing: the first submission wins. When this
-        returns, Redis has applied (and, with ``appendfsync always``, persisted) the tip.
+        the existing entry id (``''`` to an ACL user that may not read it) and changes
+        nothing: the first submission wins. When this returns, Redis has applied (and,
+        with ``appendfsync always``, persisted) the tip, and with ``replicas`` set, that
+        many replicas have it too; otherwise `StorageUnavailableError`.
         """
         record = self.record_key(case_id)
         blobs = sealed_blobs(sealed, attachments)
         with translate_redis_errors():
-            reply = await self._submit(
-                keys=[record, self.stream],
-                args=[case_id, FORMAT_VERSION, *blobs],
+            if not self.replicas:
+                reply = await self._submit(
+                    keys=[record, self.stream],
+                    args=[case_id, FORMAT_VERSION, *blobs],
+                )
+                return _text(reply[0])
+            # WAIT counts the replicas that have this connection's writes, so it must
+            # follow the script on the same connection: one pipeline.
+            async with self._client.pipeline(transaction=False) as pipe:
+                await self._submit(
+                    keys=[record, self.stream],
+                    args=[case_id, FORMAT_VERSION, *blobs],
+                    client=pipe,
+                )
+                pipe.execute_command("WAIT", self.replicas, self._replica_timeout_ms)
+                reply, acked = await pipe.execute()
+        if int(acked) < self.replicas:
+            # On the master (and its disk) but not yet on enough replicas: a failover
+            # now could lose it. Not confirmed; the caller spools it and the spool
+            # pushes it again (submit is idempotent) until the replicas have it.
+            raise StorageUnavailableError(
+                f"the tip reached {int(acked)} of {self.replicas} Redis replicas in time"
             )
         return _text(reply[0])
 

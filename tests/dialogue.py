@@ -28,6 +28,9 @@ def default_questionnaire() -> Questionnaire:
 class Dialogue:
     """One conversation: send events, keep the state, look at what the engine said."""
 
+    #: Steps that :meth:`walk_to` reaches by reporting a sale (they are asked only then).
+    LISTING = ("listing_links", "platform")
+
     def __init__(self, questionnaire: Questionnaire | None = None) -> None:
         self.questionnaire = questionnaire or default_questionnaire()
         self.engine = Engine(self.questionnaire)
@@ -73,7 +76,8 @@ class Dialogue:
         answers = {
             "language": lambda: self.choose("en"),
             "safety": lambda: self.choose("continue"),
-            "category": lambda: self.choose("trafficking"),
+            # A sale: the online-listing questions are asked (they are only for a sale).
+            "category": lambda: self.choose("sale" if step in self.LISTING else "trafficking"),
             "description": lambda: self.text("Two trucks with pangolin scales at the border"),
             "species": lambda: self.text("pangolin scales"),
             "_species_pick": lambda: self.choose("1"),
@@ -84,7 +88,10 @@ class Dialogue:
             "_precision": lambda: self.choose("10km"),
             "when": lambda: self.choose("this_week"),
             "when_details": lambda: self.text("Every Tuesday night"),
+            "listing_links": lambda: self.text("https://market.example.com/item/7"),
+            "platform": lambda: self.choose("facebook"),
             "evidence": lambda: self.choose("done"),
+            "_voice": lambda: self.choose("unsure"),
             "followup": lambda: self.choose("no"),
         }
         if self.state.phase == "new":

@@ -316,6 +316,19 @@ class FakeBotApi:
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
+    def previews_left_on(self) -> list[Call]:
+        """The sendMessage and editMessageText calls that did not disable link previews
+        (``link_preview_options`` with ``is_disabled: true``): Telegram would fetch a
+        preview of any link in the text, telling that site someone is looking."""
+        left_on = []
+        for call in self.calls:
+            if call.method not in ("sendMessage", "editMessageText"):
+                continue
+            options = _json(call.params.get("link_preview_options"))
+            if not (isinstance(options, dict) and options.get("is_disabled") is True):
+                left_on.append(call)
+        return left_on
+
     def user(
         self,
         user_id: int,
@@ -703,6 +716,19 @@ class FakeUser:
         if say_size:
             document["file_size"] = len(data) if size is None else size
         await self.api.inject(self._message({"document": document}, "[document]"))
+        return file_id
+
+    async def voice(self, data: bytes, *, duration: int = 5) -> str:
+        """A voice note (Opus in Ogg, as Telegram's apps record them); its file id."""
+        file_id = self.api.add_file(data, path="voice")
+        voice = {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id[-10:],
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(data),
+        }
+        await self.api.inject(self._message({"voice": voice}, "[voice]"))
         return file_id
 
     async def sticker(self) -> None:

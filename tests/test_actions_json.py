@@ -21,6 +21,7 @@ from conversations import (
     action_to_json,
 )
 from conversations.actions import CountryName, LanguageName, Option, Plain
+from conversations.answers import LinksAnswer
 from conversations.messages import Msg, MsgList
 from tipline.species_loader import load_catalogue
 
@@ -36,7 +37,7 @@ def test_every_action_of_a_whole_conversation_comes_back_equal() -> None:
     seen: list[ChannelAction] = _channel_actions(d.send(Start()))
     d.choose("en")
     d.choose("continue")
-    d.choose("trafficking")
+    d.choose("sale")  # a sale: the listing's links are asked, and in the summary
     d.text("Two trucks with pangolin scales at the border")
     seen += _channel_actions(d.text("shark fin"))  # species proposals: Plain labels
     d.walk_to("country")
@@ -49,6 +50,8 @@ def test_every_action_of_a_whole_conversation_comes_back_equal() -> None:
     seen += _channel_actions(d.send(Attachment("file-1", "photo", 2048, "the truck")))
     d.walk_to("review")
     seen += _channel_actions(d.actions)  # the summary with every kind of answer
+    values = {type(i.value) for a in seen if isinstance(a, ShowSummary) for i in a.items}
+    assert LinksAnswer in values
     kinds = {type(a) for a in seen}
     assert kinds >= {Say, Ask, ShowSummary, FetchAttachment}
     labels = {type(o.label) for a in seen if isinstance(a, Ask) for o in a.options}

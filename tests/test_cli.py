@@ -27,6 +27,7 @@ from .leaks import aof_commands, assert_absent, file_contents, redis_contents
 DESCRIPTION = "Two men sold Ivory-Tusk-7731 carvings from a blue pickup"
 PLACE = "Behind the Mzima bus stop"
 SPECIES = "elephant ivory carvings"
+LISTING = "https://ivory-shop.example.com/item/7731?ref=chat"
 # One answer a line, as an operator would pipe them (see bots/console.py for the syntax).
 CONVERSATION = [
     "1",  # safety: continue (the console runs with --lang en: no language question)
@@ -45,6 +46,8 @@ CONVERSATION = [
     "2",  # ... and about 1 km again
     "this week",
     "skip",
+    LISTING,  # a sale: the listing's link ...
+    "Facebook",  # ... and its platform, by its label
     "done",
     "2",  # follow-up: no
     "1",  # send
@@ -125,11 +128,14 @@ def test_piped_conversation_to_review_and_stock_age(cli: Env) -> None:
     out = console.stdout
     assert "Please choose one of the options." in out
     assert "Location pin: -4.04, 39.67 (About 1 km)" in out
+    assert "Online listing: hxxps://ivory-shop[.]example[.]com/item/7731?ref=chat" in out
+    summary = out[out.index("  What happened:") : out.index("Send the report?")]
+    assert "ivory-shop.example.com" not in summary  # the summary never shows it clickable
     assert "Thank you. Your report was received safely." in out
 
     data_dir = Path(cli.env["TIPLINE_DATA_DIR"])
     stored, sealed = _sealed_record(data_dir)
-    needles = [DESCRIPTION, PLACE, SPECIES, "Mzima", "kenya", "-4.04", "39.67", "sale"]
+    needles = [DESCRIPTION, PLACE, SPECIES, "Mzima", "kenya", "-4.04", "39.67", "sale", LISTING]
     assert_absent(stored, needles, "Redis")
     assert_absent(file_contents(data_dir), needles, "the data directory")
     assert_absent(console.stderr.encode(), needles, "the logs")
@@ -153,6 +159,19 @@ def test_piped_conversation_to_review_and_stock_age(cli: Env) -> None:
         "longitude": 39.67,
     }
     assert transcript["answers"]["when_details"] == {"type": "skipped"}
+    assert transcript["answers"]["listing_links"]["links"] == [
+        {
+            "typed": LISTING,
+            "scheme": "https",
+            "host": "ivory-shop.example.com",
+            "port": None,
+            "path": "/item/7731",
+            "query": "ref=chat",
+            "fragment": None,
+            "onion": False,
+        }
+    ]
+    assert transcript["answers"]["platform"] == {"type": "choice", "option": "facebook"}
     locations = [e for e in transcript["transcript"] if e["question"] == "location"]
     assert len(locations) == 2  # answered, went back, answered again: both are in the record
 
@@ -166,6 +185,8 @@ def test_piped_conversation_to_review_and_stock_age(cli: Env) -> None:
         "Kenya",
         "-4.04, 39.67 (About 1 km)",
         "This week",
+        "hxxps://ivory-shop[.]example[.]com/item/7731?ref=chat",
+        "Facebook",
         "(not answered)",
         "No",
         transcript["case_id"],
@@ -174,6 +195,7 @@ def test_piped_conversation_to_review_and_stock_age(cli: Env) -> None:
         ),
     ]:
         assert expected in shown.stdout, expected
+    assert "ivory-shop.example.com" not in shown.stdout
     case = transcript["case_id"]
     # Claimed by alice: bob gets nothing; alice gets the same tip again until she acks.
     assert (

@@ -180,6 +180,7 @@ async def test_a_whole_call_is_sealed_for_the_reviewers_as_hotline(
     assert tip["channel"] == CHANNEL == "hotline"
     text = str(tip)
     assert DESCRIPTION in text and PLACE in text
+    assert "taken_by" not in tip and "amina" not in text  # no operator named by default
     stored = await redis_contents(redis_client, ephemeral_client)
     assert_absent(
         stored,
@@ -613,3 +614,21 @@ async def test_storage_down_is_said_plainly_and_nothing_is_pretended(tmp_path: P
     finally:
         await durable.aclose()
         await ephemeral.aclose()
+
+
+async def test_the_operator_is_named_in_the_tip_only_when_the_organisation_says_so(
+    redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    parts = await build_desk(
+        redis_client, ephemeral_client, tmp_path, DeskConfig(record_operator=True)
+    )
+    await parts.accounts.add("amina", "operator", PASSWORD)
+    async for client in _client(parts):
+        csrf = await signed_in(client)
+        url = await new_call(client, csrf)
+        page = await client.get(url)
+        assert page.status == 200
+        html = await take_call(client, url, ANSWERS)
+        assert "Received" in html
+    (tip,) = await sealed_tips(parts)
+    assert tip["taken_by"] == "amina"

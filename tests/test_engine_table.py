@@ -38,6 +38,7 @@ from conversations import (
     ReceiptChecked,
     Say,
     ShowSafety,
+    ShowSummary,
     Skip,
     Start,
     State,
@@ -107,6 +108,7 @@ REACH: dict[str, Callable[[Dialogue], None]] = {
     "country": _at("country"),
     "location": _at("location"),
     "attachments": _at("evidence"),
+    "links": _at("listing_links"),
     "review": _at("review"),
     "precision": _then(_at("location"), lambda d: Text("-1.5, 36.8")),
     "country_pick": _then(_at("country"), lambda d: Text("congo")),
@@ -118,6 +120,7 @@ REACH: dict[str, Callable[[Dialogue], None]] = {
         _then(_species(_at("species")), lambda d: Text("shark fin")),
         lambda d: Choose("_species_pick", "1"),
     ),
+    "voice": _then(_at("evidence"), lambda d: Attachment("note-1", "voice", 4000)),
     "receipt": _then(lambda d: None, lambda d: FollowUp()),
     "receipt_wait": _then(
         _then(lambda d: None, lambda d: FollowUp()), lambda d: Text("1234 5678 9012 3456")
@@ -194,6 +197,13 @@ def check_valid(d: Dialogue, before: State, event: Event, actions: list[Action])
         assert s.answers == () and any(isinstance(a, End) for a in actions)
     known = {question.id for question in q.questions}
     assert {qid for qid, _ in s.answers} <= known
+    # Only the questions whose condition holds keep an answer, and only they are listed.
+    shown = q.applicable(dict(s.answers))
+    assert {qid for qid, _ in s.answers} <= shown, (before, event, s)
+    assert {qid for qid, _ in s.log} <= shown
+    for action in actions:
+        if isinstance(action, ShowSummary):
+            assert {item.step for item in action.items} <= shown
     for _qid, value in s.answers:
         if isinstance(value, LocationAnswer) and value.latitude is not None:
             places = PRECISIONS[value.precision]
@@ -249,7 +259,17 @@ def _every_event(reach: Callable[[Dialogue], None]) -> None:
 
 _TEXTS = st.one_of(
     st.text(max_size=60),
-    st.sampled_from(["Kenya", "congo", "-1.29, 36.82", "x" * 5000, "\x00\u202e", "肯尼亚"]),
+    st.sampled_from(
+        [
+            "Kenya",
+            "congo",
+            "-1.29, 36.82",
+            "x" * 5000,
+            "\x00\u202e",
+            "肯尼亚",
+            "see www.ivory.shop",
+        ]
+    ),
 )
 _FLOATS = st.floats(allow_nan=True, allow_infinity=True)
 _OPTIONS = st.sampled_from(
@@ -326,7 +346,8 @@ def _event(data: st.DataObject, d: Dialogue) -> Event:
             return Location(data.draw(st.floats(-90, 90)), data.draw(st.floats(-180, 180)))
         if ask.expects == "attachments":
             return Attachment(data.draw(st.sampled_from("abcdefghijkl")), "photo", 100)
-        return Text(data.draw(st.sampled_from(["Kenya", "congo", "Ivory tusks in sacks"])))
+        texts = ["Kenya", "congo", "Ivory tusks in sacks", "Sold on https://shop.example.com/x"]
+        return Text(data.draw(st.sampled_from(texts)))
     if roll == 5:
         return Choose(d.step, data.draw(_OPTIONS))
     drawn: Event = data.draw(_COMMANDS if roll == 6 else _ANY_EVENT)

@@ -31,8 +31,9 @@ async def test_a_cut_video_is_kept_partial_and_the_tipster_told(
     await h.send(Choose("review", "edit"))
     await h.send(Choose("_edit", "evidence"))
     await h.send(Attachment("file-VID", "video", len(cut)))
+    await h.send(Choose("_voice", "other"))  # a recording kept as evidence, as it is
 
-    told = await h.intake.attach(CHAT_ID, "file-VID", cut)
+    told = await h.intake.attach(CHAT_ID, "file-VID", cut, keep_voice=True)
     said = [a for a in told if isinstance(a, Say)]
     assert [s.msg.id for s in said] == [m.FILE_PARTIAL_VIDEO, m.FILE_CLEANED]
     assert said[0].lang == "en"  # the tipster's language, rendered by the adapter
@@ -66,5 +67,6 @@ async def test_a_whole_video_is_not_partial(harness: Harness, tmp_path: Path) ->
     await h.send(Choose("review", "edit"))
     await h.send(Choose("_edit", "evidence"))
     await h.send(Attachment("file-VID", "video", len(whole)))
-    told = await h.intake.attach(CHAT_ID, "file-VID", whole)
+    await h.send(Choose("_voice", "other"))
+    told = await h.intake.attach(CHAT_ID, "file-VID", whole, keep_voice=True)
     assert [a.msg.id for a in told if isinstance(a, Say)] == [m.FILE_CLEANED]

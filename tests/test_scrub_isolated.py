@@ -264,4 +264,12 @@ def test_removed_bits_outside_the_vocabulary_are_refused() -> None:
     head, digest, size, data = encode_result(_result())
     bits = (1 << len(REMOVED_KINDS)).to_bytes(4, "big")
     with pytest.raises(_BadFrame, match="removed"):
-        _decode(head[:-4] + bits + digest + size + data)
+        _decode(head[:-5] + bits + head[-1:] + digest + size + data)
+
+
+def test_a_disguised_voice_is_claimed_only_for_sound_and_with_a_known_flag() -> None:
+    head, digest, size, data = encode_result(_result())  # a picture
+    assert _decode(head + digest + size + data) == _result()
+    for flags in (b"\x01", b"\x02"):
+        with pytest.raises(_BadFrame, match="flags"):
+            _decode(head[:-1] + flags + digest + size + data)

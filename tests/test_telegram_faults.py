@@ -379,3 +379,18 @@ async def test_a_press_on_a_finished_conversation_says_it_ended(rig: Rig) -> Non
     await rig.drive()
     assert m.WELCOME in newest(user, mark)[1]
     assert await rig.state(user) is not None
+
+
+async def test_after_a_restart_a_typed_option_answers_the_question_it_is_at(rig: Rig) -> None:
+    user = tipster(rig.fake, next(_users))
+    rig.restart()
+    await user.send("/start")
+    await rig.drive()
+    await rig.walk(user, "category")
+    rig.restart()  # the new process never showed the category question
+    await user.send("2")  # its second option, by number, as the console reads it
+    await rig.drive()
+    state = await rig.state(user)
+    assert state is not None and state.step == "description"
+    assert state.answer("category") is not None
+    assert m.REASON_CHOOSE not in user.texts()

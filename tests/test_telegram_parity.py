@@ -174,6 +174,8 @@ async def bot(
                 yield running
             finally:
                 await running.stop()
+            # No message may let Telegram fetch a preview of a link it shows.
+            assert fake.previews_left_on() == []
             needles = secrets_of(fake)
             assert_absent(await redis_contents(redis_client, ephemeral_client), needles, "Redis")
             assert_absent(caplog.text.encode(), [*needles, fake.token], "the logs")

@@ -42,15 +42,17 @@ async def test_a_cut_video_and_voice_note_are_kept_and_the_tipster_told_in_swahi
     assert marker_hits(video)
     await user.document(video[: len(video) // 2], name="VID_2041.mp4", mime="video/mp4")
     await bot.fake.settled()
-    told = user.texts()[-3]
+    # Sent as a file, nobody was asked whose voice it holds: it is disguised, and said.
+    told = user.texts()[-4]
     assert told.startswith(_prefix(sw, m.FILE_PARTIAL_VIDEO)) and "0:04" in told
+    assert user.texts()[-3] == sw.msgid(m.VOICE_DISGUISED)
     assert user.texts()[-2].startswith(_prefix(sw, m.FILE_CLEANED))
 
     _, voice = long_sample("opus", tmp_path)
     await user.document(voice[: len(voice) // 2], name="voice.ogg", mime="audio/ogg")
     await bot.fake.settled()
     texts = user.texts()
-    assert any(t.startswith(_prefix(sw, m.FILE_PARTIAL_AUDIO_UNKNOWN)) for t in texts[-4:])
+    assert any(t.startswith(_prefix(sw, m.FILE_PARTIAL_AUDIO_UNKNOWN)) for t in texts[-5:])
 
     await walk(user, script(user), until="review")
     await user.tap("send")

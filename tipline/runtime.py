@@ -23,6 +23,7 @@ from conversations import Engine, Questionnaire
 from storage import (
     DraftStore,
     EmbeddedRedis,
+    RedisTarget,
     Spool,
     StorageError,
     TipQueue,
@@ -86,16 +87,17 @@ def offered_questionnaire(settings: Settings) -> Questionnaire:
 
 @asynccontextmanager
 async def _server(
-    settings: Settings, url: str | None, *, persistent: bool
+    settings: Settings, target: RedisTarget | None, *, persistent: bool
 ) -> AsyncIterator[aioredis.Redis]:
-    """A client for ``url``, or for an embedded server started (and stopped) here."""
+    """A client for ``target`` (a URL or Sentinel, with its login), or for an embedded
+    server started (and stopped) here."""
     embedded: EmbeddedRedis | None = None
-    if url is None:
+    if target is None:
         embedded = EmbeddedRedis(settings.data_dir, persistent=persistent)
         await asyncio.to_thread(embedded.start)
-        url = embedded.url
+        target = RedisTarget(url=embedded.url)
     try:
-        client = await connect(url)
+        client = await connect(target)
         try:
             yield client
         finally:
@@ -114,20 +116,22 @@ async def open_runtime(settings: Settings, *, intake: bool = True) -> AsyncItera
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     async with contextlib.AsyncExitStack() as stack:
         client = await stack.enter_async_context(
-            _server(settings, settings.redis_url, persistent=True)
+            _server(settings, settings.redis, persistent=True)
         )
         ephemeral: aioredis.Redis | None = None
         drafts: DraftStore | None = None
         if intake:
-            url = settings.ephemeral_redis_url
-            ephemeral = await stack.enter_async_context(_server(settings, url, persistent=False))
-            if url is not None:
+            target = settings.ephemeral_redis
+            ephemeral = await stack.enter_async_context(
+                _server(settings, target, persistent=False)
+            )
+            if target is not None:
                 try:
                     await check_ephemeral(ephemeral, client)
                 except StorageError as exc:
                     raise ConfigError(str(exc)) from exc
             drafts = DraftStore(ephemeral, ttl=settings.draft_ttl)
-        queue = TipQueue(client)
+        queue = TipQueue(client, replicas=settings.redis_replicas)
         spool = Spool(settings.data_dir / "spool")
         runtime = Runtime(settings, client, queue, spool, ephemeral, drafts)
         await queue.ensure_group()

@@ -18,6 +18,28 @@
 ``TIPLINE_QUESTIONNAIRE``   a questionnaire file to use instead of the default
 ``TIPLINE_DRAFT_TTL``       idle time after which a draft expires, in seconds (default 86400)
 ==========================  ==================================================================
+
+Logging in to Redis, TLS and Sentinel (each ``*_PASSWORD`` may instead be given as a
+file, ``*_PASSWORD_FILE``, as Docker and Compose secrets are):
+
+================================  ============================================================
+``REDIS_USERNAME``                the ACL user of the durable Redis (a URL's own user wins)
+``REDIS_PASSWORD``                its password (a URL's own password wins)
+``REDIS_EPHEMERAL_USERNAME``      the ACL user of the ephemeral Redis
+``REDIS_EPHEMERAL_PASSWORD``      its password
+``REDIS_TLS_CA_FILE``             the certificate authority of ``rediss://`` servers (and of
+                                  TLS sentinels); unset: the system's trust store
+``REDIS_SENTINELS``               ``host:port,host:port,...``: find the durable Redis through
+                                  these sentinels instead of ``REDIS_URL``
+``REDIS_SENTINEL_MASTER``         the name the sentinels monitor it under
+``REDIS_EPHEMERAL_SENTINEL_MASTER``  the same for the ephemeral Redis (optional)
+``REDIS_SENTINEL_USERNAME``       the sentinels' own ACL user
+``REDIS_SENTINEL_PASSWORD``       and password
+``REDIS_SENTINEL_TLS``            ``1``: the sentinels and the servers they name speak TLS
+``REDIS_MIN_REPLICAS``            a tip counts as received only once this many replicas of
+                                  the durable Redis have it (``WAIT``); else it is spooled
+                                  and pushed again. Default 0; with Sentinel, 1 or more
+================================  ============================================================
 """
 
 from __future__ import annotations
@@ -35,14 +57,102 @@ from pathlib import Path
 from conversations import Questionnaire, parse_questionnaire
 from privacy import AgeError, X25519Recipient
 from privacy.secrets import ServerSecret, load_or_create
+from storage import RedisTarget
 
-__all__ = ["ConfigError", "RecipientsProvider", "Settings", "parse_recipients_text"]
+__all__ = [
+    "ConfigError",
+    "RecipientsProvider",
+    "Settings",
+    "parse_recipients_text",
+    "secret_from_env",
+]
 
 log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
     """The configuration is incomplete or wrong; the message tells the admin what to fix."""
+
+
+def secret_from_env(env: Mapping[str, str], name: str) -> str | None:
+    """The value of ``name``, else the content of the file ``name_FILE`` names (a Docker
+    or Compose secret; surrounding white space and the final newline dropped); None when
+    neither is set. The value never appears in an error message."""
+    value = env.get(name)
+    if value:
+        return value
+    path = env.get(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        text = Path(path).read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"cannot read {name}_FILE: {reason}") from exc
+    if not text:
+        raise ConfigError(f"{name}_FILE names an empty file")
+    return text
+
+
+def _sentinels(text: str) -> tuple[tuple[str, int], ...]:
+    found = []
+    for item in text.replace(" ", ",").split(","):
+        if not item:
+            continue
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(
+                f"REDIS_SENTINELS: {item!r} is not host:port (give host:port,host:port,...)"
+            )
+        found.append((host.strip("[]"), int(port)))
+    if not found:
+        raise ConfigError("REDIS_SENTINELS is empty")
+    return tuple(found)
+
+
+def _redis_targets(env: Mapping[str, str]) -> tuple[RedisTarget | None, RedisTarget | None]:
+    """The durable and the ephemeral Redis (None: embedded)."""
+    ca_file = env.get("REDIS_TLS_CA_FILE") or None
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise ConfigError("REDIS_TLS_CA_FILE names no readable file")
+    sentinels_text = env.get("REDIS_SENTINELS", "").strip()
+    sentinels = _sentinels(sentinels_text) if sentinels_text else ()
+    master = env.get("REDIS_SENTINEL_MASTER") or None
+    ephemeral_master = env.get("REDIS_EPHEMERAL_SENTINEL_MASTER") or None
+    if sentinels and not master:
+        raise ConfigError("REDIS_SENTINELS needs REDIS_SENTINEL_MASTER, the monitored name")
+    if (master or ephemeral_master) and not sentinels:
+        raise ConfigError("REDIS_SENTINEL_MASTER needs REDIS_SENTINELS (host:port,...)")
+    if sentinels and env.get("REDIS_URL"):
+        raise ConfigError("set REDIS_SENTINELS or REDIS_URL, not both")
+    if ephemeral_master and env.get("REDIS_EPHEMERAL_URL"):
+        raise ConfigError("set REDIS_EPHEMERAL_SENTINEL_MASTER or REDIS_EPHEMERAL_URL, not both")
+    sentinel = {
+        "sentinels": sentinels,
+        "sentinel_username": env.get("REDIS_SENTINEL_USERNAME") or None,
+        "sentinel_password": secret_from_env(env, "REDIS_SENTINEL_PASSWORD"),
+        "tls": env.get("REDIS_SENTINEL_TLS", "") in ("1", "yes", "true"),
+    }
+
+    def target(prefix: str, url: str | None, name: str | None) -> RedisTarget | None:
+        login = {
+            "username": env.get(f"{prefix}_USERNAME") or None,
+            "password": secret_from_env(env, f"{prefix}_PASSWORD"),
+            "ca_file": ca_file,
+        }
+        try:
+            if name is not None:
+                return RedisTarget(master=name, **sentinel, **login)  # type: ignore[arg-type]
+            if url is not None:
+                return RedisTarget(url=url, **login)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise ConfigError(f"{prefix}_URL: {exc}") from exc
+        return None
+
+    return (
+        target("REDIS", env.get("REDIS_URL") or None, master),
+        target("REDIS_EPHEMERAL", env.get("REDIS_EPHEMERAL_URL") or None, ephemeral_master),
+    )
 
 
 @dataclass(frozen=True)
@@ -61,6 +171,12 @@ class Settings:
     fixed_recipients_text: str = field(default="")
     #: The Redis for ephemeral state (drafts, marks, throttles); None: embedded.
     ephemeral_redis_url: str | None = field(default=None)
+    #: How to reach and log in to the durable Redis (URL or Sentinel); None: embedded.
+    redis: RedisTarget | None = field(default=None)
+    #: The same for the ephemeral Redis.
+    ephemeral_redis: RedisTarget | None = field(default=None)
+    #: Replicas of the durable Redis that must have a tip before it counts (WAIT).
+    redis_replicas: int = field(default=0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +195,10 @@ class Settings:
             raise ConfigError("TIPLINE_DRAFT_TTL must be a number of seconds, at least 60")
         questionnaire = env.get("TIPLINE_QUESTIONNAIRE")
         secret_file = env.get("TIPLINE_SECRET_FILE")
+        redis, ephemeral_redis = _redis_targets(env)
+        replicas = env.get("REDIS_MIN_REPLICAS", "0") or "0"
+        if not replicas.isdigit() or int(replicas) > 16:
+            raise ConfigError("REDIS_MIN_REPLICAS must be a number of replicas, 0 to 16")
         return cls(
             data_dir=data_dir,
             redis_url=env.get("REDIS_URL") or None,
@@ -90,6 +210,9 @@ class Settings:
             recipients_file=Path(recipients_file) if recipients_file else None,
             fixed_recipients_text=fixed_recipients,
             ephemeral_redis_url=env.get("REDIS_EPHEMERAL_URL") or None,
+            redis=redis,
+            ephemeral_redis=ephemeral_redis,
+            redis_replicas=int(replicas),
         )
 
     def recipients(self) -> list[X25519Recipient]:

@@ -37,6 +37,7 @@ if its replies went out too, nothing is sent. The crash tests in
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -75,9 +76,10 @@ from conversations import (
 from conversations import messages as m
 from conversations.answers import AttachmentsAnswer
 from privacy.secrets import ServerSecret
-from storage import DraftStore
+from storage import DraftStore, StorageError, StorageUnavailableError
 
 from ..intake import Intake, WipeChat
+from ..observe import Observer
 from ..render import Renderer, interpret
 from . import messages as tm
 from .common import (
@@ -188,7 +190,9 @@ class TelegramChannel:
         seen: SeenUpdates,
         flood: FloodLimiter | None = None,
         max_file_bytes: int = MAX_DOWNLOAD,
+        observer: Observer | None = None,
     ) -> None:
+        self.observer = observer or Observer()
         self.intake = intake
         self.questionnaire = questionnaire
         self.api = api
@@ -220,7 +224,21 @@ class TelegramChannel:
     # ------------------------------------------------------------------ updates
     async def handle(self, incoming: Incoming) -> None:
         """Handle one update. Raises only when its effect could not be made durable (the
-        Intake or Redis failed): the update must then be delivered again."""
+        Intake or Redis failed): the update must then be delivered again. Timed and
+        counted by outcome for metrics, never by chat."""
+        started = time.monotonic()
+        outcome = "failed"
+        try:
+            await self._handle(incoming)
+            outcome = "ok"
+        except StorageError as exc:
+            unavailable = isinstance(exc, StorageUnavailableError)
+            self.observer.storage_error("unavailable" if unavailable else "other")
+            raise
+        finally:
+            self.observer.update_handled(time.monotonic() - started, outcome)
+
+    async def _handle(self, incoming: Incoming) -> None:
         tap = incoming.tap
         chat_id = incoming.chat_id
         if chat_id is None:
@@ -308,6 +326,7 @@ class TelegramChannel:
             chat.unremembered.append(incoming.message_id)
         if verdict == "notify":
             log.info("a chat went over the flood limit")
+            self.observer.flood_notice()
             chat.unremembered += await self._say(incoming.chat_id, chat, Msg(tm.FLOOD))
         del chat.unremembered[:-_MAX_UNREMEMBERED]
         return True
@@ -368,8 +387,8 @@ class TelegramChannel:
                 case ShowSummary(_, lang):
                     chat.lang = lang
                     sent += await self._send(chat_id, chat, self._render_summary(action))
-                case FetchAttachment(ref):
-                    queue = await self._fetch(chat_id, ref, queue, token)
+                case FetchAttachment(ref, keep_voice):
+                    queue = await self._fetch(chat_id, ref, queue, token, keep_voice)
                 case WipeChat(message_ids, lang):
                     chat.lang = lang or chat.lang
                     refused = await self._wipe(chat_id, [*message_ids, *chat.unremembered], chat)
@@ -437,7 +456,12 @@ class TelegramChannel:
             await with_retries(lambda: self.api.remove_keyboard(chat_id, message_id), attempts=2)
 
     async def _fetch(
-        self, chat_id: int, ref: str, rest: list[Action | WipeChat], token: str
+        self,
+        chat_id: int,
+        ref: str,
+        rest: list[Action | WipeChat],
+        token: str,
+        keep_voice: bool = False,
     ) -> list[Action | WipeChat]:
         """Fetch a file (getFile, then the download) and hand it to the Intake, which
         scrubs it (P3) and keeps it with the draft; what to carry out next. When the file
@@ -454,7 +478,9 @@ class TelegramChannel:
         except ApiError as exc:
             log.warning("a file could not be fetched (%s)", type(exc).__name__)
         else:
-            told = await self.intake.attach(conversation, ref, data, update=token)
+            told = await self.intake.attach(
+                conversation, ref, data, update=token, keep_voice=keep_voice
+            )
             if ref in _attachment_refs(await self.intake.state(conversation)):
                 return [*told, *rest]
             return list(told)

@@ -19,12 +19,13 @@ what it allocates is the bot's memory. :func:`scrub_isolated` runs the same
 
 What comes back is treated as untrusted, like the file it came from. The frame::
 
-    b"TLSCRUB2"  b"R"  kind (u8 length + ASCII)
+    b"TLSCRUB3"  b"R"  kind (u8 length + ASCII)
                        partial (u8: 0 none, 1 kept, 2 kept and declared; then that many
                        f64 seconds)
                        removed (u32, one bit per REMOVED_KINDS)
+                       flags (u8: bit 0, the voice was disguised)
                        sha256 (32 bytes)  data (u64 length + bytes)
-    b"TLSCRUB2"  b"E"  reason (u8 length + ASCII)  kind (u8 length + ASCII, may be empty)
+    b"TLSCRUB3"  b"E"  reason (u8 length + ASCII)  kind (u8 length + ASCII, may be empty)
                        message (u16 length + UTF-8)
 
 It must be exactly that long, the kind one of :data:`KINDS`, the reason one of
@@ -79,7 +80,7 @@ __all__ = [
     "scrub_isolated",
 ]
 
-MAGIC = b"TLSCRUB2"
+MAGIC = b"TLSCRUB3"
 #: The longest a partial file's kept or declared duration may be, in seconds.
 MAX_SECONDS = 10 * 24 * 3600.0
 #: The worker's exit status when it ran out of memory and could not even say so.
@@ -119,6 +120,7 @@ def encode_result(result: ScrubResult) -> list[bytes]:
         MAGIC + b"R" + struct.pack(">B", len(kind)) + kind
         + struct.pack(f">B{len(seconds)}d", len(seconds), *seconds)
         + struct.pack(">I", bits)
+        + struct.pack(">B", 1 if result.voice_disguised else 0)
     )  # fmt: skip
     digest = bytes.fromhex(result.sha256)
     return [head, digest, struct.pack(">Q", len(result.data)), result.data]
@@ -195,6 +197,7 @@ def _decode(frame: bytes) -> ScrubResult | ScrubError:
             raise _BadFrame("partial")
         seconds = struct.unpack(f">{count}d", r.take(8 * count))
         bits = r.number(">I")
+        flags = r.number(">B")
         digest = r.take(32)
         data = r.take(r.number(">Q"))
         if r.pos != len(frame):
@@ -205,7 +208,11 @@ def _decode(frame: bytes) -> ScrubResult | ScrubError:
             raise _BadFrame("digest")
         removed = frozenset(k for i, k in enumerate(REMOVED_KINDS) if bits >> i & 1)
         partial = _partial(kind, seconds)
-        return ScrubResult(data, kind, MIME_TYPES[kind], removed, digest.hex(), partial)
+        if flags > 1 or (flags and MIME_TYPES[kind].split("/")[0] not in ("video", "audio")):
+            raise _BadFrame("flags")
+        return ScrubResult(
+            data, kind, MIME_TYPES[kind], removed, digest.hex(), partial, bool(flags)
+        )
     if tag == b"E":
         reason = r.text(">B")
         kind_text = r.text(">B")
@@ -274,8 +281,12 @@ async def _answer(proc: asyncio.subprocess.Process, data: bytes, cap: int) -> by
     return bytes(out)
 
 
-async def scrub_isolated(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ScrubResult:
-    """:func:`privacy.scrub.scrub` in a child process under ``limits`` (see the module).
+async def scrub_isolated(
+    data: bytes, *, limits: Limits = DEFAULT_LIMITS, disguise_voice: bool = False
+) -> ScrubResult:
+    """:func:`privacy.scrub.scrub` in a child process under ``limits`` (see the module);
+    with ``disguise_voice``, :func:`privacy.scrub.voice.disguise_voice` instead (the
+    file scrubbed, then the voice in it shifted).
 
     Returns the same :class:`ScrubResult` or raises the same :class:`ScrubError`; in
     addition the file is refused as ``bomb`` when the child needs more than
@@ -287,7 +298,14 @@ async def scrub_isolated(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Scr
     if len(data) > limits.max_bytes:
         raise FileTooLargeError(f"the file is {len(data):,} bytes, more than {limits.max_bytes:,}")
     deadline = time.monotonic() + limits.seconds
-    spec = json.dumps({"limits": asdict(limits), "deadline": deadline, "rlimits": rlimits(limits)})
+    spec = json.dumps(
+        {
+            "limits": asdict(limits),
+            "deadline": deadline,
+            "rlimits": rlimits(limits),
+            "disguise_voice": disguise_voice,
+        }
+    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-I", "-B", "-c", _BOOT, _ROOT, spec,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,

@@ -96,12 +96,15 @@ class ScrubResult:
     removed: frozenset[str]
     sha256: str
     partial: Partial | None = None
+    #: The speaker's voice was disguised (:mod:`privacy.scrub.voice`).
+    voice_disguised: bool = False
 
     def __repr__(self) -> str:
         return (
             f"ScrubResult(kind={self.kind!r}, size={len(self.data)}, "
             f"removed={sorted(self.removed)!r}, sha256={self.sha256[:16]}…"
             + (f", partial={self.partial!r}" if self.partial else "")
+            + (", voice disguised" if self.voice_disguised else "")
             + ")"
         )
 

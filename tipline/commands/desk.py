@@ -12,6 +12,8 @@ another machine runs a desk there, with their own identity).
 ===========================  ==============================================================
 ``TIPLINE_DESK_IDLE``        minutes without a request after which a desk session ends
                              (default 30)
+``TIPLINE_DESK_RECORD_OPERATOR``  ``yes`` to write the operator's account name into each
+                             tip (``taken_by``); by default no operator is named
 ``TIPLINE_DESK_LOCK``        reviewer desk: minutes without a request after which the
                              identity is forgotten and the passphrase asked again
                              (default 10)
@@ -72,6 +74,13 @@ def _lock(env: dict[str, str] | os._Environ[str]) -> timedelta:
     if not text.isdigit() or not 1 <= int(text) <= 24 * 60:
         raise ConfigError("TIPLINE_DESK_LOCK must be a number of minutes from 1 to 1440")
     return timedelta(minutes=int(text))
+
+
+def _record_operator(env: dict[str, str] | os._Environ[str]) -> bool:
+    text = env.get("TIPLINE_DESK_RECORD_OPERATOR", "no").strip().lower()
+    if text not in ("yes", "no", "true", "false", "1", "0", ""):
+        raise ConfigError("TIPLINE_DESK_RECORD_OPERATOR must be yes or no")
+    return text in ("yes", "true", "1")
 
 
 def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
@@ -180,6 +189,7 @@ def command(
         questionnaire = offered_questionnaire(current)
         current.recipients()
         idle = _idle(os.environ)
+        record_operator = _record_operator(os.environ)
     except ConfigError as exc:
         raise fail(str(exc)) from exc
 
@@ -198,7 +208,7 @@ def command(
                 hotline=Hotline(runtime.intake("hotline", questionnaire), questionnaire),
                 accounts=Accounts(runtime.client),
                 ephemeral=runtime.ephemeral,
-                config=DeskConfig(tls=tls is not None, idle=idle),
+                config=DeskConfig(tls=tls is not None, idle=idle, record_operator=record_operator),
                 draft_ttl=current.draft_ttl,
             )
             runner = web.AppRunner(app, access_log=None)

@@ -11,6 +11,11 @@ default; ``--webhook URL --webhook-secret TOKEN`` has Telegram post the updates 
                                 ``{base}/bot{token}/{method}``, files at
                                 ``{base}/file/bot{token}/{path}``); unset: Telegram's own
 ``TELEGRAM_WEBHOOK_SECRET``     the webhook's secret token (instead of ``--webhook-secret``)
+``TELEGRAM_WEBHOOK_SECRET_FILE`` or a file holding it
+``TIPLINE_METRICS_PORT``         serve /metrics, /healthz and /readyz on this port (instead
+                                of ``--metrics-port``); off when unset
+``TIPLINE_METRICS_HOST``         where they listen (instead of ``--metrics-host``);
+                                default 127.0.0.1
 ==============================  =============================================================
 """
 
@@ -26,14 +31,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bots.observe import Observer
 from storage import StorageError
 
 from ..runtime import offered_questionnaire, open_runtime
-from ..settings import ConfigError, Settings
+from ..settings import ConfigError, Settings, secret_from_env
 
 if TYPE_CHECKING:  # the Telegram code is imported when the command runs, not for every command
     from bots.telegram import TelegramChannel, WebhookOptions
     from bots.telegram.common import BotApi, Framework
+    from conversations import Questionnaire
+
+    from ..metrics import MetricsServer
+    from ..runtime import Runtime
 
 __all__ = ["command"]
 
@@ -98,6 +108,24 @@ def _framework(name: str, token: str, api_base: str | None) -> Framework[Any]:
     return AiogramFramework(token, api_base)
 
 
+async def _metrics(
+    runtime: Runtime, questionnaire: Questionnaire, host: str, port: int | None
+) -> tuple[Observer, MetricsServer | None]:
+    """The metrics and their server, started; a no-op observer when they are off."""
+    if port is None:
+        return Observer(), None
+    from ..metrics import Metrics, MetricsServer, redis_ready
+
+    metrics = Metrics(questionnaire.languages)
+    ready = redis_ready([runtime.client, runtime.drafts.client], runtime.spool.directory)
+    server = MetricsServer(metrics, ready, host, port)
+    try:
+        await server.start()
+    except OSError as exc:
+        raise ConfigError(f"the metrics cannot listen on {host}:{port}: {exc.strerror}") from exc
+    return metrics, server
+
+
 @click.group("run")
 def command() -> None:
     """Run a channel until it is stopped (SIGTERM or Ctrl-C)."""
@@ -115,7 +143,7 @@ def command() -> None:
 @click.option(
     "--webhook-secret",
     envvar="TELEGRAM_WEBHOOK_SECRET",
-    help="Secret token Telegram sends with each post (or TELEGRAM_WEBHOOK_SECRET).",
+    help="Secret token Telegram sends with each post (or TELEGRAM_WEBHOOK_SECRET[_FILE]).",
 )
 @click.option(
     "--listen",
@@ -123,13 +151,36 @@ def command() -> None:
     show_default=True,
     help="Where the webhook server listens (put your TLS proxy in front).",
 )
+@click.option(
+    "--metrics-port",
+    envvar="TIPLINE_METRICS_PORT",
+    type=click.IntRange(1, 65535),
+    help="Serve /metrics, /healthz and /readyz on this port (or TIPLINE_METRICS_PORT).",
+)
+@click.option(
+    "--metrics-host",
+    envvar="TIPLINE_METRICS_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="Where the metrics listen (or TIPLINE_METRICS_HOST).",
+)
 def telegram(
-    framework: str, webhook_url: str | None, webhook_secret: str | None, listen: str
+    framework: str,
+    webhook_url: str | None,
+    webhook_secret: str | None,
+    listen: str,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     """Serve tipsters on Telegram (long polling unless --webhook is given)."""
     from bots.telegram import FloodLimiter, TelegramChannel, run_bot, seen_updates
     from bots.telegram.common import ApiError, TokenRefused
 
+    try:
+        if webhook_url is not None and not webhook_secret:
+            webhook_secret = secret_from_env(os.environ, "TELEGRAM_WEBHOOK_SECRET")
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     webhook = _webhook(webhook_url, webhook_secret, listen)
     try:
         settings = Settings.from_env()
@@ -149,12 +200,20 @@ def telegram(
         bot = _framework(framework, token, api_base)
         async with open_runtime(settings) as runtime:
             intake = runtime.intake("telegram", questionnaire)
+            metrics, server = await _metrics(runtime, questionnaire, metrics_host, metrics_port)
+            intake.observer = metrics
 
             def make_channel(api: BotApi, bot_id: int) -> TelegramChannel:
                 seen = seen_updates(runtime.drafts.client, secret, bot_id)
-                return TelegramChannel(intake, questionnaire, api, seen=seen, flood=FloodLimiter())
+                return TelegramChannel(
+                    intake, questionnaire, api, seen=seen, flood=FloodLimiter(), observer=metrics
+                )
 
-            await run_bot(bot, make_channel, stop, webhook=webhook)
+            try:
+                await run_bot(bot, make_channel, stop, webhook=webhook)
+            finally:
+                if server is not None:
+                    await server.stop()
 
     try:
         asyncio.run(serve())

@@ -45,10 +45,18 @@ def _write(path: Path, data: bytes) -> None:
     help="Where to write the cleaned file.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def command(in_path: Path, out_path: Path, as_json: bool) -> None:
+@click.option(
+    "--disguise-voice",
+    is_flag=True,
+    help="Also change the voice in an audio file or video (pitch and formants shifted 3 "
+    "to 5 semitones at random; the words and length stay). Audio becomes Opus in Ogg.",
+)
+def command(in_path: Path, out_path: Path, as_json: bool, disguise_voice: bool) -> None:
     """Remove identifying metadata (location, camera, author, ...) from IN into OUT.
 
-    The format is detected from the content, not from the file name.
+    The format is detected from the content, not from the file name. With
+    --disguise-voice, the speaker's voice is disguised too: for the tipster's own voice,
+    never for a recording kept as evidence.
     """
     from privacy.scrub import REMOVED_KINDS, ScrubError, scrub_isolated
 
@@ -57,7 +65,7 @@ def command(in_path: Path, out_path: Path, as_json: bool) -> None:
     except OSError as exc:
         raise click.ClickException(f"cannot read {in_path}: {exc.strerror}") from exc
     try:
-        result = asyncio.run(scrub_isolated(data))
+        result = asyncio.run(scrub_isolated(data, disguise_voice=disguise_voice))
     except ScrubError as exc:
         click.echo(f"refused ({exc.reason}): {exc}", err=True)
         raise SystemExit(2) from exc
@@ -73,6 +81,7 @@ def command(in_path: Path, out_path: Path, as_json: bool) -> None:
             "size": len(result.data),
             "sha256": result.sha256,
             "removed": removed,
+            "voice_disguised": disguise_voice,
             "partial": None
             if result.partial is None
             else {
@@ -86,6 +95,8 @@ def command(in_path: Path, out_path: Path, as_json: bool) -> None:
         f"{result.kind} ({result.mime}), {len(result.data):,} bytes, sha256 {result.sha256}"
     )
     click.echo("removed: " + (", ".join(removed) if removed else "nothing identifying found"))
+    if disguise_voice:
+        click.echo("voice: disguised (pitch and formants shifted; the amount is not kept)")
     if result.partial is not None:
         of = (
             f" of {result.partial.declared:g} s declared"
