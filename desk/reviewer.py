@@ -63,6 +63,7 @@ from review.render import (
     option_label,
     partial_note,
     transcript_rows,
+    voice_note,
 )
 from review.share import ShareError, redactable_fields
 from review.tip import OpenedTip, TipUnreadable
@@ -651,6 +652,8 @@ class ReviewerDesk:
             notes.append(f"Scrubbed: {clean(removed)}")
         if info.get("partial") is not None:
             notes.append(partial_note(info["partial"]))
+        if info.get("voice") is not None:
+            notes.append(voice_note(info["voice"]))
         size = info.get("size")
         return {
             "index": index,

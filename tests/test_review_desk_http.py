@@ -223,6 +223,8 @@ async def test_voice_video_and_pdf_are_shown_with_players_and_in_a_frame(
     html = await (await client.get(f"/tips/{case_id}")).text()
     src = f"/tips/{case_id}/files"
     assert f'<audio controls preload="metadata" src="{src}/0">' in html
+    figure = html[html.index('id="attachment-0"') : html.index('id="attachment-1"')]
+    assert "VOICE DISGUISED" in figure  # said beside the player, as on the command line
     assert f'<video controls preload="metadata" src="{src}/1">' in html
     assert f'<iframe src="{src}/2"' in html
     assert f'src="{src}/3"' not in html and "export the case to open it" in html
