@@ -112,16 +112,23 @@ async def _seed(env: dict[str, str], tmp_path: Path) -> Path:
         await ephemeral.aclose()
 
 
+@pytest.mark.parametrize("sessions", ["given", "embedded"])
 def test_no_response_is_cacheable_and_nothing_is_written_while_a_tip_is_read(
-    env: dict[str, str], tmp_path: Path
+    env: dict[str, str], tmp_path: Path, sessions: str
 ) -> None:
+    """``sessions``: the ephemeral Redis given (REDIS_EPHEMERAL_URL), or, as on a
+    reviewer's machine that only has the organisation's REDIS_URL, one the desk starts
+    itself in its data directory (persistence off)."""
     (tmp_path / "seed").mkdir()
     key = asyncio.run(_seed(env, tmp_path))
     data = Path(env["TIPLINE_DATA_DIR"])
     port = _free_port()
+    desk_env = {**env, "TIPLINE_IDENTITY": str(key), "TIPLINE_EXPORT_DIR": str(tmp_path / "out")}
+    if sessions == "embedded":
+        del desk_env["REDIS_EPHEMERAL_URL"]
     process = subprocess.Popen(
         [sys.executable, "-m", "tipline", "desk", "--role", "reviewer", "--port", str(port)],
-        env={**env, "TIPLINE_IDENTITY": str(key), "TIPLINE_EXPORT_DIR": str(tmp_path / "out")},
+        env=desk_env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
