@@ -34,6 +34,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from redis.exceptions import NoPermissionError
 
 from bots.render import Renderer
 from conversations import Questionnaire
@@ -1005,6 +1006,15 @@ def create_reviewer_app(
                 "review-error.html",
                 503,
                 message="The desk cannot reach the queue. Nothing was changed; try again.",
+            )
+        except NoPermissionError:
+            log.error("Redis refused the reviewer desk a command (its user's rights)")
+            return view.render(
+                "review-error.html",
+                503,
+                message="The organisation's Redis refused the desk: its Redis user lacks a "
+                "right the desk needs (reading the desk accounts, for one). Ask the admin; "
+                "see the reviewer desk in docs/review.md.",
             )
 
     async def headers(request: web.Request, response: web.StreamResponse) -> None:
