@@ -518,6 +518,16 @@ class ReviewerDesk:
             held=held,
         )
 
+    async def open_case(self, request: web.Request) -> web.StreamResponse:
+        """Any case by its id (claimed or not, done or dead-lettered), as ``tipline review
+        show CASE``: the id from the form, checked, then the case's page."""
+        signed = await self._signed(request)
+        try:
+            case_id = validate_case_id(request.query.get("case", "").strip())
+        except ValueError:
+            raise _Refused(404, "That is not a case id.", signed) from None
+        raise web.HTTPSeeOther(f"/tips/{case_id}")
+
     async def take_next(self, request: web.Request) -> web.StreamResponse:
         signed, desk = await self._desk(request)
         await self._form(request, signed.session.csrf)
@@ -1062,6 +1072,7 @@ def create_reviewer_app(
     r.add_post("/lock", view.lock)
     r.add_get("/queue", view.queue_page)
     r.add_post("/next", view.take_next)
+    r.add_get("/case", view.open_case)
     r.add_get("/tips/{case}", view.tip_page)
     r.add_get("/tips/{case}/files/{index}", view.attachment)
     r.add_post("/tips/{case}/verdict", view.verdict)

@@ -696,3 +696,19 @@ async def test_an_idle_claim_is_reclaimed_as_on_the_command_line(
         assert await case_of(client) == claimed.opened.case_id
         html = await (await client.get(f"/tips/{claimed.opened.case_id}")).text()
         assert "Reclaimed after another reviewer&#39;s claim went idle (delivery 2)." in html
+
+
+async def test_any_case_opens_by_its_id_without_being_claimed(
+    client: Client, parts: ReviewerParts
+) -> None:
+    await parts.tipster.report()
+    await signed_in(client)
+    tip = await parts.queue.claim_next("someone-else")
+    assert tip is not None
+    opened = await client.get("/case", params={"case": f" {tip.case_id} "}, allow_redirects=False)
+    assert opened.headers["Location"] == f"/tips/{tip.case_id}"
+    html = await (await client.get(opened.headers["Location"])).text()
+    assert DESCRIPTION in html
+    assert await parts.queue.claimed_per_consumer() == {"someone-else": 1}  # not claimed
+    assert (await client.get("/case", params={"case": "../etc"})).status == 404
+    assert (await client.get("/tips/aaaaaaaaaaaaaaaaaaaaaaaa")).status == 404
