@@ -682,7 +682,8 @@ class ReviewerDesk:
         opened = await self._open(desk, signed, case_id)
         try:
             index = int(request.match_info["index"])
-            data = desk.attachment(opened, index)
+            # Decrypted in a thread: a long video does not hold up the other pages.
+            data = await asyncio.to_thread(desk.attachment, opened, index)
         except (ValueError, IndexError):
             raise _Refused(404, "There is no such attachment.", signed) from None
         except TipUnreadable as exc:
