@@ -518,6 +518,20 @@ class ReviewerDesk:
             held=held,
         )
 
+    async def done_page(self, request: web.Request) -> web.StreamResponse:
+        """Every case with a verdict, the latest first (as ``tipline review list --done``)."""
+        signed, desk = await self._desk(request)
+        renderer = Renderer(self.lang, self.questionnaire)
+        rows = [
+            {
+                "case": case_id,
+                "verdict": verdict,
+                "day": renderer.date(verdict.decided_on) if verdict else "",
+            }
+            for case_id, verdict in await desk.done()
+        ]
+        return self.render("review-done.html", signed=signed, rows=rows)
+
     async def open_case(self, request: web.Request) -> web.StreamResponse:
         """Any case by its id (claimed or not, done or dead-lettered), as ``tipline review
         show CASE``: the id from the form, checked, then the case's page."""
@@ -1074,6 +1088,7 @@ def create_reviewer_app(
     r.add_get("/queue", view.queue_page)
     r.add_post("/next", view.take_next)
     r.add_get("/case", view.open_case)
+    r.add_get("/done", view.done_page)
     r.add_get("/tips/{case}", view.tip_page)
     r.add_get("/tips/{case}/files/{index}", view.attachment)
     r.add_post("/tips/{case}/verdict", view.verdict)

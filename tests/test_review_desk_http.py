@@ -313,6 +313,9 @@ async def test_verdict_question_answer_and_export(
         },
     )
     assert "already on record; nothing left to acknowledge" in await again.text()
+    done = await (await client.get("/done")).text()
+    row = done[done.index(f'href="/tips/{case_id}"') :]
+    assert "<td>reliable</td><td>high</td>" in row and "Matches the Voi seizure" in row
     # Export: a new owner-only folder under the export directory, followed on its page.
     started = await client.post(
         f"/tips/{case_id}/export",
