@@ -2,7 +2,11 @@
 
 Files written by :func:`encrypt` open with the stock tool (``age -d -i key.txt``), and
 :func:`decrypt` opens files written by ``age -r age1...`` (binary or ``-a`` armored).
-Passphrase (scrypt), SSH, plugin and post-quantum recipients are not implemented.
+Passphrase files (one ``scrypt`` stanza) are written by :func:`encrypt_with_passphrase`
+and opened by :func:`decrypt_with_passphrase`, both ways with ``age -p`` / ``age -d``;
+they protect identity files (:func:`write_identity_file` with a passphrase writes what
+``age-keygen | age -p -a`` writes, which ``age -d -i FILE`` opens after asking for the
+passphrase). SSH, plugin and post-quantum recipients are not implemented.
 
 Errors, all subclasses of :class:`AgeError`:
 
@@ -15,16 +19,20 @@ Errors, all subclasses of :class:`AgeError`:
   authenticate: header MAC mismatch, altered or reordered payload chunks, truncation
   (including a missing payload nonce), trailing data, a wrong final-chunk flag or an
   empty final chunk in a non-empty file.
+- :class:`WrongPassphraseError` (a :class:`NoIdentityMatchError`): the passphrase does
+  not unwrap the scrypt stanza.
+- :class:`PassphraseRequired`: an identity file is protected and no passphrase was given.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -38,16 +46,25 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = [
+    "DEFAULT_WORK_FACTOR",
+    "MAX_WORK_FACTOR",
     "AgeError",
     "AgeFormatError",
     "AgeIntegrityError",
     "NoIdentityMatchError",
+    "PassphraseRequired",
+    "WrongPassphraseError",
     "X25519Identity",
     "X25519Recipient",
+    "armor",
     "decrypt",
+    "decrypt_with_passphrase",
     "encrypt",
+    "encrypt_with_passphrase",
+    "identity_file_protected",
     "identity_file_text",
     "parse_identities",
+    "parse_identity_file",
     "parse_recipients",
     "read_identity_file",
     "write_identity_file",
@@ -70,6 +87,14 @@ class AgeIntegrityError(AgeError):
     """The file key was unwrapped but the header MAC or the payload does not authenticate."""
 
 
+class WrongPassphraseError(NoIdentityMatchError):
+    """The passphrase does not unwrap the file's scrypt stanza (or the stanza was altered)."""
+
+
+class PassphraseRequired(AgeError):
+    """The identity file is protected by a passphrase and none was given."""
+
+
 # --- constants of the format ------------------------------------------------------------
 
 _VERSION_LINE = b"age-encryption.org/v1"
@@ -79,6 +104,14 @@ _MAC_PREFIX = b"---"
 _X25519_TYPE = "X25519"
 _SCRYPT_TYPE = "scrypt"
 _X25519_LABEL = b"age-encryption.org/v1/X25519"
+_SCRYPT_LABEL = b"age-encryption.org/v1/scrypt"
+_SCRYPT_SALT_SIZE = 16
+#: scrypt's work factor (log2 N) for new passphrase files: age's own default, about a
+#: second on a laptop and 256 MiB of memory.
+DEFAULT_WORK_FACTOR = 18
+#: The largest work factor opened (2**20 needs 1 GiB; Python's scrypt allows < 2 GiB).
+MAX_WORK_FACTOR = 20
+_WORK_FACTOR = re.compile(r"[1-9][0-9]{0,1}")
 _FILE_KEY_SIZE = 16
 _KEY_SIZE = 32
 _TAG_SIZE = 16
@@ -343,9 +376,28 @@ def identity_file_text(identity: X25519Identity, created: datetime | None = None
     return f"# created: {stamp}\n# public key: {identity.recipient}\n{identity}\n"
 
 
-def write_identity_file(path: Path, identity: X25519Identity) -> None:
-    """Create ``path`` with mode 0600 holding ``identity``; FileExistsError if it exists."""
+def identity_file_protected(raw: bytes) -> bool:
+    """Whether an identity file is itself an age file (protected by a passphrase): it
+    starts as a binary or an armored age file does, as the stock tool checks."""
+    return raw.startswith((b"age-encryption", b"-----BEGIN AGE"))
+
+
+def write_identity_file(
+    path: Path,
+    identity: X25519Identity,
+    *,
+    passphrase: str | None = None,
+    work_factor: int = DEFAULT_WORK_FACTOR,
+) -> None:
+    """Create ``path`` with mode 0600 holding ``identity``; FileExistsError if it exists.
+
+    With a ``passphrase``, the file is the identity file encrypted with it (an armored
+    age file with one scrypt stanza, as ``age-keygen | age -p -a`` writes), which
+    ``age -d -i FILE`` opens after asking for the passphrase.
+    """
     data = identity_file_text(identity).encode("ascii")
+    if passphrase is not None:
+        data = armor(encrypt_with_passphrase(data, passphrase, work_factor=work_factor))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         os.fchmod(fd, 0o600)
@@ -360,17 +412,41 @@ def write_identity_file(path: Path, identity: X25519Identity) -> None:
     os.close(fd)
 
 
-def read_identity_file(path: Path) -> list[X25519Identity]:
-    """Read and parse an identity file (see :func:`parse_identities`)."""
-    raw = Path(path).read_bytes()
+Passphrase = str | Callable[[], str] | None
+
+
+def parse_identity_file(
+    raw: bytes, *, passphrase: Passphrase = None, name: str = "identity file"
+) -> list[X25519Identity]:
+    """The identities of an identity file's bytes, plain or protected by a passphrase.
+
+    ``passphrase`` is the passphrase, or a function asked for it only when the file is
+    protected. A protected file without one: PassphraseRequired; a wrong one:
+    WrongPassphraseError. Errors start with ``name`` and never repeat a key.
+    """
+    if identity_file_protected(raw):
+        if passphrase is None:
+            raise PassphraseRequired(f"{name}: the identity file is protected by a passphrase")
+        secret = passphrase() if callable(passphrase) else passphrase
+        try:
+            raw = decrypt_with_passphrase(raw, secret)
+        except WrongPassphraseError:
+            raise WrongPassphraseError(f"{name}: wrong passphrase for the identity file") from None
+        except AgeError as exc:
+            raise type(exc)(f"{name}: protected identity file: {exc}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise AgeFormatError(f"{path}: identity file is not UTF-8 text") from None
+        raise AgeFormatError(f"{name}: identity file is not UTF-8 text") from None
     try:
         return parse_identities(text)
     except AgeFormatError as exc:
-        raise AgeFormatError(f"{path}: {exc}") from None
+        raise AgeFormatError(f"{name}: {exc}") from None
+
+
+def read_identity_file(path: Path, passphrase: Passphrase = None) -> list[X25519Identity]:
+    """Read and parse an identity file (see :func:`parse_identity_file`)."""
+    return parse_identity_file(Path(path).read_bytes(), passphrase=passphrase, name=str(path))
 
 
 # --- primitives -------------------------------------------------------------------------
@@ -425,17 +501,37 @@ def _x25519_stanza(recipient: X25519Recipient, file_key: bytes) -> bytes:
     return _STANZA_PREFIX + b"X25519 " + _b64encode_raw(share) + b"\n" + _wrap_body(body)
 
 
-def encrypt(plaintext: bytes, recipients: Sequence[X25519Recipient]) -> bytes:
-    """Encrypt ``plaintext`` to every recipient; returns a binary (not armored) age file."""
-    if not recipients:
-        raise ValueError("at least one recipient is required")
-    for recipient in recipients:
-        if not isinstance(recipient, X25519Recipient):
-            raise TypeError(f"expected X25519Recipient, got {type(recipient).__name__}")
+def _check_work_factor(work_factor: int) -> None:
+    if isinstance(work_factor, bool) or not 1 <= work_factor <= MAX_WORK_FACTOR:
+        raise ValueError(f"the scrypt work factor is from 1 to {MAX_WORK_FACTOR}")
+
+
+def _scrypt_key(passphrase: str, salt: bytes, work_factor: int) -> bytes:
+    n = 1 << work_factor
+    return hashlib.scrypt(
+        passphrase.encode("utf-8"),
+        salt=_SCRYPT_LABEL + salt,
+        n=n,
+        r=8,
+        p=1,
+        maxmem=128 * 8 * n + 2 * 1024 * 1024,
+        dklen=_KEY_SIZE,
+    )
+
+
+def _scrypt_stanza(passphrase: str, work_factor: int, file_key: bytes) -> bytes:
+    salt = os.urandom(_SCRYPT_SALT_SIZE)
+    wrap_key = _scrypt_key(passphrase, salt, work_factor)
+    body = ChaCha20Poly1305(wrap_key).encrypt(bytes(12), file_key, None)
+    args = b"scrypt " + _b64encode_raw(salt) + b" " + str(work_factor).encode("ascii")
+    return _STANZA_PREFIX + args + b"\n" + _wrap_body(body)
+
+
+def _seal(plaintext: bytes, stanzas: Callable[[bytes], list[bytes]]) -> bytes:
     file_key = os.urandom(_FILE_KEY_SIZE)
     header = bytearray(_VERSION_LINE + b"\n")
-    for recipient in recipients:
-        header += _x25519_stanza(recipient, file_key)
+    for stanza in stanzas(file_key):
+        header += stanza
     header += _MAC_PREFIX
     header += b" " + _b64encode_raw(_header_mac(file_key, bytes(header))) + b"\n"
 
@@ -448,6 +544,34 @@ def encrypt(plaintext: bytes, recipients: Sequence[X25519Recipient]) -> bytes:
         chunk = view[index * _CHUNK_SIZE : (index + 1) * _CHUNK_SIZE]
         out.append(aead.encrypt(_chunk_nonce(index, index == chunk_count - 1), chunk, None))
     return b"".join(out)
+
+
+def encrypt(plaintext: bytes, recipients: Sequence[X25519Recipient]) -> bytes:
+    """Encrypt ``plaintext`` to every recipient; returns a binary (not armored) age file."""
+    if not recipients:
+        raise ValueError("at least one recipient is required")
+    for recipient in recipients:
+        if not isinstance(recipient, X25519Recipient):
+            raise TypeError(f"expected X25519Recipient, got {type(recipient).__name__}")
+    return _seal(plaintext, lambda key: [_x25519_stanza(r, key) for r in recipients])
+
+
+def encrypt_with_passphrase(
+    plaintext: bytes, passphrase: str, *, work_factor: int = DEFAULT_WORK_FACTOR
+) -> bytes:
+    """Encrypt ``plaintext`` with a passphrase (one scrypt stanza, as ``age -p``); a
+    binary age file. ``work_factor`` is scrypt's log2 N."""
+    if not isinstance(passphrase, str) or not passphrase:
+        raise ValueError("the passphrase is empty")
+    _check_work_factor(work_factor)
+    return _seal(plaintext, lambda key: [_scrypt_stanza(passphrase, work_factor, key)])
+
+
+def armor(data: bytes) -> bytes:
+    """An age file in the ASCII armor (as ``age -a`` writes it)."""
+    encoded = base64.b64encode(data)
+    lines = [encoded[i : i + _COLUMNS] for i in range(0, len(encoded), _COLUMNS)]
+    return b"\n".join([_ARMOR_BEGIN, *lines, _ARMOR_END]) + b"\n"
 
 
 # --- decryption -------------------------------------------------------------------------
@@ -547,6 +671,22 @@ def _check_x25519_stanza(stanza: _Stanza) -> None:
         )
 
 
+def _check_scrypt_stanza(stanza: _Stanza) -> None:
+    if len(stanza.args) != 2:
+        raise AgeFormatError(
+            f"scrypt stanza has {len(stanza.args)} arguments, expected a salt and a work factor"
+        )
+    salt = _b64decode_raw(stanza.args[0].encode("ascii"), "scrypt salt")
+    if len(salt) != _SCRYPT_SALT_SIZE:
+        raise AgeFormatError(f"scrypt salt is {len(salt)} bytes, expected 16")
+    if not _WORK_FACTOR.fullmatch(stanza.args[1]):
+        raise AgeFormatError("scrypt work factor is not a decimal number without leading zeros")
+    if len(stanza.body) != _WRAPPED_FILE_KEY_SIZE:
+        raise AgeFormatError(
+            f"scrypt stanza body is {len(stanza.body)} bytes, expected 32 (a wrapped file key)"
+        )
+
+
 def _parse_header(data: bytes) -> _Header:
     if not data:
         raise AgeFormatError("input is empty, not an age file")
@@ -566,6 +706,8 @@ def _parse_header(data: bytes) -> _Header:
         stanza, pos = _parse_stanza(data, pos)
         if stanza.type == _X25519_TYPE:
             _check_x25519_stanza(stanza)
+        elif stanza.type == _SCRYPT_TYPE:
+            _check_scrypt_stanza(stanza)
         stanzas.append(stanza)
     mac_input_end = pos + len(_MAC_PREFIX)
     line, payload_start = _read_line(data, pos)
@@ -606,8 +748,7 @@ def _unwrap_file_key(header: _Header, identities: Sequence[X25519Identity]) -> b
                 return file_key
     if header.stanzas[0].type == _SCRYPT_TYPE:
         raise NoIdentityMatchError(
-            "the file is passphrase-encrypted (scrypt), which is not supported; "
-            "it was not encrypted to these keys"
+            "the file is encrypted with a passphrase (scrypt), not to these keys"
         )
     types = ", ".join(sorted({s.type for s in header.stanzas}))
     raise NoIdentityMatchError(
@@ -674,12 +815,52 @@ def decrypt(data: bytes, identities: Sequence[X25519Identity]) -> bytes:
     for identity in identities:
         if not isinstance(identity, X25519Identity):
             raise TypeError(f"expected X25519Identity, got {type(identity).__name__}")
+    data = _binary(data)
+    header = _parse_header(data)
+    return _open(data, header, _unwrap_file_key(header, identities))
+
+
+def _binary(data: bytes) -> bytes:
     data = bytes(data)
     if data.lstrip(_WHITESPACE).startswith(_ARMOR_BEGIN):
         data = _dearmor(data)
-    header = _parse_header(data)
-    file_key = _unwrap_file_key(header, identities)
+    return data
+
+
+def _open(data: bytes, header: _Header, file_key: bytes) -> bytes:
     expected = _header_mac(file_key, data[: header.mac_input_end])
     if not hmac.compare_digest(expected, header.mac):
         raise AgeIntegrityError("header MAC mismatch: the header was altered or corrupted")
     return _decrypt_payload(file_key, data[header.payload_start :])
+
+
+def decrypt_with_passphrase(
+    data: bytes, passphrase: str, *, max_work_factor: int = MAX_WORK_FACTOR
+) -> bytes:
+    """Decrypt a binary or armored passphrase (scrypt) age file, as ``age -d`` does.
+
+    NoIdentityMatchError if the file is not passphrase-encrypted; WrongPassphraseError
+    if the passphrase does not unwrap it; AgeFormatError if its work factor is above
+    ``max_work_factor`` (a file that would take too long or too much memory to open).
+    """
+    if not isinstance(passphrase, str):
+        raise TypeError("the passphrase must be a str")
+    data = _binary(data)
+    header = _parse_header(data)
+    stanza = header.stanzas[0]
+    if stanza.type != _SCRYPT_TYPE:
+        raise NoIdentityMatchError("the file is not encrypted with a passphrase")
+    work_factor = int(stanza.args[1])
+    if work_factor > min(max_work_factor, MAX_WORK_FACTOR):
+        raise AgeFormatError(
+            f"scrypt work factor {work_factor} is above the limit of {max_work_factor}"
+        )
+    salt = _b64decode_raw(stanza.args[0].encode("ascii"), "scrypt salt")
+    wrap_key = _scrypt_key(passphrase, salt, work_factor)
+    try:
+        file_key = ChaCha20Poly1305(wrap_key).decrypt(bytes(12), stanza.body, None)
+    except InvalidTag:
+        raise WrongPassphraseError(
+            "wrong passphrase (or the file's passphrase stanza was altered)"
+        ) from None
+    return _open(data, header, file_key)

@@ -38,6 +38,7 @@ __all__ = [
     "Desk",
     "HighRisk",
     "NextResult",
+    "NoFollowup",
     "Stats",
     "ThreadItem",
     "UnknownCase",
@@ -57,6 +58,14 @@ class UnknownCase(LookupError):
 
     def __init__(self, case_id: str) -> None:
         super().__init__(f"no tip was queued under {case_id}")
+        self.case_id = case_id
+
+
+class NoFollowup(LookupError):
+    """The tipster of this case did not ask for follow-up: no question can reach them."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"the tipster of {case_id} did not ask for follow-up")
         self.case_id = case_id
 
 
@@ -122,6 +131,8 @@ class Stats:
     by_category: dict[str, int]
     verdicts: dict[str, int]
     by_risk: dict[str, int] = field(default_factory=dict)
+    #: Tips per day received (ISO date), days without a tip left out, oldest first.
+    by_day: dict[str, int] = field(default_factory=dict)
 
 
 class Desk:
@@ -208,13 +219,16 @@ class Desk:
 
     def attachments(self, opened: OpenedTip) -> list[bytes]:
         """The tip's attachments, decrypted, in order (TipUnreadable if one does not open)."""
-        found = []
-        for index, sealed in enumerate(opened.sealed_attachments):
-            try:
-                found.append(open_blob(sealed, self.identities))
-            except TipUnreadable as exc:
-                raise TipUnreadable(f"attachment {index}: {exc.reason}") from exc
-        return found
+        return [self.attachment(opened, i) for i in range(len(opened.sealed_attachments))]
+
+    def attachment(self, opened: OpenedTip, index: int) -> bytes:
+        """One attachment, decrypted (IndexError if there is none with that index)."""
+        if not 0 <= index < len(opened.sealed_attachments):
+            raise IndexError(f"the tip has no attachment {index}")
+        try:
+            return open_blob(opened.sealed_attachments[index], self.identities)
+        except TipUnreadable as exc:
+            raise TipUnreadable(f"attachment {index}: {exc.reason}") from exc
 
     async def thread(self, case_id: str) -> tuple[int, list[ThreadItem]]:
         """How many questions reviewers left for the tipster, and the thread as sealed
@@ -245,6 +259,25 @@ class Desk:
             language=str(doc["language"]) if doc.get("language") else None,
             reviewer=str(doc["reviewer"]) if doc.get("reviewer") else None,
         )
+
+    async def ask(self, case_id: str, text: str, copy_to: Sequence[X25519Recipient]) -> int:
+        """Leave a question for the tipster of the case, sealed to the key only their
+        receipt code opens, and (with ``copy_to``) a copy sealed to the reviewers in the
+        case's thread. How many questions wait for the tipster now. NoFollowup if the
+        tipster did not ask for follow-up; ValueError for an empty question."""
+        text = text.strip()
+        if not text:
+            raise ValueError("the question is empty")
+        if self.followups is None:
+            raise RuntimeError("this desk was opened without the follow-up store")
+        recipient = await self.followups.recipient(case_id)
+        if recipient is None:
+            raise NoFollowup(case_id)
+        sealed = encrypt(text.encode("utf-8"), [X25519Recipient.parse(recipient)])
+        waiting = await self.followups.ask(case_id, sealed)
+        if copy_to:
+            await self.followups.answer(case_id, self.seal_question_copy(case_id, text, copy_to))
+        return waiting
 
     def seal_question_copy(
         self, case_id: str, text: str, recipients: Sequence[X25519Recipient]
@@ -419,10 +452,12 @@ class Desk:
         oldest = entry_day(oldest_id) if oldest_id else None
         languages: Counter[str] = Counter()
         categories: Counter[str] = Counter()
+        days: Counter[str] = Counter()
         tips = unreadable = 0
         since = today - timedelta(days=window_days - 1)
         for entry_id, case_id, sealed in await self.queue.sealed_since(since):
             tips += 1
+            days[entry_day(entry_id).isoformat()] += 1
             try:
                 opened = open_tip(QueuedTip(entry_id, case_id, sealed, (), 0), self.identities)
             except TipUnreadable:
@@ -447,6 +482,7 @@ class Desk:
             by_category=dict(categories.most_common()),
             verdicts=dict(verdicts.most_common()),
             by_risk=dict(risks.most_common()),
+            by_day=dict(sorted(days.items())),
         )
 
 

@@ -20,11 +20,16 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ExportedFile", "detect_type", "export_case"]
+__all__ = ["CHUNK", "ExportedFile", "Progress", "detect_type", "export_case"]
+
+#: Files are written this much at a time; ``progress`` hears after each piece.
+CHUNK = 1024 * 1024
+#: Told (bytes written so far, bytes to write in all) as an export goes.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -115,13 +120,19 @@ def detect_type(data: bytes) -> str:
     return "txt" if data else "bin"
 
 
-def _write(directory: Path, name: str, data: bytes) -> ExportedFile:
+def _write(
+    directory: Path, name: str, data: bytes, written: Callable[[int], None] | None = None
+) -> ExportedFile:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(directory / name, flags, 0o600)
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb", closefd=False) as out:
-            out.write(data)
+            view = memoryview(data)
+            for start in range(0, len(view), CHUNK):
+                out.write(view[start : start + CHUNK])
+                if written is not None:
+                    written(len(view[start : start + CHUNK]))
             out.flush()
             os.fsync(fd)
     finally:
@@ -136,25 +147,39 @@ def export_case(
     transcript_txt: str,
     attachments: Sequence[bytes],
     followup_json: bytes | None = None,
+    progress: Progress | None = None,
 ) -> list[ExportedFile]:
     """Write a case into the new directory ``out``; FileExistsError if ``out`` exists
-    (nothing is ever overwritten). Returns the files written, SHA256SUMS last."""
+    (nothing is ever overwritten). Returns the files written, SHA256SUMS last.
+    ``progress`` is told (bytes written, bytes in all) after every megabyte."""
     out = Path(out)
     if out.exists() or out.is_symlink():
         raise FileExistsError(f"{out} exists already")
     parent = out.parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
+    text = transcript_txt.encode("utf-8")
+    total = len(transcript_json) + len(text) + sum(len(a) for a in attachments)
+    total += len(followup_json) if followup_json is not None else 0
+    done = 0
+
+    def written_(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, total)
+
     try:
         os.chmod(staging, 0o700)
         written = [
-            _write(staging, "transcript.json", transcript_json),
-            _write(staging, "transcript.txt", transcript_txt.encode("utf-8")),
+            _write(staging, "transcript.json", transcript_json, written_),
+            _write(staging, "transcript.txt", text, written_),
         ]
         if followup_json is not None:
-            written.append(_write(staging, "followup.json", followup_json))
+            written.append(_write(staging, "followup.json", followup_json, written_))
         for index, data in enumerate(attachments):
-            written.append(_write(staging, f"attachment-{index}.{detect_type(data)}", data))
+            name = f"attachment-{index}.{detect_type(data)}"
+            written.append(_write(staging, name, data, written_))
         sums = "".join(f"{f.sha256}  {f.name}\n" for f in written)
         written.append(_write(staging, "SHA256SUMS", sums.encode("ascii")))
         if out.exists() or out.is_symlink():

@@ -29,9 +29,9 @@ from rich.table import Table
 from rich.text import Text
 
 from bots.render import Renderer
-from conversations import LanguageName, Questionnaire
+from conversations import LanguageName, Msg, Questionnaire
 from conversations import messages as m
-from conversations.answers import LinksAnswer, answer_from_json
+from conversations.answers import ChoiceAnswer, LinksAnswer, answer_from_json
 from conversations.engine import clock
 from conversations.links import defang_text
 
@@ -40,18 +40,26 @@ from .tip import OpenedTip
 from .verdicts import Verdict
 
 __all__ = [
+    "AnswerRow",
     "SpeciesLookup",
     "TaxonLike",
     "ViewOptions",
+    "answer_rows",
+    "attachments_summary",
+    "category_question",
+    "claim_status",
     "clean",
     "language_name",
+    "location_pins",
     "map_link",
     "normalise_lang",
+    "option_label",
     "partial_note",
     "print_view",
     "render_text",
     "thread_view",
     "tip_view",
+    "transcript_rows",
     "verdict_view",
     "voice_note",
 ]
@@ -223,10 +231,12 @@ class _Answers:
             return f"{clean(name)} ({clean(data.get('code'))}; typed: {clean(data.get('typed'))})"
         if kind == "species":
             return "\n".join(self._species(data.get("items"), detailed=detailed))
-        if kind == "attachments" and detailed:
+        if kind == "attachments":
             files = data.get("files")
             if not isinstance(files, list) or not files:
                 return self.renderer.msgid(m.SUMMARY_SKIPPED)
+            if not detailed:  # as the tipster's summary said it: "1 file"
+                return clean(self.renderer.text(Msg.plural_of(m.SUMMARY_FILES, len(files))))
             return "\n".join(self._file(f) for f in files)
         if kind == "choice" and data.get("option") == "continue":
             question = self.questionnaire.get(question_id)
@@ -343,7 +353,8 @@ def _grid() -> Table:
     return grid
 
 
-def _status(how: ClaimKind | None, deliveries: int | None) -> str | None:
+def claim_status(how: ClaimKind | None, deliveries: int | None) -> str | None:
+    """How the tip came to this reviewer, as ``next`` says it (None: not claimed now)."""
     if how == "new":
         return "new: first delivery, claimed by you"
     if how == "again":
@@ -370,7 +381,7 @@ def tip_view(
     transcript = opened.transcript
     parts: list[RenderableType] = [Text(f"Case {opened.case_id}", style="bold underline")]
     head = _grid()
-    status = _status(how, deliveries)
+    status = claim_status(how, deliveries)
     if status:
         head.add_row("Status", Text(status))
     received = opened.received_on
@@ -386,17 +397,61 @@ def tip_view(
         reviewer.renderer.msgid(language_question.label) if language_question else "Language",
         Text(language_name(opened.language, options.lang)),
     )
-    answers = opened.answers
     grid = head
     grid.add_row("", "")
+    for row in answer_rows(opened, questionnaire, options):
+        grid.add_row(row.label, Text(row.value))
+    grid.add_row("Attachments", Text(attachments_summary(opened)))
+    parts.append(grid)
+
+    tipster_lang = opened.language or "en"
+    lines = Text()
+    for prompt, answer in transcript_rows(opened, questionnaire, options):
+        lines.append("Q ", style="bold")
+        lines.append(prompt + "\n")
+        lines.append("A ", style="bold")
+        lines.append(answer + "\n")
+    lines.rstrip()
+    title = f"Transcript, as the tipster saw it ({language_name(tipster_lang, options.lang)})"
+    parts += [Text(""), Text(title, style="bold"), lines]
+    if thread is not None:
+        parts += [Text(""), thread_view(*thread, lang=options.lang)]
+    if verdict is not None or verdict_unreadable:
+        parts += [Text(""), verdict_view(verdict, lang=options.lang)]
+    return Group(*parts)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One answer under its label in the reviewer's language."""
+
+    question: str  # the question id
+    label: str
+    value: str  # cleaned text; several lines for species and attachments
+
+
+def answer_rows(
+    opened: OpenedTip, questionnaire: Questionnaire, options: ViewOptions
+) -> list[AnswerRow]:
+    """Every answer of the tip, in the questionnaire's order (answers to questions it no
+    longer has last, under their ids), labelled in the reviewer's language; species
+    with scientific names and CITES appendices, places with their precision."""
+    reviewer = _Answers(options.lang, questionnaire, options)
+    answers = opened.answers
+    rows = []
     for question in questionnaire.questions:
         if question.id in answers and question.type not in _HIDDEN_TYPES:
             value = reviewer.text(question.id, answers[question.id], detailed=True)
-            grid.add_row(reviewer.renderer.msgid(question.label), Text(value))
+            rows.append(AnswerRow(question.id, reviewer.renderer.msgid(question.label), value))
     for question_id, data in answers.items():
         if questionnaire.get(question_id) is None:
             value = reviewer.text(question_id, data, detailed=True)
-            grid.add_row(clean(question_id), Text(value))
+            rows.append(AnswerRow(question_id, clean(question_id), value))
+    return rows
+
+
+def attachments_summary(opened: OpenedTip) -> str:
+    """ "2 sealed", with what does not add up and which arrived cut short."""
     sealed = len(opened.sealed_attachments)
     listed = len(opened.listed_attachments)
     files = f"{sealed} sealed"
@@ -406,28 +461,37 @@ def tip_view(
     if partial:
         which = ", ".join(str(i) if isinstance(i, int) else "?" for i in partial)
         files += f"; PARTIAL (arrived cut short, only the beginning kept): {which}"
-    grid.add_row("Attachments", Text(files))
-    parts.append(grid)
+    return files
 
-    tipster_lang = opened.language or "en"
-    tipster = _Answers(tipster_lang, questionnaire, options)
-    lines = Text()
-    for entry in transcript.get("transcript", []):
+
+def transcript_rows(
+    opened: OpenedTip, questionnaire: Questionnaire, options: ViewOptions
+) -> list[tuple[str, str]]:
+    """The questions and answers in order, in the tipster's language, as they saw them."""
+    tipster = _Answers(opened.language or "en", questionnaire, options)
+    rows = []
+    for entry in opened.transcript.get("transcript", []):
         if not isinstance(entry, dict):
             continue
         question_id = str(entry.get("question"))
-        lines.append("Q ", style="bold")
-        lines.append(tipster.prompt(question_id, entry.get("prompt")) + "\n")
-        lines.append("A ", style="bold")
-        lines.append(tipster.text(question_id, entry.get("answer"), detailed=False) + "\n")
-    lines.rstrip()
-    title = f"Transcript, as the tipster saw it ({language_name(tipster_lang, options.lang)})"
-    parts += [Text(""), Text(title, style="bold"), lines]
-    if thread is not None:
-        parts += [Text(""), thread_view(*thread, lang=options.lang)]
-    if verdict is not None or verdict_unreadable:
-        parts += [Text(""), verdict_view(verdict, lang=options.lang)]
-    return Group(*parts)
+        rows.append(
+            (
+                tipster.prompt(question_id, entry.get("prompt")),
+                tipster.text(question_id, entry.get("answer"), detailed=False),
+            )
+        )
+    return rows
+
+
+def location_pins(opened: OpenedTip) -> dict[str, tuple[float, float, str]]:
+    """Per question id, the pin of a location answer: (latitude, longitude, precision)."""
+    pins = {}
+    for question_id, data in opened.answers.items():
+        if isinstance(data, dict) and data.get("type") == "location":
+            lat, lon = data.get("latitude"), data.get("longitude")
+            if isinstance(lat, int | float) and isinstance(lon, int | float):
+                pins[question_id] = (float(lat), float(lon), str(data.get("precision")))
+    return pins
 
 
 def thread_view(asked: int, items: Sequence[ThreadItem], *, lang: str = "en") -> RenderableType:
@@ -505,3 +569,25 @@ def print_view(renderable: RenderableType, file: TextIO | None = None) -> None:
 def normalise_lang(lang: str) -> str:
     """A language code as the catalogues spell it (``zh-Hans`` -> ``zh_Hans``)."""
     return unicodedata.normalize("NFKC", lang).strip().replace("-", "_")
+
+
+def category_question(questionnaire: Questionnaire) -> str | None:
+    """The question that says what kind of crime a tip reports: ``category`` if the
+    questionnaire has it, else its first choice question that is not the receipt one."""
+    if questionnaire.get("category") is not None:
+        return "category"
+    receipt = questionnaire.receipt_question()
+    for question in questionnaire.questions:
+        if question.type == "choice" and question is not receipt:
+            return question.id
+    return None
+
+
+def option_label(renderer: Renderer, question_id: str, option: str) -> str:
+    """A choice answer's option as the reviewer reads it (``skipped``: "I don't know";
+    ``none``: no answer)."""
+    if option == "skipped":
+        return renderer.msgid(m.SUMMARY_SKIPPED)
+    if option == "none":
+        return "(no answer)"
+    return clean(renderer.answer(question_id, ChoiceAnswer(option)))

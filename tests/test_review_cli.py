@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -297,6 +298,7 @@ async def test_stats_from_the_command_line(
     assert numbers["oldest_waiting_days"] == 0 and numbers["dead_letters"] == 0
     assert numbers["by_language"] == {"sw": 2, "fr": 1}
     assert numbers["by_category"] == {"logging": 2, "poaching": 1}
+    assert numbers["by_day"] == {datetime.now(UTC).date().isoformat(): 3}
     text = (await reviewers.run("stats", "--lang", "en")).stdout
     assert "Oldest waiting tip: 0 day(s)" in text
     assert "Kiswahili (Swahili, sw) 2" in text and "Illegal logging 2" in text

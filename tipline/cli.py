@@ -13,9 +13,10 @@ from privacy import (
     X25519Identity,
     write_identity_file,
 )
+from privacy.age import DEFAULT_WORK_FACTOR, MAX_WORK_FACTOR
 
 from .cli_support import fail as _fail
-from .cli_support import load_identities
+from .cli_support import load_identities, new_passphrase
 from .cli_support import run as _run
 from .cli_support import settings as _settings
 from .commands import discovered
@@ -81,21 +82,37 @@ def keys() -> None:
     required=True,
     help="Where to write the identity file (must not exist).",
 )
-def keys_generate(out: Path) -> None:
+@click.option(
+    "--passphrase",
+    is_flag=True,
+    help="Protect the file with a passphrase (age's own format: `age -d -i FILE` asks "
+    "for it). Asked twice on a terminal, else read from one line of standard input.",
+)
+@click.option(
+    "--work-factor",
+    type=click.IntRange(10, MAX_WORK_FACTOR),
+    default=DEFAULT_WORK_FACTOR,
+    show_default=True,
+    help="With --passphrase: scrypt's log2 N (the stock age tool uses 18).",
+)
+def keys_generate(out: Path, passphrase: bool, work_factor: int) -> None:
     """Write a new reviewer identity file and print its age1... recipient.
 
     Run this on the reviewer's own machine: the identity never goes to the bot host.
     """
     identity = X25519Identity.generate()
+    secret = new_passphrase() if passphrase else None
     try:
-        write_identity_file(out, identity)
+        write_identity_file(out, identity, passphrase=secret, work_factor=work_factor)
     except FileExistsError as exc:
         raise _fail(f"{out} exists already; refusing to overwrite a key") from exc
     except OSError as exc:
         raise _fail(f"cannot write {out}: {exc.strerror}") from exc
     click.echo(str(identity.recipient))
     click.echo(
-        f"Identity written to {out} (owner-only). Give the bot host only the recipient "
+        f"Identity written to {out} (owner-only"
+        + (", protected by your passphrase" if secret else "")
+        + "). Give the bot host only the recipient "
         "above (TIPLINE_RECIPIENTS); keep the identity file on this machine and back it up.",
         err=True,
     )

@@ -4,18 +4,31 @@ run a coroutine with storage errors explained, and to load reviewer identities."
 from __future__ import annotations
 
 import asyncio
+import getpass
+import sys
 from collections.abc import Coroutine, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from privacy import AgeError, X25519Identity, read_identity_file
+from privacy import (
+    AgeError,
+    PassphraseRequired,
+    WrongPassphraseError,
+    X25519Identity,
+    identity_file_protected,
+    parse_identity_file,
+)
 from storage import StorageError
 
 from .settings import ConfigError, Settings
 
-__all__ = ["fail", "load_identities", "run", "settings"]
+__all__ = ["MIN_PASSPHRASE_LENGTH", "fail", "load_identities", "new_passphrase", "run", "settings"]
+
+#: A passphrase that guards a reviewer's identity file is stretched with scrypt, but a
+#: stolen file can be attacked offline: ask for a long one.
+MIN_PASSPHRASE_LENGTH = 12
 
 T = TypeVar("T")
 
@@ -44,14 +57,47 @@ def run(coro: Coroutine[Any, Any, T], *explained: type[Exception]) -> T:
         raise fail(str(exc)) from exc
 
 
+def _stdin_line(what: str) -> str:
+    line = sys.stdin.readline()
+    if not line:
+        raise fail(f"no {what} on standard input (one line is read)")
+    return line.rstrip("\r\n")
+
+
+def new_passphrase() -> str:
+    """A new passphrase: asked twice on a terminal, one line of standard input otherwise."""
+    if sys.stdin.isatty():
+        value: str = click.prompt(
+            "Passphrase for the identity file", hide_input=True, confirmation_prompt=True
+        )
+    else:
+        value = _stdin_line("passphrase")
+    if len(value) < MIN_PASSPHRASE_LENGTH:
+        raise fail(f"a passphrase needs at least {MIN_PASSPHRASE_LENGTH} characters")
+    return value
+
+
+def _passphrase_for(path: Path) -> str:
+    """Asked on the terminal; one line of standard input when there is none."""
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Passphrase for identity file {path}: ")
+    return _stdin_line(f"passphrase for {path}")
+
+
 def load_identities(paths: Iterable[Path]) -> list[X25519Identity]:
-    """Every identity of the files, each once; a clear message on an unreadable file."""
+    """Every identity of the files, each once; a clear message on an unreadable file.
+    A file protected by a passphrase asks for it (see :func:`_passphrase_for`)."""
     found: list[X25519Identity] = []
     for path in paths:
         try:
-            identities = read_identity_file(path)
+            raw = Path(path).read_bytes()
         except OSError as exc:
             raise fail(f"cannot read identity file {path}: {exc.strerror}") from exc
+        try:
+            asked = _passphrase_for(path) if identity_file_protected(raw) else None
+            identities = parse_identity_file(raw, passphrase=asked, name=str(path))
+        except (WrongPassphraseError, PassphraseRequired) as exc:
+            raise fail(str(exc)) from exc
         except (AgeError, ValueError) as exc:
             raise fail(f"identity file {path}: {exc}") from exc
         found += [i for i in identities if i not in found]

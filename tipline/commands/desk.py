@@ -4,11 +4,20 @@
 until SIGTERM or Ctrl-C. It listens on loopback unless ``--allow-remote`` is given,
 and then only over TLS (``--tls-cert`` and ``--tls-key``).
 
+``tipline desk --role reviewer --identity FILE [--export-dir DIR]`` serves the reviewer
+desk (default 127.0.0.1:8481) on the reviewer's own machine, on loopback only: it shows
+decrypted tips, so it never listens on a network, not even over TLS (a reviewer on
+another machine runs a desk there, with their own identity).
+
 ===========================  ==============================================================
 ``TIPLINE_DESK_IDLE``        minutes without a request after which a desk session ends
                              (default 30)
 ``TIPLINE_DESK_RECORD_OPERATOR``  ``yes`` to write the operator's account name into each
                              tip (``taken_by``); by default no operator is named
+``TIPLINE_DESK_LOCK``        reviewer desk: minutes without a request after which the
+                             identity is forgotten and the passphrase asked again
+                             (default 10)
+``TIPLINE_RECLAIM_AFTER``    reviewer desk: as for ``tipline review next`` (default 1h)
 ===========================  ==============================================================
 
 ``tipline desk users add NAME --role operator`` creates an account; the password is asked
@@ -23,19 +32,25 @@ import os
 import signal
 import ssl
 import sys
+from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import cast
 
 import click
 
+from privacy import X25519Recipient
+
 from ..cli_support import fail, run, settings
 from ..runtime import offered_questionnaire, open_runtime
 from ..settings import ConfigError
+from ..species_loader import load_catalogue
+from .review import parse_duration
 
 __all__ = ["command"]
 
 DEFAULT_PORT = 8480
+REVIEWER_PORT = 8481
 
 
 def _loopback(host: str) -> bool:
@@ -51,6 +66,13 @@ def _idle(env: dict[str, str] | os._Environ[str]) -> timedelta:
     text = env.get("TIPLINE_DESK_IDLE", "30")
     if not text.isdigit() or not 1 <= int(text) <= 24 * 60:
         raise ConfigError("TIPLINE_DESK_IDLE must be a number of minutes from 1 to 1440")
+    return timedelta(minutes=int(text))
+
+
+def _lock(env: dict[str, str] | os._Environ[str]) -> timedelta:
+    text = env.get("TIPLINE_DESK_LOCK", "10")
+    if not text.isdigit() or not 1 <= int(text) <= 24 * 60:
+        raise ConfigError("TIPLINE_DESK_LOCK must be a number of minutes from 1 to 1440")
     return timedelta(minutes=int(text))
 
 
@@ -94,13 +116,38 @@ def check_listen(host: str, allow_remote: bool, tls: ssl.SSLContext | None) -> N
 
 @click.group("desk", invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    help=f"Port (default {DEFAULT_PORT}; the reviewer desk {REVIEWER_PORT}).",
+)
 @click.option(
     "--role",
     type=click.Choice(["operator", "reviewer"]),
     default="operator",
     show_default=True,
-    help="Which desk to serve (the reviewer desk is not built yet).",
+    help="Which desk: the hotline operators' (intake side) or a reviewer's (own machine).",
+)
+@click.option(
+    "--identity",
+    "identity_file",
+    envvar="TIPLINE_IDENTITY",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Reviewer desk: your age identity file (plain, or protected by a passphrase).",
+)
+@click.option(
+    "--export-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="TIPLINE_EXPORT_DIR",
+    help="Reviewer desk: exports go into new folders here (unset: no export).",
+)
+@click.option(
+    "--lang",
+    envvar="TIPLINE_REVIEW_LANG",
+    default="en",
+    show_default=True,
+    help="Reviewer desk: your language for labels, dates and names.",
 )
 @click.option(
     "--allow-remote",
@@ -113,17 +160,28 @@ def check_listen(host: str, allow_remote: bool, tls: ssl.SSLContext | None) -> N
 def command(
     ctx: click.Context,
     host: str,
-    port: int,
+    port: int | None,
     role: str,
+    identity_file: Path | None,
+    export_dir: Path | None,
+    lang: str,
     allow_remote: bool,
     tls_cert: Path | None,
     tls_key: Path | None,
 ) -> None:
-    """The hotline operator desk in the browser (and its accounts: `desk users`)."""
+    """The hotline operator desk, or a reviewer's desk, in the browser (and their
+    accounts: `desk users`)."""
     if ctx.invoked_subcommand is not None:
         return
-    if role != "operator":
-        raise fail("the reviewer desk is not part of this version; run `tipline review`")
+    if role == "reviewer":
+        if tls_cert is not None or tls_key is not None:
+            raise click.UsageError(
+                "the reviewer desk listens on loopback only and has no TLS (its pages never "
+                "cross a network); leave out --tls-cert and --tls-key"
+            )
+        _serve_reviewer(host, port or REVIEWER_PORT, identity_file, export_dir, lang, allow_remote)
+        return
+    port = port or DEFAULT_PORT
     tls = tls_context(tls_cert, tls_key)
     check_listen(host, allow_remote, tls)
     current = settings()
@@ -168,6 +226,100 @@ def command(
     run(serve(), OSError)
 
 
+def _serve_reviewer(
+    host: str,
+    port: int,
+    identity_file: Path | None,
+    export_dir: Path | None,
+    lang: str,
+    allow_remote: bool,
+) -> None:
+    """The reviewer desk: loopback only, the identity read here and kept in memory."""
+    if allow_remote or not _loopback(host):
+        raise click.UsageError(
+            "the reviewer desk shows decrypted tips and listens on loopback only "
+            "(127.0.0.1 or ::1), even with TLS: decryption stays on this machine. A "
+            "reviewer on another machine runs a desk there, with their own identity."
+        )
+    if identity_file is None:
+        raise click.UsageError("the reviewer desk needs --identity FILE (your age identity file)")
+    try:
+        raw = identity_file.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read identity file {identity_file}: {exc.strerror}") from exc
+    current = settings()
+    try:
+        questionnaire = current.questionnaire()
+        idle = _idle(os.environ)
+        lock = _lock(os.environ)
+    except ConfigError as exc:
+        raise fail(str(exc)) from exc
+    try:  # as `tipline review next` takes it
+        reclaim_after = parse_duration(os.environ.get("TIPLINE_RECLAIM_AFTER", "1h"))
+    except ValueError as exc:
+        raise fail(f"TIPLINE_RECLAIM_AFTER: {exc}") from exc
+    recipients: tuple[X25519Recipient, ...] = ()
+    with suppress(ConfigError):
+        recipients = tuple(current.recipients())
+
+    from desk.reviewer import Keyring, ReviewerConfig, create_reviewer_app
+    from privacy import AgeError
+
+    try:
+        keyring = Keyring(raw, str(identity_file), lock_after=lock)
+    except (AgeError, ValueError) as exc:
+        raise fail(f"identity file {identity_file}: {exc}") from exc
+    if export_dir is not None:
+        export_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    species = None
+    with suppress(ValueError, OSError):
+        species = load_catalogue()
+
+    async def serve() -> None:
+        from aiohttp import web
+
+        from desk import DeskConfig
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with open_runtime(current) as runtime:
+            assert runtime.ephemeral is not None
+            app = create_reviewer_app(
+                queue=runtime.queue,
+                durable=runtime.client,
+                ephemeral=runtime.ephemeral,
+                keyring=keyring,
+                questionnaire=questionnaire,
+                species=species,
+                config=ReviewerConfig(
+                    lock_after=lock,
+                    reclaim_after=reclaim_after,
+                    export_dir=export_dir,
+                    lang=lang,
+                    recipients=recipients,
+                    desk=DeskConfig(idle=idle),
+                ),
+            )
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            try:
+                site = web.TCPSite(runner, host.strip("[]"), port)
+                await site.start()
+                shown = f"[{host.strip('[]')}]" if ":" in host else host
+                state = "protected: the page asks" if keyring.protected else "plain"
+                click.echo(
+                    f"reviewer desk: serving on http://{shown}:{port}/ (identity {state})",
+                    err=True,
+                )
+                await stop.wait()
+            finally:
+                await runner.cleanup()
+
+    run(serve(), OSError)
+
+
 # ----------------------------------------------------------------------------- accounts
 @command.group("users")
 def users() -> None:
@@ -188,7 +340,7 @@ def _password(prompt: str) -> str:
 @users.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["operator", "reviewer"]), required=True)
-@click.option("--lang", default="en", show_default=True, help="The operator's own language.")
+@click.option("--lang", default="en", show_default=True, help="The account's own language.")
 def users_add(name: str, role: str, lang: str) -> None:
     """Create an account."""
     from desk import AccountError, Accounts, Role

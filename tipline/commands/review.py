@@ -22,29 +22,30 @@ from babel import Locale, UnknownLocaleError
 
 from bots.render import Renderer
 from conversations import Questionnaire
-from conversations import messages as m
-from conversations.answers import ChoiceAnswer
-from privacy import AgeFormatError, X25519Identity, X25519Recipient, encrypt
+from privacy import AgeFormatError, X25519Identity, X25519Recipient
+from review.case import case_extras, export_to
 from review.custody import CustodyEntry, CustodyLog, CustodyReport
 from review.desk import (
     Desk,
     HighRisk,
     NextResult,
+    NoFollowup,
     Stats,
     ThreadItem,
     UnknownCase,
     VerdictOutcome,
     utc_today,
 )
-from review.export import export_case
+from review.export import ExportedFile
 from review.render import (
     SpeciesLookup,
     ViewOptions,
+    category_question,
     clean,
     language_name,
     normalise_lang,
+    option_label,
     print_view,
-    render_text,
     thread_view,
     tip_view,
 )
@@ -61,7 +62,7 @@ from tipline.runtime import open_runtime
 from tipline.settings import ConfigError, Settings
 from tipline.species_loader import load_catalogue
 
-__all__ = ["command"]
+__all__ = ["command", "parse_duration"]
 
 T = TypeVar("T")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
@@ -96,11 +97,19 @@ def _species() -> SpeciesLookup | None:
         return None
 
 
-def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
-    found = _DURATION.fullmatch(str(value).strip().lower())
+def parse_duration(text: str) -> timedelta:
+    """Seconds, or a number with s, m, h or d (90s, 30m, 1h); ValueError otherwise."""
+    found = _DURATION.fullmatch(str(text).strip().lower())
     if found is None:
-        raise click.BadParameter("use seconds, or a number with s, m, h or d (90s, 30m, 1h)")
+        raise ValueError("use seconds, or a number with s, m, h or d (90s, 30m, 1h)")
     return timedelta(seconds=float(found.group(1)) * _UNITS[found.group(2)])
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 def _lang(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -119,7 +128,8 @@ def _identity_option(f: Callable[..., Any]) -> Callable[..., Any]:
         multiple=True,
         envvar="TIPLINE_IDENTITY",
         type=click.Path(path_type=Path, dir_okay=False),
-        help="Your age identity file; repeat it for old identities (or TIPLINE_IDENTITY).",
+        help="Your age identity file; repeat it for old identities (or TIPLINE_IDENTITY). "
+        "A passphrase-protected one asks for its passphrase.",
     )(f)
 
 
@@ -187,12 +197,8 @@ _Extras = tuple[tuple[int, list[ThreadItem]] | None, Verdict | None, bool]
 
 async def _extras(desk: Desk, case_id: str) -> _Extras:
     """The case's follow-up thread (None if there is none) and verdict."""
-    asked, items = await desk.thread(case_id)
-    thread = (asked, items) if asked or items else None
-    try:
-        return thread, await desk.verdict_of(case_id), False
-    except TipUnreadable:
-        return thread, None, True
+    found = await case_extras(desk, case_id)
+    return found.thread, found.verdict, found.verdict_unreadable
 
 
 def _recipients(identities: list[X25519Identity]) -> list[X25519Recipient]:
@@ -390,7 +396,7 @@ def review_list(
     held, waiting = _run(mine())
     if not held:
         click.echo(f"You ({name}) hold no claimed tip.")
-    category = _category_question(renderer.questionnaire)
+    category = category_question(renderer.questionnaire)
     for entry, opened in held:
         day = renderer.date(entry_day(entry.entry_id))
         idle = int(entry.idle.total_seconds() // 60)
@@ -403,7 +409,7 @@ def review_list(
             if category is not None and category in opened.answers:
                 data = opened.answers[category]
                 if isinstance(data, dict) and data.get("type") == "choice":
-                    line += f"  {_option_label(renderer, category, str(data.get('option')))}"
+                    line += f"  {option_label(renderer, category, str(data.get('option')))}"
         click.echo(line)
     click.echo(f"{max(waiting, 0)} tip(s) not yet claimed by anyone.")
 
@@ -426,54 +432,24 @@ def review_export(case_id: str, out: Path, identity_files: tuple[Path, ...], lan
     if out.exists() or out.is_symlink():
         raise _fail(f"{out} exists already; refusing to overwrite")
 
-    async def fetch() -> tuple[OpenedTip, list[bytes], _Extras]:
+    questionnaire = _questionnaire(settings)
+    options = ViewOptions(lang, True, _species())
+
+    async def export() -> list[ExportedFile]:
         async with _desk(settings, identities, _reviewer(None)) as desk:
             opened = await _open(desk, case_id)
             try:
-                files = desk.attachments(opened)
+                written = await export_to(desk, opened, out, questionnaire, options)
             except TipUnreadable as exc:
                 raise _fail(f"case {case_id}: {exc.reason}") from exc
-            return opened, files, await _extras(desk, case_id)
-
-    opened, files, (thread, verdict, unreadable) = _run(fetch())
-    view = tip_view(
-        opened,
-        _questionnaire(settings),
-        ViewOptions(lang, True, _species()),
-        thread=thread,
-        verdict=verdict,
-        verdict_unreadable=unreadable,
-    )
-    followup = None
-    if thread is not None:
-        asked, items = thread
-        followup = json.dumps(
-            {
-                "case_id": case_id,
-                "questions_asked": asked,
-                "thread": [{k: v for k, v in vars(i).items() if v is not None} for i in items],
-            },
-            ensure_ascii=False,
-            indent=2,
-        ).encode("utf-8")
-    try:
-        written = export_case(
-            out,
-            transcript_json=opened.plaintext,
-            transcript_txt=render_text(view, width=100),
-            attachments=files,
-            followup_json=followup,
-        )
-    except FileExistsError as exc:
-        raise _fail(f"{out} exists already; refusing to overwrite") from exc
-    except OSError as exc:
-        raise _fail(f"cannot write {out}: {exc.strerror}") from exc
-
-    async def log() -> None:
-        async with _desk(settings, identities, _reviewer(None)) as desk:
+            except FileExistsError as exc:
+                raise _fail(f"{out} exists already; refusing to overwrite") from exc
+            except OSError as exc:
+                raise _fail(f"cannot write {out}: {exc.strerror}") from exc
             await desk.record_export(case_id, len(written), _recipients(identities))
+            return written
 
-    _run(log())
+    written = _run(export())
     click.echo(f"Case {case_id} exported to {out} (owner-only):")
     for file in written:
         click.echo(f"  {file.name}  {file.size} bytes")
@@ -571,17 +547,11 @@ def review_ask(
     copy_to = _recipients(identities)
 
     async def ask() -> int:
-        async with open_runtime(settings, intake=False) as runtime:
-            store = FollowupStore(runtime.client)
-            recipient = await store.recipient(case_id)
-            if recipient is None:
-                raise _fail(f"the tipster of {case_id} did not ask for follow-up")
-            sealed = encrypt(text.encode("utf-8"), [X25519Recipient.parse(recipient)])
-            waiting = await store.ask(case_id, sealed)
-            if copy_to:
-                desk = Desk(runtime.queue, identities, reviewer=_reviewer(reviewer))
-                await store.answer(case_id, desk.seal_question_copy(case_id, text, copy_to))
-            return waiting
+        async with _desk(settings, identities, _reviewer(reviewer)) as desk:
+            try:
+                return await desk.ask(case_id, text, copy_to)
+            except NoFollowup as exc:
+                raise _fail(str(exc)) from exc
 
     waiting = _run(ask())
     click.echo(f"Question left for {case_id} ({waiting} waiting in all).")
@@ -616,7 +586,7 @@ def review_stats(identity_files: tuple[Path, ...], lang: str, days: int, as_json
     identities = _identities(identity_files)
     settings = _settings()
     questionnaire = _questionnaire(settings)
-    category = _category_question(questionnaire)
+    category = category_question(questionnaire)
 
     async def stats() -> Stats:
         async with _desk(settings, identities, _reviewer(None)) as desk:
@@ -639,6 +609,7 @@ def review_stats(identity_files: tuple[Path, ...], lang: str, days: int, as_json
             "by_category": numbers.by_category,
             "verdicts": numbers.verdicts,
             "by_risk": numbers.by_risk,
+            "by_day": numbers.by_day,
         }
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
         return
@@ -662,7 +633,7 @@ def review_stats(identity_files: tuple[Path, ...], lang: str, days: int, as_json
     click.echo(f"  per language: {languages or 'none'}")
     if category is not None:
         categories = ", ".join(
-            f"{_option_label(renderer, category, option)} {n}"
+            f"{option_label(renderer, category, option)} {n}"
             for option, n in numbers.by_category.items()
         )
         click.echo(f"  per category: {categories or 'none'}")
@@ -821,23 +792,3 @@ def _custody_line(entry: CustodyEntry) -> str:
     elif entry.action == "export":
         what += f" of {d.get('files')} files"
     return f"#{entry.seq}  {entry.day.isoformat()}  {clean(entry.reviewer)}  {what}"
-
-
-def _category_question(questionnaire: Questionnaire) -> str | None:
-    """The question that says what kind of crime a tip reports: ``category`` if the
-    questionnaire has it, else its first choice question that is not the receipt one."""
-    if questionnaire.get("category") is not None:
-        return "category"
-    receipt = questionnaire.receipt_question()
-    for question in questionnaire.questions:
-        if question.type == "choice" and question is not receipt:
-            return question.id
-    return None
-
-
-def _option_label(renderer: Renderer, question_id: str, option: str) -> str:
-    if option == "skipped":
-        return renderer.msgid(m.SUMMARY_SKIPPED)
-    if option == "none":
-        return "(no answer)"
-    return clean(renderer.answer(question_id, ChoiceAnswer(option)))
