@@ -330,8 +330,17 @@ class _Answers:
         return line
 
     def prompt(self, question_id: str, prompt: object) -> str:
-        text = " ".join(str(prompt or "").split())
-        return clean(self.renderer.msgid(text) if text else f"[{question_id}]")
+        """The prompt in this view's language, on one line. Looked up as sealed first (a
+        prompt of several paragraphs is a msgid with its line breaks), then with its
+        spaces collapsed."""
+        raw = str(prompt or "")
+        text = " ".join(raw.split())
+        if not text:
+            return clean(f"[{question_id}]")
+        translated = self.renderer.msgid(raw)
+        if translated == raw:
+            translated = self.renderer.msgid(text)
+        return clean(" ".join(translated.split()))
 
 
 def _ok(data: dict[str, Any]) -> bool:

@@ -145,3 +145,20 @@ def test_crafted_text_cannot_drive_the_terminal() -> None:
     assert "[bold red]FAKE[/]" in text  # shown literally, not as markup
     assert "ok\n" in text and "next line" in text
     assert clean("a\tb\x00c\u2066d") == "a bcd"
+
+
+def test_a_prompt_of_several_paragraphs_is_shown_translated() -> None:
+    q = default_questionnaire()
+    notice = q.get("safety")
+    assert notice is not None and "\n" in notice.prompt
+    opened = _opened({"safety": {"type": "choice", "option": "continue"}}, "ar")
+    opened.transcript["transcript"] = [
+        {
+            "question": "safety",
+            "prompt": notice.prompt,
+            "answer": {"type": "choice", "option": "continue"},
+        }
+    ]
+    text = _text(opened, "en")
+    arabic = " ".join(Renderer("ar", q).msgid(notice.prompt).split())
+    assert arabic in text and "Before you start" not in text
