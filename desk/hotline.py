@@ -180,6 +180,10 @@ class Hotline:
             raise ValueError(f"the desk's intake must be the {CHANNEL!r} channel")
         self.intake = intake
         self.questionnaire = questionnaire
+        # A recording waits here, in this process's memory only, while the operator
+        # asks the caller whose voice it holds: it is scrubbed (and the voice disguised,
+        # unless someone else's) only then, so the original sound is never stored.
+        self._waiting: dict[str, tuple[str, bytes]] = {}
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -247,6 +251,7 @@ class Hotline:
                     return Outcome(current, findings=tuple(findings), typed=typed)
             event = Text(typed)
         actions = await self.intake.handle(call_id, event, taken_by=taken_by)
+        actions = await self._fetch_waiting(call_id, actions)
         if any(isinstance(a, Ask) and a.step == WIPE_STEP for a in actions):
             actions = await self._close(call_id, actions)
         return Outcome(actions)
@@ -261,7 +266,13 @@ class Hotline:
         if state.step != step or state.step == WIPE_STEP:
             return Outcome(await self.current(call_id) or [], stale=True)
         ref = f"desk-{secrets.token_hex(8)}"
-        actions = await self.intake.handle(call_id, Attachment(ref, "file", len(data)))
+        kind = recording_kind(data) or "file"
+        actions = await self.intake.handle(call_id, Attachment(ref, kind, len(data)))
+        if kind != "file" and not any(isinstance(a, FetchAttachment) for a in actions):
+            # Whose voice? The engine asks (the question is read to the caller); the
+            # file waits for the answer.
+            self._waiting[call_id] = (ref, data)
+            return Outcome([*actions])
         said: list[Action | WipeChat] = [a for a in actions if not isinstance(a, FetchAttachment)]
         fetch = next((a for a in actions if isinstance(a, FetchAttachment) and a.ref == ref), None)
         if fetch is not None:
@@ -270,6 +281,32 @@ class Hotline:
             # "n files received" only when this one was kept; the reason otherwise.
             said = [*told, *said] if kept else list(told)
         return Outcome([*said, *(await self.current(call_id) or [])])
+
+    async def _fetch_waiting(
+        self, call_id: str, actions: list[Action | WipeChat]
+    ) -> list[Action | WipeChat]:
+        """Carry out the engine's FetchAttachment for a recording waiting for its voice
+        answer: scrub it now (disguised unless someone else's) and say what was done. A
+        recording this process no longer holds (the desk restarted) is dropped, and the
+        operator is told to add it again."""
+        index = next((i for i, a in enumerate(actions) if isinstance(a, FetchAttachment)), None)
+        if index is None:
+            return actions
+        fetch = actions[index]
+        assert isinstance(fetch, FetchAttachment)
+        before, rest = actions[:index], actions[index + 1 :]
+        waiting = self._waiting.get(call_id)
+        if waiting is not None and waiting[0] == fetch.ref:
+            del self._waiting[call_id]
+            told = await self.intake.attach(
+                call_id, fetch.ref, waiting[1], keep_voice=fetch.keep_voice
+            )
+        else:
+            told = await self.intake.fetch_failed(call_id, fetch.ref, "failed")
+        if fetch.ref in _attachment_refs(await self.intake.state(call_id)):
+            return [*before, *told, *rest]
+        # Not kept: its "received" is not true; the question stays.
+        return [*before, *told, *(a for a in rest if not isinstance(a, Say))]
 
     async def suggest_species(
         self, call_id: str, typed: str, operator_lang: str, limit: int = 5
@@ -395,6 +432,23 @@ class Hotline:
             files=files,
             species=kind == "species" and self.questionnaire.species is not None,
         )
+
+
+def recording_kind(data: bytes) -> str | None:
+    """``audio`` or ``video`` when the bytes look like a recording (by their first bytes
+    only: the file is read properly, in the scrub child, later), else None."""
+    head = data[:64]
+    if (
+        head.startswith(b"OggS")
+        or head.startswith(b"ID3")
+        or head[:2] in (b"\xff\xfb", b"\xff\xf3")
+    ):
+        return "audio"
+    if head[4:8] == b"ftyp":
+        return "audio" if head[8:12] in (b"M4A ", b"M4B ") else "video"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video"  # Matroska or WebM
+    return None
 
 
 def _attachment_refs(state: State | None) -> set[str]:
