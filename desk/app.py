@@ -357,6 +357,25 @@ def _refused_anonymous() -> web.HTTPException:
     return web.HTTPForbidden(text="Sign in first.", content_type="text/plain")
 
 
+def guard_headers(
+    response: web.StreamResponse, *, csp: str, tls: bool, frame: str = "DENY"
+) -> None:
+    """The headers every response of either desk carries: nothing cached (decrypted
+    tips, drafts), a strict Content-Security-Policy, no sniffing, framing only as
+    ``frame`` says, no referrer beyond the desk, and HSTS under TLS."""
+    response.headers["Server"] = "Tipline"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    response.headers["Content-Security-Policy"] = csp
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = frame
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    if tls:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+
+
 def _same_origin(request: web.Request) -> bool:
     """False for a request the browser says came from another site (or hides where it
     came from: the desk's own pages send their origin, under ``Referrer-Policy:
@@ -414,17 +433,7 @@ def create_app(
             )
 
     async def headers(request: web.Request, response: web.StreamResponse) -> None:
-        response.headers["Server"] = "Tipline"
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Pragma"] = "no-cache"
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-        if config.tls:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        guard_headers(response, csp=CSP, tls=config.tls)
 
     # A form may carry a file up to the scrubber's limit (what is bigger is refused there).
     app = web.Application(

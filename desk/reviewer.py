@@ -76,7 +76,7 @@ from storage.queue import entry_day, validate_case_id
 from storage.throttle import Throttle, ThrottleRule
 
 from .accounts import Account, Accounts
-from .app import CSP, DeskConfig, _same_origin, bcp47
+from .app import CSP, DeskConfig, _same_origin, bcp47, guard_headers
 from .charts import bar_chart, day_chart, days_of
 from .sessions import Session, SessionStore
 
@@ -1043,18 +1043,15 @@ def create_reviewer_app(
             )
 
     async def headers(request: web.Request, response: web.StreamResponse) -> None:
+        # An attachment (a PDF shown in a frame of the tip page) may be framed by the
+        # desk itself, under its own policy; every other response may not be framed.
         attachment = response.headers.pop("X-Tipline-Attachment", None) is not None
-        response.headers["Server"] = "Tipline"
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Pragma"] = "no-cache"
-        response.headers["Content-Security-Policy"] = ATTACHMENT_CSP if attachment else REVIEW_CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "SAMEORIGIN" if attachment else "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-        if config.desk.tls:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        guard_headers(
+            response,
+            csp=ATTACHMENT_CSP if attachment else REVIEW_CSP,
+            tls=config.desk.tls,
+            frame="SAMEORIGIN" if attachment else "DENY",
+        )
 
     async def sweeper() -> None:
         while True:
