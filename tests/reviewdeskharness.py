@@ -32,6 +32,7 @@ PASSPHRASE = "Tsavo-East-Galana-River-2026"
 #: Low for test speed; the desk opens whatever work factor the file has.
 WORK_FACTOR = 10
 DESCRIPTION = "Forty-two tusks packed in Voi-charcoal-sacks-7713 behind the market"
+LISTING = "https://ivory-carvings.example/listing/5521?ref=tg"
 ARABIC = "رأيت شاحنة محملة بقشور آكل النمل الحرشفي قرب الميناء"
 PLACE = "Godown 14, Kipevu road"
 REPLY = "The lorry is white, plate ending 4471-Mwatate"
@@ -78,6 +79,7 @@ class Tipster:
             "when": Choose("when", "ongoing"),
             "when_details": Text("Every Tuesday night"),
             "followup": Choose("followup", "yes" if followup else "no"),
+            "listing_links": Text(LISTING),
         }
         sending = ([("photo", photo)] if photo is not None else []) + list(files)
         attached = not sending

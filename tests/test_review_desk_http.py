@@ -715,3 +715,16 @@ async def test_any_case_opens_by_its_id_without_being_claimed(
     assert await parts.queue.claimed_per_consumer() == {"someone-else": 1}  # not claimed
     assert (await client.get("/case", params={"case": "../etc"})).status == 404
     assert (await client.get("/tips/aaaaaaaaaaaaaaaaaaaaaaaa")).status == 404
+
+
+async def test_a_listing_s_link_is_shown_defanged_and_never_as_a_link(
+    client: Client, parts: ReviewerParts
+) -> None:
+    await parts.tipster.report(category="sale")  # a sale online: the listing is asked
+    await log_in(client, "wanjiru", PASSWORD)
+    await unlock(client)
+    case_id = await case_of(client)
+    html = await (await client.get(f"/tips/{case_id}")).text()
+    assert "hxxps://ivory-carvings[.]example/listing/5521?ref=tg" in html
+    assert "https://ivory-carvings" not in html and "ivory-carvings.example" not in html
+    assert "Opening one contacts that site" in html
