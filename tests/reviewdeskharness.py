@@ -4,6 +4,7 @@ for the HTTP and the browser tests."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from storage.followup import FollowupStore
 from tipline.species_loader import load_catalogue
 
 from .deskharness import questionnaire
+from .fakebotapi import FakeBotApi, walk
 
 PASSPHRASE = "Tsavo-East-Galana-River-2026"
 #: Low for test speed; the desk opens whatever work factor the file has.
@@ -116,6 +118,42 @@ class Tipster:
         await self._handle(chat, Text(text))
         await self._handle(chat, Choose("_wipe", "no"))
         return [str(dict(r.msg.values).get("question", "")) for r in said if isinstance(r, Say)]
+
+
+async def telegram_report(intake: Intake, *, lang: str, description: str) -> None:
+    """One whole report the way a tipster sends it: over Telegram (the real aiogram
+    framework talking HTTP to the fake Bot API server), into ``intake``."""
+    from bots.telegram import TelegramChannel, run_bot, seen_updates
+    from bots.telegram.aiogram_bot import AiogramFramework
+    from bots.telegram.common import BotApi
+
+    from .test_telegram_parity import script, tipster
+
+    fake = FakeBotApi()
+    await fake.start()
+    stop = asyncio.Event()
+    framework = AiogramFramework(fake.token, fake.base_url)
+
+    def make_channel(api: BotApi, bot_id: int) -> TelegramChannel:
+        seen = seen_updates(intake.drafts.client, SECRET, bot_id)
+        return TelegramChannel(intake, intake.engine.questionnaire, api, seen=seen)
+
+    task = asyncio.create_task(run_bot(framework, make_channel, stop, poll_timeout=5))
+    try:
+        await fake.wait_for(lambda: bool(fake.calls_of("getUpdates")) or task.done())
+        user = tipster(fake, 7_400_000_000 + secrets.randbelow(10**8), language_code=lang)
+        await user.send("/start")
+        await fake.settled()
+        answers = script(user, description=lambda: user.send(description))
+        await walk(user, answers, until="review")
+        await user.tap("send")
+        await fake.settled()
+        await user.tap("no")  # keep the chat
+        await fake.settled()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await fake.stop()
 
 
 def _last_ask(replies: list[Reply]) -> Ask:

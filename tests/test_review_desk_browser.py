@@ -2,7 +2,8 @@
 chromedriver (the operator desk's browser fixture: nothing is downloaded).
 
 One browser and one reviewer desk for the module, over the suite's real Redis servers,
-with tips that came through the intake (one with a photo and follow-up, one in Arabic).
+with tips that came through the intake (one with a photo and follow-up) and over
+Telegram (one in Arabic, through the fake Bot API server and the real aiogram).
 A reviewer signs in with a passphrase-protected identity, takes the next tip, reads it,
 records a verdict, asks a question, reads the tipster's answer, exports the case and
 sees the statistics change. Two reviewers in two sessions (the desk at 127.0.0.1 and at
@@ -46,6 +47,7 @@ from .reviewdeskharness import (
     SECRET,
     ReviewerParts,
     build_reviewer_desk,
+    telegram_report,
 )
 from .samples.documents import pdf_sample
 from .samples.images import camera_jpeg
@@ -216,7 +218,8 @@ def test_a_reviewer_reads_judges_asks_exports_and_counts(
         parts.tipster.report(photo=camera_jpeg(tmp_path), files=files, followup=True)
     )
     assert code is not None
-    server.call(parts.tipster.report(lang="ar", description=ARABIC))
+    # The Arabic tip comes the way tipsters send them: over Telegram.
+    server.call(telegram_report(parts.tipster.intake, lang="ar", description=ARABIC))
     responses(d)  # forget what came before
     d.get(f"{server.url()}/login")
     d.save_screenshot(str(shots / "review-login.png"))
