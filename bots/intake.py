@@ -280,6 +280,32 @@ class Intake:
                 draft = _Draft(None, self.engine.initial())
             return await self._run(key, draft, event, update=update, taken_by=taken_by)
 
+    async def take(
+        self,
+        conversation_id: str,
+        decide: Callable[[State | None], Event | None],
+        *,
+        update: str,
+    ) -> list[Reply] | None:
+        """An input of a channel that delivers again after a crash, with one read of the
+        draft: the replies of ``update`` when it was taken already (see :meth:`handle`);
+        else the event ``decide`` makes of the conversation's state (None when there is
+        no draft, or it is over), applied. None when ``decide`` gives no event."""
+        key = self._secret.pseudonym(self.channel, conversation_id)
+        async with self._lock(key):
+            draft = await self._load(key)
+            if draft is not None:
+                replayed = _replayed(draft, update)
+                if replayed is not None:
+                    return replayed
+            state = None if draft is None or draft.state.phase == "closed" else draft.state
+            event = decide(state)
+            if event is None:
+                return None
+            if draft is None or state is None:
+                draft = _Draft(None, self.engine.initial())
+            return await self._run(key, draft, event, update=update)
+
     async def state(self, conversation_id: str) -> State | None:
         """The conversation's current state, or None when it has no draft (or is over)."""
         state, _replies = await self.view(conversation_id)

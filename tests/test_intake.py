@@ -682,3 +682,22 @@ async def test_the_outbox_keeps_the_last_replies_of_a_closed_conversation_until_
     # A conversation that is over starts afresh on new input.
     fresh = await h.intake.handle(CHAT_ID, Start(), update="u-new")
     assert m.WELCOME in [a.msg.id for a in fresh if isinstance(a, Say)]
+
+
+async def test_take_reads_once_replays_and_starts_nothing_when_told_not_to(
+    harness: Harness,
+) -> None:
+    h = harness
+    seen: list[object] = []
+
+    def nothing(state: State | None) -> Event | None:
+        seen.append(state)
+        return None
+
+    assert await h.intake.take(CHAT_ID, nothing, update="u1") is None
+    assert seen == [None] and await h.intake.state(CHAT_ID) is None  # no draft made
+    first = await h.intake.take(CHAT_ID, lambda state: Start(), update="u2")
+    assert first is not None and m.WELCOME in [a.msg.id for a in first if isinstance(a, Say)]
+    # The same update again: its replies, and ``decide`` is not even asked.
+    assert await h.intake.take(CHAT_ID, nothing, update="u2") == first
+    assert len(seen) == 1

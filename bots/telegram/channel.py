@@ -262,13 +262,20 @@ class TelegramChannel:
             await self._remove_keyboard(chat_id, tap.message_id)
         conversation = str(chat_id)
         token = self.seen.token(update_id)
-        # One read: where the conversation is, and whether this update was taken already
-        # (a crash after the step was saved): then its saved replies go out again.
-        state, replies = await self.intake.view(conversation, token)
         if incoming.message_id is not None:
             chat.unremembered.insert(0, incoming.message_id)  # a typed "yes" to a wipe too
+
+        def decide(state: State | None) -> Event | None:
+            # A button of a conversation that is over (or expired) starts nothing.
+            if state is None and tap is not None:
+                return None
+            return self._event(incoming, chat, state)
+
+        # One read of the draft: whether this update was taken already (a crash after its
+        # step was saved: its saved replies go out again), else its event, applied.
+        replies = await self.intake.take(conversation, decide, update=token)
         sent: list[int] = []
-        if replies is None and state is None and tap is not None:
+        if replies is None:
             # A button of a conversation that is over (or expired) starts nothing by
             # itself: say so, and how to begin again.
             lang = chat.lang or self.intake.engine.language_for(incoming.language_code)
@@ -278,9 +285,6 @@ class TelegramChannel:
             await self.seen.mark(update_id, SeenUpdates.DONE)
             self._done.put(update_id, True)
             return
-        if replies is None:
-            event = self._event(incoming, chat, state)
-            replies = await self.intake.handle(conversation, event, update=token)
         sent = await self._perform(chat_id, replies, chat, token)
         ids = [*chat.unremembered, *sent]
         chat.unremembered.clear()
