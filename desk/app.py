@@ -10,8 +10,6 @@ that a browser marks as cross-site is refused before anything else is looked at.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -33,6 +31,15 @@ from storage.throttle import Throttle, ThrottleRule
 from .accounts import Account, Accounts
 from .hotline import CHANNEL, CallView, Hotline, Outcome, country_names
 from .sessions import CallBook, Session, SessionStore, new_call_id
+from .web import (
+    csrf_matches,
+    guard_headers,
+    login_failed,
+    login_scope,
+    login_throttled,
+    same_origin,
+    set_private_cookie,
+)
 
 __all__ = ["LOGIN_RULES", "DeskConfig", "create_app"]
 
@@ -124,9 +131,7 @@ class Desk:
         return Renderer(lang, self.hotline.questionnaire).rtl
 
     def _set_cookie(self, response: web.StreamResponse, name: str, value: str) -> None:
-        response.set_cookie(
-            name, value, path="/", httponly=True, samesite="Strict", secure=self.config.tls
-        )
+        set_private_cookie(response, name, value, tls=self.config.tls)
 
     async def _session(self, request: web.Request) -> tuple[Session, Account]:
         """The signed-in operator, or a redirect to the login page."""
@@ -157,8 +162,7 @@ class Desk:
         it carries (its name is dropped unread)."""
         data = await request.post()
         form = {k: v for k, v in data.items() if isinstance(v, str)}
-        sent = form.get("csrf", "")
-        if not csrf or not hmac.compare_digest(sent.encode(), csrf.encode()):
+        if not csrf_matches(form.get("csrf", ""), csrf):
             raise _Refused(403, "This form has expired or did not come from the desk. Reload.")
         upload = data.get("file")
         content = upload.file.read() if isinstance(upload, web.FileField) else None
@@ -183,18 +187,14 @@ class Desk:
         form = await self._form(request, expected)
         name = form.get("name", "").strip().casefold()
         password = form.get("password", "")
-        per_account, overall = self.config.login_rules
-        scope = "login:" + hashlib.sha256(name.encode()).hexdigest()[:32]
-        scopes = ((scope, per_account), ("login:all", overall))
-        for key, rule in scopes:
-            if await self.throttle.blocked(key, rule):
-                return self._login(
-                    request, 429, "Too many wrong passwords. Wait a little, then try again."
-                )
+        scope = login_scope(name)
+        if await login_throttled(self.throttle, self.config.login_rules, scope):
+            return self._login(
+                request, 429, "Too many wrong passwords. Wait a little, then try again."
+            )
         account = await self.accounts.authenticate(name, password)
         if account is None:
-            for key, rule in scopes:
-                await self.throttle.failed(key, rule)
+            await login_failed(self.throttle, self.config.login_rules, scope)
             log.info("a desk login failed")
             return self._login(request, 401, "Wrong name or password.")
         session = await self.sessions.create(account.name, account.generation)
@@ -357,38 +357,6 @@ def _refused_anonymous() -> web.HTTPException:
     return web.HTTPForbidden(text="Sign in first.", content_type="text/plain")
 
 
-def guard_headers(
-    response: web.StreamResponse, *, csp: str, tls: bool, frame: str = "DENY"
-) -> None:
-    """The headers every response of either desk carries: nothing cached (decrypted
-    tips, drafts), a strict Content-Security-Policy, no sniffing, framing only as
-    ``frame`` says, no referrer beyond the desk, and HSTS under TLS."""
-    response.headers["Server"] = "Tipline"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    response.headers["Content-Security-Policy"] = csp
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = frame
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-    if tls:
-        response.headers["Strict-Transport-Security"] = "max-age=31536000"
-
-
-def _same_origin(request: web.Request) -> bool:
-    """False for a request the browser says came from another site (or hides where it
-    came from: the desk's own pages send their origin, under ``Referrer-Policy:
-    same-origin``)."""
-    site = request.headers.get("Sec-Fetch-Site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    return origin == f"{request.scheme}://{request.host}"
-
-
 def create_app(
     *,
     hotline: Hotline,
@@ -412,7 +380,7 @@ def create_app(
     @web.middleware
     async def guard(request: web.Request, handler: HandlerType) -> web.StreamResponse:
         try:
-            if request.method not in ("GET", "HEAD") and not _same_origin(request):
+            if request.method not in ("GET", "HEAD") and not same_origin(request):
                 raise _Refused(403, "Cross-site requests are refused.")
             return await handler(request)
         except _Refused as exc:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import os
 import re
@@ -76,9 +75,18 @@ from storage.queue import entry_day, validate_case_id
 from storage.throttle import Throttle, ThrottleRule
 
 from .accounts import Account, Accounts
-from .app import CSP, DeskConfig, _same_origin, bcp47, guard_headers
+from .app import CSP, DeskConfig, bcp47
 from .charts import bar_chart, day_chart, days_of
 from .sessions import Session, SessionStore
+from .web import (
+    csrf_matches,
+    guard_headers,
+    login_failed,
+    login_scope,
+    login_throttled,
+    same_origin,
+    set_private_cookie,
+)
 
 __all__ = [
     "ATTACHMENT_CSP",
@@ -300,9 +308,7 @@ class ReviewerDesk:
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
     def _set_cookie(self, response: web.StreamResponse, name: str, value: str) -> None:
-        response.set_cookie(
-            name, value, path="/", httponly=True, samesite="Strict", secure=self.config.desk.tls
-        )
+        set_private_cookie(response, name, value, tls=self.config.desk.tls)
 
     async def _signed(self, request: web.Request) -> _Signed:
         """The signed-in reviewer, or a redirect to the login page."""
@@ -351,8 +357,7 @@ class ReviewerDesk:
     async def _form(self, request: web.Request, csrf: str) -> dict[str, str]:
         data = await request.post()
         form = {k: v for k, v in data.items() if isinstance(v, str)}
-        sent = form.get("csrf", "")
-        if not csrf or not hmac.compare_digest(sent.encode(), csrf.encode()):
+        if not csrf_matches(form.get("csrf", ""), csrf):
             raise _Refused(403, "This form has expired or did not come from the desk. Reload.")
         return form
 
@@ -394,22 +399,16 @@ class ReviewerDesk:
         return response
 
     async def _throttled(self, scope: str) -> bool:
-        per_account, overall = self.config.desk.login_rules
-        for key, rule in ((scope, per_account), ("login:all", overall)):
-            if await self.throttle.blocked(key, rule):
-                return True
-        return False
+        return await login_throttled(self.throttle, self.config.desk.login_rules, scope)
 
     async def _failed(self, scope: str) -> None:
-        per_account, overall = self.config.desk.login_rules
-        for key, rule in ((scope, per_account), ("login:all", overall)):
-            await self.throttle.failed(key, rule)
+        await login_failed(self.throttle, self.config.desk.login_rules, scope)
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         expected = request.cookies.get(LOGIN_COOKIE, "")
         form = await self._form(request, expected)
         name = form.get("name", "").strip().casefold()
-        scope = "login:" + hashlib.sha256(name.encode()).hexdigest()[:32]
+        scope = login_scope(name)
         if await self._throttled(scope):
             return self._login(429, "Too many wrong passwords. Wait a little, then try again.")
         account = await self.accounts.authenticate(name, form.get("password", ""))
@@ -818,8 +817,7 @@ class ReviewerDesk:
         case_id = self._case(request, signed)
         data = await request.post()
         form = {k: v for k, v in data.items() if isinstance(v, str)}
-        sent = form.get("csrf", "")
-        if not hmac.compare_digest(sent.encode(), signed.session.csrf.encode()):
+        if not csrf_matches(form.get("csrf", ""), signed.session.csrf):
             raise _Refused(403, "This form has expired or did not come from the desk. Reload.")
         redact = [v for v in data.getall("redact", []) if isinstance(v, str)]
         opened = await self._open(desk, signed, case_id)
@@ -1018,7 +1016,7 @@ def create_reviewer_app(
     @web.middleware
     async def guard(request: web.Request, handler: HandlerType) -> web.StreamResponse:
         try:
-            if request.method not in ("GET", "HEAD") and not _same_origin(request):
+            if request.method not in ("GET", "HEAD") and not same_origin(request):
                 raise _Refused(403, "Cross-site requests are refused.")
             return await handler(request)
         except _Refused as exc:
