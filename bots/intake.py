@@ -19,7 +19,7 @@ import json
 import logging
 import secrets
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -68,6 +68,9 @@ log = logging.getLogger(__name__)
 
 _DRAFT_VERSION = 1
 _MAX_REMEMBERED = 2000  # message ids kept for a wipe; a longer chat wipes its newest
+# Done inputs remembered per conversation: more than a channel can have delivered again
+# at once (Telegram redelivers only what was not confirmed, a batch at most).
+_DONE_KEPT = 32
 # A state the engine does not know: it restarts the conversation and says so.
 _UNREADABLE = State(phase="asking", step="_unreadable")
 
@@ -155,7 +158,9 @@ class _Draft:
     messages: list[int] = field(default_factory=list)  # the channel's ids, for a wipe
     followup_case: str | None = None  # the case a receipt code opened, until the answer
     outbox: _Outbox | None = None  # the last step's replies, until they went out
-    done: str | None = None  # the channel's token of the last input whose replies went out
+    #: The channel's tokens of the latest inputs whose replies went out (newest last), so
+    #: that an input delivered again after a crash is known without another record.
+    done: list[str] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
         return json.dumps(
@@ -194,8 +199,12 @@ class _Draft:
             raise ValueError("malformed draft follow-up")
         outbox = doc.get("outbox")
         done = doc.get("done")
-        if done is not None and not isinstance(done, str):
-            raise ValueError("malformed draft token")
+        if done is None:
+            done = []
+        elif isinstance(done, str):
+            done = [done]  # a draft written before several were kept
+        if not isinstance(done, list) or not all(isinstance(t, str) for t in done):
+            raise ValueError("malformed draft tokens")
         state = state_from_json(doc.get("state"))
         return cls(
             case_id,
@@ -286,11 +295,14 @@ class Intake:
         decide: Callable[[State | None], Event | None],
         *,
         update: str,
+        done_elsewhere: Callable[[], Awaitable[bool]] | None = None,
     ) -> list[Reply] | None:
         """An input of a channel that delivers again after a crash, with one read of the
         draft: the replies of ``update`` when it was taken already (see :meth:`handle`);
         else the event ``decide`` makes of the conversation's state (None when there is
-        no draft, or it is over), applied. None when ``decide`` gives no event."""
+        no draft, or it is over), applied. None when ``decide`` gives no event. Where no
+        draft remembers the input (the conversation ended with it), ``done_elsewhere``
+        says whether the channel recorded it done; then nothing is replayed."""
         key = self._secret.pseudonym(self.channel, conversation_id)
         async with self._lock(key):
             draft = await self._load(key)
@@ -299,6 +311,8 @@ class Intake:
                 if replayed is not None:
                     return replayed
             state = None if draft is None or draft.state.phase == "closed" else draft.state
+            if state is None and done_elsewhere is not None and await done_elsewhere():
+                return []
             event = decide(state)
             if event is None:
                 return None
@@ -400,8 +414,11 @@ class Intake:
             if draft is None:
                 return
             changed = False
-            if done is not None and draft.outbox is not None and draft.outbox.update == done:
-                draft.outbox, draft.done, changed = None, done, True
+            if done is not None and done not in draft.done:
+                if draft.outbox is not None and draft.outbox.update == done:
+                    draft.outbox = None
+                draft.done = [*draft.done, done][-_DONE_KEPT:]
+                changed = True
             if draft.state.phase == "closed":
                 if draft.outbox is None:
                     await self.drafts.delete(key)
@@ -656,7 +673,7 @@ def _replayed(draft: _Draft, update: str) -> list[Reply] | None:
     or nothing when they went out. None when the input is new."""
     if draft.outbox is not None and draft.outbox.update == update:
         return list(draft.outbox.replies)
-    if draft.done == update:
+    if update in draft.done:
         return []
     return None
 

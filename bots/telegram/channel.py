@@ -25,8 +25,10 @@ Per update, in order:
 6. the replies are carried out (messages; a file fetched and handed to the Intake, which
    scrubs it and puts what it told in the fetch's place in the outbox; the chat wiped,
    and the tipster told whether every message went), the ids of the tipster's and the
-   bot's messages are noted in the draft for a later wipe and the outbox emptied, and the
-   update is marked *done*.
+   bot's messages are noted in the draft for a later wipe, the outbox emptied and the
+   update's token added to the draft's recent done ones (in that one write). An update
+   after which no draft remains (the conversation ended, or a press on one that is over)
+   is marked done in :class:`SeenUpdates` instead.
 
 An update delivered again after a crash is recognised by the draft: if its step was
 saved, the outbox is carried out again (the same texts and keyboards), never the step;
@@ -138,10 +140,11 @@ _MEMORY_CHATS = 10_000
 
 
 class SeenUpdates:
-    """Which updates are done (their step saved and its replies sent), in Redis under an
-    HMAC of the update id (never the id itself), for :data:`SEEN_TTL`. An update whose
-    step was saved but whose replies may not have gone out is known by the draft itself
-    (its outbox, under :meth:`token`), not here."""
+    """Updates done after which no draft remains (the conversation ended with them, or a
+    press on one that was over was answered), in Redis under an HMAC of the update id
+    (never the id itself), for :data:`SEEN_TTL`. Every other update is known by its
+    draft, under :meth:`token`: its outbox until the replies went out, then among the
+    draft's recent done tokens."""
 
     DONE: Final = b"d"
 
@@ -255,9 +258,6 @@ class TelegramChannel:
             return
         if tap is not None:
             await self._answer(tap)  # at once, before anything can fail or take time
-        if await self.seen.status(update_id) == SeenUpdates.DONE:
-            self._done.put(update_id, True)
-            return
         if tap is not None and tap.message_id is not None:
             await self._remove_keyboard(chat_id, tap.message_id)
         conversation = str(chat_id)
@@ -273,7 +273,12 @@ class TelegramChannel:
 
         # One read of the draft: whether this update was taken already (a crash after its
         # step was saved: its saved replies go out again), else its event, applied.
-        replies = await self.intake.take(conversation, decide, update=token)
+        async def done_elsewhere() -> bool:
+            return await self.seen.status(update_id) == SeenUpdates.DONE
+
+        replies = await self.intake.take(
+            conversation, decide, update=token, done_elsewhere=done_elsewhere
+        )
         sent: list[int] = []
         if replies is None:
             # A button of a conversation that is over (or expired) starts nothing by
@@ -294,9 +299,8 @@ class TelegramChannel:
             await self.seen.mark(update_id, SeenUpdates.DONE)
             await self.intake.remember(conversation, ids, done=token)
         else:
-            # The draft records the update done (its outbox emptied) before the mark.
+            # The draft records the update done (its outbox emptied): no other mark.
             await self.intake.remember(conversation, ids, done=token)
-            await self.seen.mark(update_id, SeenUpdates.DONE)
         self._done.put(update_id, True)
 
     def _chat(self, chat_id: int) -> _Chat:
