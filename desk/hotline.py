@@ -48,7 +48,7 @@ from conversations import (
 from conversations import messages as m
 from conversations.answers import AttachmentsAnswer
 from conversations.places import country_codes
-from conversations.state import FOLLOWUP_STEP, WIPE_STEP
+from conversations.state import FOLLOWUP_STEP, VOICE_STEP, WIPE_STEP
 
 from .identity import Finding, find_identifiers, redact
 
@@ -268,7 +268,7 @@ class Hotline:
         ref = f"desk-{secrets.token_hex(8)}"
         kind = recording_kind(data) or "file"
         actions = await self.intake.handle(call_id, Attachment(ref, kind, len(data)))
-        if kind != "file" and not any(isinstance(a, FetchAttachment) for a in actions):
+        if any(isinstance(a, Ask) and a.step == VOICE_STEP for a in actions):
             # Whose voice? The engine asks (the question is read to the caller); the
             # file waits for the answer.
             self._waiting[call_id] = (ref, data)
@@ -336,7 +336,9 @@ class Hotline:
     async def _close(
         self, call_id: str, actions: list[Action | WipeChat]
     ) -> list[Action | WipeChat]:
-        """Decline the wipe offer: the draft goes, the call is over."""
+        """Decline the wipe offer: the draft goes, the call is over (and so does a
+        recording still waiting for its voice answer)."""
+        self._waiting.pop(call_id, None)
         more = await self.intake.handle(call_id, Choose(WIPE_STEP, "no"))
         kept = [a for a in actions if not (isinstance(a, Ask) and a.step == WIPE_STEP)]
         return [*kept, *more]
