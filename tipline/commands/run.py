@@ -40,6 +40,7 @@ from ..runtime import offered_questionnaire, open_runtime
 from ..settings import ConfigError, Settings, secret_from_env
 
 if TYPE_CHECKING:  # the Telegram code is imported when the command runs, not for every command
+    from bots.intake import Intake
     from bots.telegram import TelegramChannel, WebhookOptions
     from bots.telegram.common import BotApi, Framework
     from conversations import Questionnaire
@@ -111,20 +112,31 @@ def _framework(name: str, token: str, api_base: str | None) -> Framework[Any]:
 
 
 async def _metrics(
-    runtime: Runtime, questionnaire: Questionnaire, host: str, port: int | None
+    runtime: Runtime, intake: Intake, questionnaire: Questionnaire, host: str, port: int | None
 ) -> tuple[Observer, MetricsServer | None]:
-    """The metrics and their server, started; a no-op observer when they are off."""
+    """The metrics and their server, started; a no-op observer when they are off. With
+    metrics on, the intake counts its conversations in the shared Redis too."""
     if port is None:
         return Observer(), None
+    from bots.progress import step_labels
+    from storage.tally import ConversationTally
+
     from ..metrics import Metrics, MetricsServer, redis_ready
 
-    metrics = Metrics(questionnaire.languages)
+    progress = ConversationTally(runtime.drafts.client, ttl=runtime.drafts.ttl)
+    metrics = Metrics(
+        questionnaire.languages,
+        steps=step_labels(questionnaire),
+        progress=progress,
+        spool=runtime.spool,
+    )
     ready = redis_ready([runtime.client, runtime.drafts.client], runtime.spool.directory)
     server = MetricsServer(metrics, ready, host, port)
     try:
         await server.start()
     except OSError as exc:
         raise ConfigError(f"the metrics cannot listen on {host}:{port}: {exc.strerror}") from exc
+    intake.progress = progress
     return metrics, server
 
 
@@ -212,7 +224,9 @@ def telegram(
         bot = _framework(framework, token, api_base)
         async with open_runtime(settings) as runtime:
             intake = runtime.intake("telegram", questionnaire)
-            metrics, server = await _metrics(runtime, questionnaire, metrics_host, metrics_port)
+            metrics, server = await _metrics(
+                runtime, intake, questionnaire, metrics_host, metrics_port
+            )
             intake.observer = metrics
 
             def make_channel(api: BotApi, bot_id: int) -> TelegramChannel:
