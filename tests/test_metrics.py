@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import Counter as Tally
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -124,6 +125,15 @@ async def test_a_conversation_leaves_counts_and_no_identity(
         assert m.SUBMITTED in user.texts()
         assert await TipQueue(redis_client).depth() == 1
         status, body = await _get(port, "/metrics")
+        # The bot counted the conversation in the shared Redis, for today (not yet shown).
+        today: Tally[str] = Tally()
+        for field, count in (
+            await ephemeral_client.hgetall("tipline:metrics:conversations")
+        ).items():
+            today[(field if isinstance(field, str) else field.decode()).split("|", 1)[1]] += int(
+                count
+            )
+        assert today == {"started|telegram|report": 1, "finished|telegram|submitted": 1}
     finally:
         await bot.stop()
     assert status == 200

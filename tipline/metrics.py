@@ -11,8 +11,8 @@ anything else is counted as ``other``. Every series exists from the start at zer
 the first appearance of a series tells nothing either. Tips are counted per UTC day and
 published only once that day is over (P4: a day, never a time): ``tipline_tips_total``
 jumps after midnight UTC, all at once, so a scrape never dates a tip more finely than
-the transcript does. A restart loses the
-unpublished count of the current day, never a tip.
+the transcript does. A restart loses the unpublished count of the current day, never a
+tip.
 
 Conversations (started, finished, cancelled and abandoned at a step) are counted in the
 ephemeral Redis that every process of the bot shares (storage.tally), also per UTC day,
