@@ -386,6 +386,37 @@ async def test_a_draft_in_use_moves_its_deadline_and_is_never_counted_left(
     assert _totals_for(await tally.totals(), "abandoned") == {"country": 1}
 
 
+async def test_two_processes_agree_on_one_conversation(
+    ephemeral_client: aioredis.Redis, ephemeral_url: str, tmp_path: Path
+) -> None:
+    """Two workers of one bot, each with its own client and tally: a conversation that
+    begins in one and ends in the other is counted once, and leaves nothing live."""
+    clock = Clock(MORNING)
+    ttl = timedelta(hours=24)
+    reviewer = X25519Identity.generate()
+    other = await connect(ephemeral_url)
+    try:
+        first, _ = _intake(ephemeral_client, tmp_path / "a", reviewer, ttl=ttl)
+        second, _ = _intake(other, tmp_path / "b", reviewer, ttl=ttl)
+        first.progress = ConversationTally(ephemeral_client, ttl=ttl, clock=clock)
+        second.progress = ConversationTally(other, ttl=ttl, clock=clock)
+        await _walk_to(first, "chat", "species")
+        await second.handle("chat", SCRIPT["species"])
+        await first.handle("chat", Cancel())
+        await second.handle("chat", Choose("_cancel", "yes"))
+        live = await ephemeral_client.hgetall(first.progress.live_key)
+        assert set(live.values()) == {b"0"}  # moved step by step, and out at the end
+        clock.now += 24 * HOUR
+        assert await second.progress.sweep() == 0
+        totals = await first.progress.totals()
+    finally:
+        await other.aclose()
+    assert _totals_for(totals, "started") == {"report": 1}
+    assert _totals_for(totals, "finished") == {"cancelled": 1}
+    assert _totals_for(totals, "cancelled") == {"country": 1}
+    assert _totals_for(totals, "abandoned") == {}
+
+
 async def test_the_scrape_shows_conversations_in_closed_sets_only(
     redis_client: aioredis.Redis, tmp_path: Path
 ) -> None:
