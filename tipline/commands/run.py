@@ -232,7 +232,7 @@ def telegram(
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     api_base = os.environ.get("TELEGRAM_API_BASE") or None
-    if workers > 1:
+    if workers > 1 and webhook is not None:
         ctx.exit(_supervise(ctx, webhook, workers, framework, max_in_flight, metrics_port))
     if worker_fd is not None:
         if webhook is None:
