@@ -19,7 +19,8 @@ import json
 import logging
 import secrets
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -62,6 +63,7 @@ from privacy.secrets import RECEIPT_LABEL, DraftCipher, DraftDecryptError, Serve
 from storage import DraftStore, Spool, StorageError, TipQueue, submit_durably
 from storage.drafts import Increment
 from storage.followup import FollowupStore
+from storage.locks import ConversationLocks
 from storage.tally import ConversationTally, Filing
 from storage.throttle import Throttle, ThrottleRule
 
@@ -272,8 +274,24 @@ class Intake:
         self._pepper = secret.derive(RECEIPT_LABEL)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._steps = step_labels(engine.questionnaire)
+        #: Set when several processes serve the channel (webhook workers): a conversation
+        #: is then held in Redis for the whole of an input (:meth:`exclusive`).
+        self.shared_locks: ConversationLocks | None = None
 
     # ------------------------------------------------------------------ public
+    @asynccontextmanager
+    async def exclusive(self, conversation_id: str) -> AsyncIterator[None]:
+        """Hold the conversation against other processes while the channel handles one
+        input (which takes several calls here, and Bot API calls in between); a no-op
+        without :attr:`shared_locks`. Raises
+        :class:`~storage.locks.ConversationBusy` (a StorageError) when another process
+        held it too long: the input is to be delivered again."""
+        if self.shared_locks is None:
+            yield
+            return
+        async with self.shared_locks.hold(self._secret.pseudonym(self.channel, conversation_id)):
+            yield
+
     async def handle(
         self,
         conversation_id: str,
