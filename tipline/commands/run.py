@@ -75,6 +75,22 @@ def telegram_token(env: Mapping[str, str]) -> str:
     return token
 
 
+def _token_file(path: Path, tipline: str) -> str:
+    """The bot token of a tipline of TIPLINE_CONFIG, from its token_file (never echoed)."""
+    try:
+        token = path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(
+            f"tipline {tipline!r}: cannot read token_file ({path}): {reason}"
+        ) from exc
+    if not _TOKEN.fullmatch(token):
+        raise ConfigError(
+            f"tipline {tipline!r}: token_file ({path}) does not hold a bot token (digits:letters)"
+        )
+    return token
+
+
 def _webhook(url: str | None, secret: str | None, listen: str) -> WebhookOptions | None:
     from bots.telegram import WebhookOptions
 
@@ -135,6 +151,12 @@ def command() -> None:
 
 @command.command("telegram")
 @click.option(
+    "--tipline",
+    envvar="TIPLINE_NAME",
+    metavar="NAME",
+    help="The tipline to serve, when TIPLINE_CONFIG names several (or TIPLINE_NAME).",
+)
+@click.option(
     "--framework",
     type=click.Choice(FRAMEWORKS),
     default="ptb",
@@ -176,6 +198,7 @@ def command() -> None:
     "Telegram, oldest first (or TELEGRAM_MAX_IN_FLIGHT).",
 )
 def telegram(
+    tipline: str | None,
     framework: str,
     webhook_url: str | None,
     webhook_secret: str | None,
@@ -195,8 +218,12 @@ def telegram(
         raise click.ClickException(str(exc)) from exc
     webhook = _webhook(webhook_url, webhook_secret, listen)
     try:
-        settings = Settings.from_env()
-        token = telegram_token(os.environ)
+        settings = Settings.from_env(tipline=tipline)
+        token = (
+            telegram_token(os.environ)
+            if settings.token_file is None
+            else _token_file(settings.token_file, settings.tipline)
+        )
         questionnaire = offered_questionnaire(settings)
         settings.recipients()
         secret = settings.secret()
@@ -216,7 +243,9 @@ def telegram(
             intake.observer = metrics
 
             def make_channel(api: BotApi, bot_id: int) -> TelegramChannel:
-                seen = seen_updates(runtime.drafts.client, secret, bot_id)
+                seen = seen_updates(
+                    runtime.drafts.client, secret, bot_id, prefix=settings.keys.telegram_updates
+                )
                 return TelegramChannel(
                     intake, questionnaire, api, seen=seen, flood=FloodLimiter(), observer=metrics
                 )
