@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
+from desk.accounts import Accounts
 from privacy import X25519Identity, write_identity_file
 from storage import DraftStore, StorageUnavailableError, TipQueue, check_ephemeral, connect
 from storage.custody import CustodyStore
@@ -46,7 +47,7 @@ def _section_lines() -> list[list[str]]:
     section = text[start : text.index("\n## ", start + 1)]
     blocks = re.findall(r"```redis\n(.*?)```", section, re.S)
     lines = [shlex.split(line) for block in blocks for line in block.splitlines() if line]
-    assert len(lines) >= 7, "the section shows no ACL lines"
+    assert len(lines) >= 8, "the section shows no ACL lines"
     return lines
 
 
@@ -136,6 +137,24 @@ async def test_a_tipline_s_bot_queues_to_its_own_stream_and_reads_none(durable: 
         await _refused(lambda: bot.keys("*"))
     finally:
         await bot.aclose()
+
+
+async def test_a_tipline_s_desk_keeps_its_own_accounts_only(durable: int) -> None:
+    desk = await _user(durable, "tipline-wildleaks-desk", "WILDLEAKS_DESK_PASSWORD")
+    try:
+        own = _queue(desk, WILD)
+        await own.ensure_group()
+        await own.submit("case-desk-1", b"sealed")  # the desk is an intake channel too
+        accounts = Accounts(desk, prefix=WILD.desk)
+        await accounts.add("amina", "operator", "correct horse battery staple")
+        assert await accounts.names() == ["amina"]
+        assert await accounts.authenticate("amina", "correct horse battery staple")
+        await _refused(lambda: Accounts(desk, prefix=FOREST.desk).names())
+        await _refused(lambda: Accounts(desk).names())
+        await _refused(lambda: own.claim_next("desk"))
+        await _refused(lambda: _queue(desk, FOREST).submit("case-forged-3", b"forged"))
+    finally:
+        await desk.aclose()
 
 
 async def test_a_tipline_s_reviewers_read_its_queue_only_and_no_drafts(

@@ -50,7 +50,10 @@ _TIPLINE = "tipline.name"
 
 
 def _choose_tipline(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is not None:
+    # A group and its subcommand may both have the option: one given on the command
+    # line wins over TIPLINE_NAME, which either of them may have read.
+    given = ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.COMMANDLINE
+    if value is not None and (given or _TIPLINE not in ctx.meta):
         ctx.meta[_TIPLINE] = value
 
 
