@@ -352,3 +352,14 @@ def test_run_telegram_refuses_without_a_name_and_names_a_missing_token(tmp_path:
     result = runner.invoke(main, ["run", "telegram", "--tipline", "beta-2"], env=env)
     assert result.exit_code == 1
     assert "does not hold a bot token" in result.output and "not a token" not in result.output
+
+
+def test_catalogues_check_takes_the_tipline_s_questionnaire(tmp_path: Path) -> None:
+    path, _, _ = _two(tmp_path)
+    runner = CliRunner()
+    env = {**_env(tmp_path, path), "TIPLINE_NAME": None}
+    refused = runner.invoke(main, ["catalogues", "check"], env=env)
+    assert refused.exit_code == 1 and "several tiplines (alpha, beta-2)" in refused.output
+    checked = runner.invoke(main, ["catalogues", "check", "--tipline", "alpha"], env=env)
+    assert checked.exit_code == 0, checked.output
+    assert "2 languages checked: no problems." in checked.output
