@@ -7,20 +7,29 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import aiohttp
+import pytest
 import redis.asyncio as aioredis
+from aiohttp import CookieJar, web
+from aiohttp.test_utils import TestClient, TestServer
 from click.testing import CliRunner, Result
 
 from desk import Accounts
-from privacy import X25519Identity
-from storage import connect
+from desk.reviewer import Keyring, create_reviewer_app
+from privacy import X25519Identity, write_identity_file
+from storage import TipQueue, connect
 from storage.keys import KeySpace
 from tipline.cli import main
 
+from .deskharness import questionnaire
+from .reviewdeskharness import PASSPHRASE, WORK_FACTOR
 from .test_desk_cli import Admin, _free_port, _login_page, _serve, _stop
+from .test_review_desk import queue_tip
+from .test_review_desk_http import case_of, log_in, take_next, unlock
 
 PASSWORD = "Ngorongoro-Crater-2026"
 T = TypeVar("T")
@@ -140,3 +149,61 @@ def test_a_tipline_s_desk_signs_in_only_its_own_people(
         assert session.startswith("tipline:t:alpha:desk:session:")
     finally:
         _stop(process)
+
+
+async def test_a_tipline_s_reviewer_desk_shows_its_queue_to_its_reviewers_only(
+    redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis, tmp_path: Path
+) -> None:
+    alpha = KeySpace("alpha")
+    identity = X25519Identity.generate()
+    key_file = tmp_path / "reviewer.key"
+    write_identity_file(key_file, identity, passphrase=PASSPHRASE, work_factor=WORK_FACTOR)
+    default_queue = TipQueue(redis_client)
+    queue = TipQueue(
+        redis_client,
+        stream=alpha.stream,
+        prefix=alpha.records,
+        dead_stream=alpha.dead,
+        verdicts=alpha.verdicts,
+    )
+    for each in (queue, default_queue):
+        await each.ensure_group()
+    theirs = await queue_tip(default_queue, [identity.recipient])
+    ours = await queue_tip(queue, [identity.recipient])
+    await Accounts(redis_client, prefix=alpha.desk).add("wanjiru", "reviewer", PASSWORD)
+    await Accounts(redis_client).add("odhiambo", "reviewer", PASSWORD)
+
+    def app(on: TipQueue) -> web.Application:
+        keyring = Keyring(key_file.read_bytes(), str(key_file), lock_after=timedelta(minutes=5))
+        return create_reviewer_app(
+            queue=on,
+            keys=alpha,
+            durable=redis_client,
+            ephemeral=ephemeral_client,
+            keyring=keyring,
+            questionnaire=questionnaire(),
+        )
+
+    with pytest.raises(ValueError, match="the queue is not the tipline's"):
+        app(default_queue)
+    client: TestClient[web.Request, web.Application] = TestClient(
+        TestServer(app(queue)), cookie_jar=CookieJar(unsafe=True)
+    )
+    await client.start_server()
+    try:
+        # The default tipline's account is no account here.
+        refused = await log_in(client, "odhiambo", PASSWORD)
+        assert refused.headers.get("Location") != "/unlock"
+        assert (await log_in(client, "wanjiru", PASSWORD)).headers["Location"] == "/unlock"
+        assert (await unlock(client)).headers["Location"] == "/queue"
+        assert await case_of(client) == ours
+        again = await take_next(client)  # nothing else waits in alpha's queue
+        assert again.headers.get("Location", "") != f"/tips/{theirs}"
+        missing = await client.get(f"/tips/{theirs}")
+        assert missing.status == 404
+    finally:
+        await client.close()
+    [session] = await ephemeral_client.keys("*desk:session:*")
+    assert (session.decode() if isinstance(session, bytes) else session).startswith(
+        alpha.desk + "session:"
+    )
