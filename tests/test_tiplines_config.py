@@ -276,6 +276,23 @@ def test_files_of_the_chosen_tipline_must_be_readable(tmp_path: Path) -> None:
         Settings.from_env({**_env(tmp_path, path), "REDIS_URL": ""}, tipline="beta-2")
 
 
+def test_a_tipline_s_own_questionnaire_is_read_and_named_when_missing(tmp_path: Path) -> None:
+    default = (ROOT / "conversations" / "default_questionnaire.yaml").read_text()
+    (tmp_path / "short.yaml").write_text(
+        default.replace("default_language: en", "default_language: sw")
+    )
+    path = _write(
+        tmp_path,
+        f"tiplines:\n  a:\n    token_file: t\n    recipients: {_recipient()}\n"
+        "    questionnaire: short.yaml\n  b:\n    token_file: t\n"
+        f"    recipients: {_recipient()}\n    questionnaire: gone.yaml\n",
+    )
+    own = Settings.from_env(_env(tmp_path, path), tipline="a").questionnaire()
+    assert own.default_language == "sw"
+    with pytest.raises(ConfigError, match=r"cannot read tipline 'b': questionnaire: .*gone\.yaml"):
+        Settings.from_env(_env(tmp_path, path), tipline="b").questionnaire()
+
+
 def test_a_language_the_questionnaire_lacks_is_refused(tmp_path: Path) -> None:
     path = _write(
         tmp_path,

@@ -329,7 +329,12 @@ class Settings:
             try:
                 text = self.questionnaire_file.read_text("utf-8")
             except OSError as exc:
-                raise ConfigError(f"cannot read TIPLINE_QUESTIONNAIRE: {exc}") from exc
+                where = (
+                    "TIPLINE_QUESTIONNAIRE"
+                    if self.tipline == DEFAULT_TIPLINE
+                    else (f"tipline {self.tipline!r}: questionnaire")
+                )
+                raise ConfigError(f"cannot read {where}: {exc}") from exc
         try:
             questionnaire = parse_questionnaire(text)
         except ValueError as exc:
