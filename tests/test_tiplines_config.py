@@ -380,3 +380,23 @@ def test_catalogues_check_takes_the_tipline_s_questionnaire(tmp_path: Path) -> N
     checked = runner.invoke(main, ["catalogues", "check", "--tipline", "alpha"], env=env)
     assert checked.exit_code == 0, checked.output
     assert "2 languages checked: no problems." in checked.output
+
+
+def test_a_language_without_a_complete_translation_is_refused_by_name(tmp_path: Path) -> None:
+    """Without a settings file such a language is quietly not offered; named in a
+    tipline's languages, it is an error to fix (nobody who chose it would be answered)."""
+    default = (ROOT / "conversations" / "default_questionnaire.yaml").read_text()
+    (tmp_path / "more.yaml").write_text(
+        default.replace("languages: [en, fr,", "languages: [en, de, fr,", 1)
+    )
+    path = _write(
+        tmp_path,
+        f"tiplines:\n  a:\n    token_file: t\n    recipients: {_recipient()}\n"
+        "    questionnaire: more.yaml\n    languages: [en, de]\n",
+    )
+    settings = Settings.from_env(_env(tmp_path, path))
+    assert settings.questionnaire().languages == ("en", "de")
+    with pytest.raises(ConfigError, match="tipline 'a': no complete translation for de"):
+        offered_questionnaire(settings)
+    everything = replace(settings, languages=None)
+    assert "de" not in offered_questionnaire(everything).languages
