@@ -19,12 +19,14 @@ import json
 import logging
 import secrets
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bots.observe import Observer
+from bots.progress import CHANNELS, active, label, lifecycle, step_labels
 from conversations import (
     Action,
     Ask,
@@ -59,7 +61,10 @@ from privacy.receipt import ReceiptKeys, new_code
 from privacy.scrub import DEFAULT_LIMITS, Limits, ScrubError, scrub_isolated
 from privacy.secrets import RECEIPT_LABEL, DraftCipher, DraftDecryptError, ServerSecret
 from storage import DraftStore, Spool, StorageError, TipQueue, submit_durably
+from storage.drafts import Increment
 from storage.followup import FollowupStore
+from storage.locks import ConversationLocks
+from storage.tally import ConversationTally, Filing
 from storage.throttle import Throttle, ThrottleRule
 
 __all__ = ["Intake", "WipeChat", "new_case_id"]
@@ -161,6 +166,9 @@ class _Draft:
     #: The channel's tokens of the latest inputs whose replies went out (newest last), so
     #: that an input delivered again after a crash is known without another record.
     done: list[str] = field(default_factory=list)
+    #: Where the conversation is counted for metrics (its step, its deadline hour), to
+    #: move the count when either changes; None when not counted (bots.progress).
+    filing: Filing | None = None
 
     def to_bytes(self) -> bytes:
         return json.dumps(
@@ -173,6 +181,7 @@ class _Draft:
                 "followup_case": self.followup_case,
                 "outbox": None if self.outbox is None else self.outbox.to_json(),
                 "done": self.done,
+                "filing": None if self.filing is None else self.filing.to_json(),
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -205,6 +214,7 @@ class _Draft:
             done = [done]  # a draft written before several were kept
         if not isinstance(done, list) or not all(isinstance(t, str) for t in done):
             raise ValueError("malformed draft tokens")
+        filing = doc.get("filing")
         state = state_from_json(doc.get("state"))
         return cls(
             case_id,
@@ -214,6 +224,7 @@ class _Draft:
             followup_case,
             None if outbox is None else _Outbox.from_json(outbox),
             done,
+            None if filing is None else Filing.from_json(filing),
         )
 
 
@@ -222,6 +233,8 @@ class Intake:
 
     #: Counts for metrics (bots.observe); the default counts nothing.
     observer: Observer = Observer()
+    #: Conversations started, finished, left at a step (storage.tally); None: not counted.
+    progress: ConversationTally | None = None
 
     def __init__(
         self,
@@ -260,8 +273,25 @@ class Intake:
         self.receipt_rules = receipt_rules
         self._pepper = secret.derive(RECEIPT_LABEL)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._steps = step_labels(engine.questionnaire)
+        #: Set when several processes serve the channel (webhook workers): a conversation
+        #: is then held in Redis for the whole of an input (:meth:`exclusive`).
+        self.shared_locks: ConversationLocks | None = None
 
     # ------------------------------------------------------------------ public
+    @asynccontextmanager
+    async def exclusive(self, conversation_id: str) -> AsyncIterator[None]:
+        """Hold the conversation against other processes while the channel handles one
+        input (which takes several calls here, and Bot API calls in between); a no-op
+        without :attr:`shared_locks`. Raises
+        :class:`~storage.locks.ConversationBusy` (a StorageError) when another process
+        held it too long: the input is to be delivered again."""
+        if self.shared_locks is None:
+            yield
+            return
+        async with self.shared_locks.hold(self._secret.pseudonym(self.channel, conversation_id)):
+            yield
+
     async def handle(
         self,
         conversation_id: str,
@@ -456,6 +486,7 @@ class Intake:
         new state with the replies (the outbox of ``update``) in one write. ``splice``
         (update, ref): the event answers that update's FetchAttachment(ref), whose place
         in that outbox its replies take."""
+        before, counted, replaced = draft.state, draft.filing is not None, False
         state, actions = self.engine.handle(draft.state, event)
         if draft.case_id is None and state.phase in ("asking", "submitting"):
             # A report begins: its case id is fixed now, before anything is saved, so a
@@ -495,7 +526,10 @@ class Intake:
                 # the engine offers next must still find them (P5). The new draft takes
                 # the old one's place in one write, below.
                 obsolete.extend(draft.files.values())
-                draft = _Draft(None, state, messages=draft.messages, done=draft.done)
+                draft = _Draft(
+                    None, state, messages=draft.messages, done=draft.done, filing=draft.filing
+                )
+                replaced = True
             elif isinstance(action, Wipe):
                 out.append(WipeChat(tuple(draft.messages), state.language))
                 draft.messages.clear()
@@ -507,6 +541,11 @@ class Intake:
             draft.outbox = _Outbox(update, out)
         elif splice is not None:
             _splice(draft, splice, out, still_listed=splice[1] in _refs(state))
+        events: list[tuple[str, str]] = []
+        if self.progress is not None:
+            events = lifecycle(
+                before, state, event, replaced=replaced, counted=counted, steps=self._steps
+            )
         # Every write of the step is one SET of the draft; what it no longer needs is
         # deleted after it, so a crash at any point leaves either the step before (taken
         # again when the input comes again) or the step with its replies (replayed).
@@ -516,14 +555,16 @@ class Intake:
             obsolete.extend(draft.files.values())
             if draft.outbox is not None and draft.outbox.replies:
                 closed = State(phase="closed", language=state.language)
-                await self._save(key, _Draft(None, closed, outbox=draft.outbox))
+                await self._save(
+                    key, _Draft(None, closed, outbox=draft.outbox, filing=draft.filing), events
+                )
             else:
-                await self.drafts.delete(key)
+                await self.drafts.delete(key, counts=self._count(draft, events))
         else:
             # Forget files the engine no longer lists (a failed fetch, a restart).
             for ref in set(draft.files) - _refs(state):
                 obsolete.append(draft.files.pop(ref))
-            await self._save(key, draft)
+            await self._save(key, draft, events)
         for blob_key in obsolete:
             await self.drafts.delete(blob_key)
         return out
@@ -538,8 +579,23 @@ class Intake:
             log.warning("a draft could not be read; the conversation starts again")
             return _Draft(None, _UNREADABLE)
 
-    async def _save(self, key: str, draft: _Draft) -> None:
-        await self.drafts.put(key, self._cipher.encrypt(draft.to_bytes(), key.encode()))
+    def _count(self, draft: _Draft, events: Sequence[tuple[str, str]]) -> list[Increment]:
+        """The metric counts this write of ``draft`` moves (in the same command): its
+        filing follows its step and deadline hour, ``events`` are added."""
+        if self.progress is None:
+            return []
+        filing = None
+        if active(draft.state):
+            filing = self.progress.filing(label(draft.state.step, self._steps))
+        channel = label(self.channel, CHANNELS)
+        moves = self.progress.moves(channel, draft.filing, filing, events)
+        draft.filing = filing
+        return moves
+
+    async def _save(self, key: str, draft: _Draft, events: Sequence[tuple[str, str]] = ()) -> None:
+        counts = self._count(draft, events)
+        blob = self._cipher.encrypt(draft.to_bytes(), key.encode())
+        await self.drafts.put(key, blob, counts=counts)
         for blob_key in draft.files.values():
             await self.drafts.touch(blob_key)
 

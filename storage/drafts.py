@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 
 import redis.asyncio as aioredis
 
 from storage.errors import translate_redis_errors
 
-__all__ = ["DraftStore", "validate_draft_key"]
+__all__ = ["DraftStore", "Increment", "validate_draft_key"]
 
 _DRAFT_KEY = re.compile(r"[0-9a-f]{64}")
+
+#: (hash key, field, amount): a count moved in the same command as a draft's write.
+Increment = tuple[str, str, int]
+
+# KEYS: the draft, then the hashes. ARGV: the blob, the TTL in ms ('0': delete the draft),
+# then (index of the hash in KEYS, field, amount) for each count. One command, applied
+# whole: the counts never disagree with the draft they describe.
+_WRITE_COUNTED_LUA = """
+if ARGV[2] == '0' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+for i = 3, #ARGV, 3 do
+  redis.call('HINCRBY', KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2])
+end
+return 1
+"""
 
 
 def validate_draft_key(key: str) -> str:
@@ -41,6 +60,7 @@ class DraftStore:
             raise ValueError("the draft TTL must be at least one millisecond")
         self._client = client
         self._prefix = prefix
+        self._write_counted = client.register_script(_WRITE_COUNTED_LUA)
 
     @property
     def client(self) -> aioredis.Redis:
@@ -64,13 +84,18 @@ class DraftStore:
             return None
         return value if isinstance(value, bytes) else value.encode()
 
-    async def put(self, key: str, blob: bytes) -> None:
-        """Store ``blob`` and (re)start its idle TTL, in one command."""
+    async def put(self, key: str, blob: bytes, *, counts: Sequence[Increment] = ()) -> None:
+        """Store ``blob`` and (re)start its idle TTL, in one command. ``counts`` are
+        added to their hash fields in that same command (a script instead of ``SET``):
+        no extra round trip, and never a count without its write."""
         if not isinstance(blob, bytes | bytearray | memoryview):
             raise TypeError("a draft must be bytes (already encrypted)")
         name = self._key(key)
         with translate_redis_errors():
-            await self._client.set(name, bytes(blob), px=self._ttl_ms)
+            if counts:
+                await self._counted(name, bytes(blob), self._ttl_ms, counts)
+            else:
+                await self._client.set(name, bytes(blob), px=self._ttl_ms)
 
     async def touch(self, key: str) -> bool:
         """Restart the idle TTL without rewriting; False if there is no such draft."""
@@ -78,8 +103,21 @@ class DraftStore:
         with translate_redis_errors():
             return bool(await self._client.pexpire(name, self._ttl_ms))
 
-    async def delete(self, key: str) -> None:
-        """Remove the draft; a missing draft is not an error."""
+    async def delete(self, key: str, *, counts: Sequence[Increment] = ()) -> None:
+        """Remove the draft; a missing draft is not an error. ``counts`` as for
+        :meth:`put`, in the same command."""
         name = self._key(key)
         with translate_redis_errors():
-            await self._client.delete(name)
+            if counts:
+                await self._counted(name, b"", 0, counts)
+            else:
+                await self._client.delete(name)
+
+    async def _counted(
+        self, name: str, blob: bytes, ttl_ms: int, counts: Sequence[Increment]
+    ) -> None:
+        hashes = list(dict.fromkeys(h for h, _field, _amount in counts))
+        args: list[bytes | str | int] = [blob, ttl_ms]
+        for hash_key, field, amount in counts:
+            args += [hashes.index(hash_key) + 2, field, int(amount)]
+        await self._write_counted(keys=[name, *hashes], args=args)

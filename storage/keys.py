@@ -98,3 +98,18 @@ class KeySpace:
     @property
     def desk_throttle(self) -> str:
         return self.desk + "throttle:"
+
+    @property
+    def locks(self) -> str:
+        """Conversation locks shared by a bot's webhook workers (storage.locks)."""
+        return self.root + "lock:"
+
+    @property
+    def metrics_live(self) -> str:
+        """Drafts per step, for the conversation counts (storage.tally)."""
+        return self.root + "metrics:live"
+
+    @property
+    def metrics_conversations(self) -> str:
+        """Conversations started, finished and left, per day (storage.tally)."""
+        return self.root + "metrics:conversations"

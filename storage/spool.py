@@ -36,6 +36,7 @@ import struct
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -187,6 +188,19 @@ class Spool:
                 validate_case_id(case_id)
                 found.append((_read_seq(path), case_id))
             except (ValueError, OSError):
+                continue
+        return found
+
+    def days(self) -> builtins.list[date]:
+        """The UTC day each waiting tip was spooled on (its file's time, which is only
+        ever the start of a day), for counting; nothing else of a file is read."""
+        found: list[date] = []
+        for path in self.directory.iterdir():
+            if not path.name.endswith(_SUFFIX) or path.name.startswith("."):
+                continue
+            try:
+                found.append(datetime.fromtimestamp(path.stat().st_mtime, UTC).date())
+            except OSError:
                 continue
         return found
 

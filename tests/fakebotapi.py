@@ -17,7 +17,8 @@ is simulated: :meth:`FakeBotApi.advance` makes every message so far that much ol
 
 Tests act as tipsters through :class:`FakeUser` (send text, commands, locations, photos,
 documents; press buttons) and read what the bot showed. With a webhook set, the server
-posts the updates to it, one at a time, like Telegram (retrying what is not answered 200).
+posts the updates to it like Telegram: several at once, but one chat's one at a time
+and in order (retrying what is not answered 200).
 
 ``settled()`` waits until every update so far is confirmed (polling: a later offset was
 asked for; webhook: the post was answered 200), which is when the bot is done with it.
@@ -230,11 +231,13 @@ class FakeBotApi:
         }
         self.calls: list[Call] = []
         self.pending: list[dict[str, Any]] = []  # updates not yet confirmed
+        self._unconfirmed: Counter[object] = Counter()  # chat -> its updates in pending
         self.confirmed = 0  # every update below this id is confirmed
         self.chats: dict[int, _Chat] = {}
         self.files: dict[str, _File] = {}
         self.commands: dict[str, list[dict[str, str]]] = {}
         self.webhook: tuple[str, str | None] | None = None
+        self.max_connections = 40  # webhook posts at once (setWebhook's max_connections)
         self.deleted_batches: list[list[int]] = []
         self.deliveries: Counter[int] = Counter()  # update id -> times delivered
         self.most_outstanding = 0  # the most updates delivered and unconfirmed at once
@@ -295,6 +298,13 @@ class FakeBotApi:
     async def settled(self, seconds: float = 15.0) -> None:
         """Wait until every update injected so far is confirmed (the bot is done with it)."""
         await self.wait_for(lambda: not self.pending, seconds, "the bot to confirm every update")
+
+    async def chat_settled(self, chat_id: int, seconds: float = 15.0) -> None:
+        """Wait until every update of one chat so far is confirmed (many tipsters at once
+        each wait for their own)."""
+        await self.wait_for(
+            lambda: self._unconfirmed[chat_id] <= 0, seconds, "the bot to confirm a chat's updates"
+        )
 
     # ------------------------------------------------------------------ test controls
     def now(self) -> float:
@@ -372,6 +382,7 @@ class FakeBotApi:
     async def inject(self, *updates: dict[str, Any]) -> None:
         """Queue updates (one batch when given together) for getUpdates or the webhook."""
         self.pending.extend(updates)
+        self._unconfirmed.update(_chat_of(u) for u in updates)
         await self._notify()
 
     def new_update_id(self) -> int:
@@ -480,6 +491,9 @@ class FakeBotApi:
         self._poll_generation += 1
         generation = self._poll_generation
         if offset is not None:
+            for update in self.pending:
+                if update["update_id"] < offset:
+                    self._unconfirmed[_chat_of(update)] -= 1
             self.pending = [u for u in self.pending if u["update_id"] >= offset]
             self.confirmed = max(self.confirmed, offset)
             await self._notify()
@@ -609,6 +623,7 @@ class FakeBotApi:
         if not url:
             return await self.delete_webhook(params)
         self.webhook = (url, str(secret) if secret else None)
+        self.max_connections = int(params.get("max_connections") or 40)
         if self._delivery is None or self._delivery.done():
             self._delivery = asyncio.ensure_future(self._deliver())
         return True
@@ -629,16 +644,14 @@ class FakeBotApi:
         }
 
     async def _deliver(self) -> None:
-        """Post the pending updates to the webhook, in order, one at a time."""
+        """Post the pending updates to the webhook as Telegram does: up to
+        ``max_connections`` posts at once (setWebhook's parameter, 40 by default), but the
+        updates of one chat one at a time and in order (the next only once the one before
+        was answered 200). What is not answered 200 is posted again after a pause."""
+        in_flight: dict[int, asyncio.Task[None]] = {}
         async with aiohttp.ClientSession() as session:
-            while self.webhook is not None:
-                if not self.pending:
-                    async with self._changed:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._changed.wait(), 0.2)
-                    continue
-                update = self.pending[0]
-                url, secret = self.webhook
+
+            async def post(update: dict[str, Any], url: str, secret: str | None) -> None:
                 headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
                 self.deliveries[update["update_id"]] += 1
                 try:
@@ -648,10 +661,53 @@ class FakeBotApi:
                     ok = False
                 if ok:
                     self.pending.remove(update)
-                    self.confirmed = max(self.confirmed, update["update_id"] + 1)
-                    await self._notify()
+                    self._unconfirmed[_chat_of(update)] -= 1
+                    first = min((u["update_id"] for u in self.pending), default=None)
+                    self.confirmed = max(
+                        self.confirmed, update["update_id"] + 1 if first is None else first
+                    )
                 else:
                     await asyncio.sleep(0.1)
+                in_flight.pop(update["update_id"], None)
+                await self._notify()
+
+            try:
+                while self.webhook is not None:
+                    url, secret = self.webhook
+                    chats: set[object] = set()
+                    for update in list(self.pending):
+                        if len(in_flight) >= self.max_connections:
+                            break
+                        chat = _chat_of(update)
+                        if chat is not None:
+                            if chat in chats:
+                                continue  # an earlier update of this chat goes first
+                            chats.add(chat)
+                        update_id = update["update_id"]
+                        if update_id in in_flight:
+                            continue
+                        in_flight[update_id] = asyncio.ensure_future(post(update, url, secret))
+                    async with self._changed:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._changed.wait(), 0.2)
+            finally:
+                for task in in_flight.values():
+                    task.cancel()
+                await asyncio.gather(*in_flight.values(), return_exceptions=True)
+
+
+def _chat_of(update: Mapping[str, Any]) -> object:
+    """The chat an update belongs to (None for an update of no chat)."""
+    for kind in ("message", "edited_message", "callback_query"):
+        body = update.get(kind)
+        if isinstance(body, dict):
+            message = body.get("message", body) if kind == "callback_query" else body
+            chat = message.get("chat") if isinstance(message, dict) else None
+            if isinstance(chat, dict):
+                return chat.get("id")
+            sender = body.get("from")
+            return sender.get("id") if isinstance(sender, dict) else None
+    return None
 
 
 class FakeUser:

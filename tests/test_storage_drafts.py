@@ -52,6 +52,25 @@ async def test_ttl_is_set_and_refreshed_on_write(redis_client: aioredis.Redis) -
     assert await redis_client.pttl(name) <= 5_000
 
 
+async def test_counts_move_in_the_same_command_as_the_write(
+    redis_client: aioredis.Redis,
+) -> None:
+    drafts = DraftStore(redis_client, ttl=timedelta(minutes=10))
+    name = f"tipline:draft:{KEY}"
+    await drafts.put(KEY, b"\x00step one\xff", counts=[("h:live", "a", 1), ("h:day", "s", 1)])
+    assert await redis_client.get(name) == b"\x00step one\xff"  # bytes as given
+    assert 590_000 < await redis_client.pttl(name) <= 600_000
+    await drafts.put(KEY, b"step two", counts=[("h:live", "a", -1), ("h:live", "b", 1)])
+    assert await redis_client.hgetall("h:live") == {b"a": b"0", b"b": b"1"}
+    await drafts.delete(KEY, counts=[("h:live", "b", -1), ("h:day", "f", 1)])
+    assert await redis_client.exists(name) == 0
+    assert await redis_client.hgetall("h:live") == {b"a": b"0", b"b": b"0"}
+    assert await redis_client.hgetall("h:day") == {b"s": b"1", b"f": b"1"}
+    await redis_client.script_flush()  # a restarted Redis has forgotten the script
+    await drafts.put(KEY, b"again", counts=[("h:live", "a", 1)])
+    assert await redis_client.hget("h:live", "a") == b"1"
+
+
 async def test_touch_missing_draft(redis_client: aioredis.Redis) -> None:
     assert await DraftStore(redis_client).touch(KEY) is False
     assert await redis_client.dbsize() == 0

@@ -17,9 +17,11 @@ tips as in the clean run, and no button press was called stale.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +33,14 @@ from bots.intake import Intake
 from bots.telegram import TelegramChannel, seen_updates
 from bots.telegram import messages as tm
 from bots.telegram.aiogram_bot import AiogramFramework
-from bots.telegram.common import BotApi, Framework
+from bots.telegram.common import BotApi, Framework, Incoming
 from bots.telegram.ptb import PtbFramework
 from conversations import State
 from conversations import messages as m
 from privacy import X25519Identity, decrypt
 from privacy.secrets import ServerSecret
 from storage import TipQueue
+from storage.locks import ConversationBusy, ConversationLocks
 from tipline.runtime import Runtime, open_runtime
 from tipline.settings import Settings
 
@@ -431,3 +434,53 @@ async def test_updates_delivered_again_after_a_restart_are_not_taken_twice(rig: 
     rig.restart()
     await rig.deliver(closing)
     assert len(user.from_bot()) == shown and await rig.state(user) is None
+
+
+async def test_a_second_process_keeps_off_a_chat_another_is_on(rig: Rig) -> None:
+    """Webhook workers: Telegram posts an update again when the answer is late, and
+    another process gets it while the first is still on it. With the conversation held in
+    Redis, the second leaves it alone (to be posted again) instead of sending the replies
+    a second time and writing the draft under the first; once the first is done, the
+    update again changes nothing, and the next one is taken."""
+    user = tipster(rig.fake, next(_users))
+    rig.restart()
+    await user.send("/start")
+    await rig.drive()
+    await rig.walk(user, "description")
+    first = rig.restart()
+    assert rig.intake is not None
+    rig.intake.shared_locks = ConversationLocks(rig.runtime.drafts.client)
+    second = rig.restart()
+    assert rig.intake is not None
+    rig.intake.shared_locks = ConversationLocks(
+        rig.runtime.drafts.client, wait=timedelta(milliseconds=300)
+    )
+    await user.send("Sacks of scales at the depot")
+    (update,) = await rig.pending()
+    incoming = Incoming(
+        update["update_id"],
+        user.id,
+        update["message"]["message_id"],
+        text=("Sacks of scales at the depot"),
+    )
+    held = rig.fake.hold("sendMessage", chat_id=user.id)
+    on_it = asyncio.ensure_future(first.handle(incoming))
+    await asyncio.wait_for(held.arrived.wait(), 10)
+    shown = len(user.from_bot())
+    with pytest.raises(ConversationBusy):
+        await second.handle(incoming)  # the same update, posted again to another worker
+    assert len(user.from_bot()) == shown
+    held.release()
+    await on_it
+    asked = len(user.from_bot())
+    state = await rig.state(user)
+    await second.handle(incoming)
+    assert len(user.from_bot()) == asked and await rig.state(user) == state
+    await user.send("pangolin scales")
+    (nxt,) = await rig.pending()
+    await second.handle(
+        Incoming(nxt["update_id"], user.id, nxt["message"]["message_id"], text="pangolin scales")
+    )
+    after = await rig.state(user)
+    assert state is not None and after is not None
+    assert state.step == "species" and after.step != "species"

@@ -210,8 +210,13 @@ async def _keeps_only_its_own(bot: aioredis.Redis, own: KeySpace, other: KeySpac
         assert await store.get(DRAFT_KEY) == b"encrypted"
         await store.delete(DRAFT_KEY)
     assert await Throttle(bot, prefix=own.throttle).failed("scope", rule) == 1
-    for prefix in (other.drafts, other.telegram_updates, other.throttle):
+    assert await bot.set(own.locks + DRAFT_KEY, "holder", px=1000, nx=True)
+    assert await bot.hincrby(own.metrics_live, "telegram|description|1", 1) == 1
+    assert await bot.hincrby(own.metrics_conversations, "total|started|telegram|x", 1) == 1
+    for prefix in (other.drafts, other.telegram_updates, other.throttle, other.locks):
         await _refused(partial(DraftStore(bot, prefix=prefix).get, DRAFT_KEY))
+    for key in (other.metrics_live, other.metrics_conversations):
+        await _refused(partial(bot.hgetall, key))
     await _refused(lambda: bot.keys("*"))
     await _refused(lambda: bot.flushall())
 

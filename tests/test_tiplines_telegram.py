@@ -5,7 +5,10 @@ to its own tipline's reviewers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,8 +22,18 @@ from storage import TipQueue
 from storage.keys import KeySpace
 
 from .fakebotapi import FakeBotApi, walk
-from .test_telegram_parity import DESCRIPTION, SECRET_HEX, USER_ID, begin, script, tipster
-from .test_telegram_process import Process, _env
+from .test_desk_cli import _free_port
+from .test_telegram_parity import (
+    DESCRIPTION,
+    SECRET_HEX,
+    USER_ID,
+    WEBHOOK_SECRET,
+    begin,
+    script,
+    tipster,
+)
+from .test_telegram_process import ROOT, Process, _env
+from .test_telegram_workers import _tipster
 
 NAMES = ("alpha", "beta")
 
@@ -78,6 +91,8 @@ async def test_one_person_two_tiplines_two_pseudonyms_two_queues(
             TIPLINE_CONFIG=str(tmp_path / "tiplines.yaml"),
             TIPLINE_NAME=name,
             TELEGRAM_API_BASE=fakes[name].base_url,
+            # With metrics on, the bot counts conversations in the ephemeral Redis.
+            TIPLINE_METRICS_PORT=str(_free_port()),
         )
         bots[name] = Process(fakes[name], "ptb", env, tmp_path / f"{name}.log")
         await bots[name].start()
@@ -119,5 +134,83 @@ async def test_one_person_two_tiplines_two_pseudonyms_two_queues(
         with pytest.raises(NoIdentityMatchError):
             decrypt(tip.sealed, [reviewers[other]])
         assert await _queue(redis_client, name).claim_next("another") is None  # one tip each
-    # The seen-update marks, too, are under each tipline's own prefix.
+    # The seen-update marks and the conversation counts, too, are each tipline's own.
     assert not await ephemeral_client.keys("tipline:telegram-update:*")
+    assert not await ephemeral_client.keys("tipline:metrics:*")
+    for name in NAMES:
+        counts = await ephemeral_client.hgetall(KeySpace(name).metrics_conversations)
+        started = sum(
+            int(v)
+            for k, v in counts.items()
+            if (k.decode() if isinstance(k, bytes) else k).split("|")[1:3]
+            == ["started", "telegram"]
+        )
+        assert started == 1, counts
+
+
+async def test_webhook_workers_serve_the_tipline_named_on_the_command_line(
+    fakes: dict[str, FakeBotApi],
+    redis_client: aioredis.Redis,
+    redis_url: str,
+    ephemeral_client: aioredis.Redis,
+    ephemeral_url: str,
+    tmp_path: Path,
+) -> None:
+    """The supervisor passes --tipline on to its workers: without it they would refuse
+    (the file names two tiplines) and stop the supervisor."""
+    fake = fakes["beta"]
+    reviewer = X25519Identity.generate()
+    (tmp_path / "beta.token").write_text(fake.token)
+    (tmp_path / "tiplines.yaml").write_text(
+        "tiplines:\n"
+        f"  alpha:\n    token_file: alpha.token\n    recipients: [{reviewer.recipient}]\n"
+        f"  beta:\n    token_file: beta.token\n    recipients: [{reviewer.recipient}]\n"
+    )
+    port = _free_port()
+    env = _env(
+        tmp_path,
+        REDIS_URL=redis_url,
+        REDIS_EPHEMERAL_URL=ephemeral_url,
+        TIPLINE_CONFIG=str(tmp_path / "tiplines.yaml"),
+        TELEGRAM_API_BASE=fake.base_url,
+        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    )
+    log = tmp_path / "bot.log"
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    with log.open("ab") as out:
+        supervisor = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tipline",
+            "-v",
+            "run",
+            "telegram",
+            "--tipline",
+            "beta",
+            "--webhook",
+            url,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            env=env,
+            cwd=ROOT,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        await fake.wait_for(
+            lambda: fake.webhook is not None or supervisor.returncode is not None,
+            seconds=60,
+            what="a worker to set the webhook",
+        )
+        assert supervisor.returncode is None, log.read_text()
+        await asyncio.gather(*(_tipster(fake, i) for i in range(3)))
+    finally:
+        if supervisor.returncode is None:
+            supervisor.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(supervisor.wait(), 60) == 0, log.read_text()[-3000:]
+    assert await _queue(redis_client, "beta").depth() == 3
+    assert not await redis_client.exists("tipline:tips", "tipline:t:alpha:tips")
+    assert not await ephemeral_client.keys("tipline:lock:*")

@@ -4,34 +4,47 @@
 ``/metrics`` (Prometheus text format, from prometheus-client), ``/healthz`` (the process
 answers) and ``/readyz`` (both Redis servers answer PING and the spool is writable).
 
-Nothing here can identify anyone (P1): there are counters and one histogram, and every
-label value comes from a closed set fixed at start (outcomes, scrub reasons, the
-offered languages, Redis error kinds); anything else is counted as ``other``. Every
-series exists from the start at zero, so the first appearance of a series tells
-nothing either. Tips are counted per UTC day and published only once that day is over
-(P4: a day, never a time): ``tipline_tips_total`` jumps after midnight UTC, all at once,
-so a scrape never dates a tip more finely than the transcript does. A restart loses the
-unpublished count of the current day, never a tip.
+Nothing here can identify anyone (P1): there are counters, one histogram and one gauge,
+and every label value comes from a closed set fixed at start (outcomes, scrub reasons,
+the offered languages, Redis error kinds, channels, the questionnaire's step ids);
+anything else is counted as ``other``. Every series exists from the start at zero, so
+the first appearance of a series tells nothing either. Tips are counted per UTC day and
+published only once that day is over (P4: a day, never a time): ``tipline_tips_total``
+jumps after midnight UTC, all at once, so a scrape never dates a tip more finely than
+the transcript does. A restart loses the unpublished count of the current day, never a
+tip.
+
+Conversations (started, finished, cancelled and abandoned at a step) are counted in the
+ephemeral Redis that every process of the bot shares (storage.tally), also per UTC day,
+and published once the day is over; abandoned drafts are found by a sweep at each scrape
+and every quarter of an hour. Those series are the same in every process: aggregate them
+with ``max``, not ``sum``. The spool is counted at scrape time, also only for the days
+that are over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections import Counter as Tally
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, date, datetime
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
 
 from bots.observe import Observer
+from bots.progress import CHANNELS, FINISH_OUTCOMES, KINDS
 from privacy.scrub.errors import REASONS
-from storage import StorageError, translate_redis_errors
+from storage import Spool, StorageError, translate_redis_errors
+from storage.tally import ABANDONED, ConversationTally
 
 __all__ = ["BUCKETS", "Metrics", "MetricsServer", "redis_ready"]
 
@@ -43,6 +56,8 @@ OTHER = "other"
 UPDATE_OUTCOMES = ("ok", "failed")
 TIP_OUTCOMES = ("queued", "spooled")
 REDIS_ERRORS = ("unavailable", OTHER)
+#: How often the metrics server looks for abandoned drafts when nobody scrapes.
+SWEEP_EVERY = timedelta(minutes=15)
 
 
 def _utc_today() -> date:
@@ -51,6 +66,66 @@ def _utc_today() -> date:
 
 def _closed(value: str, allowed: Iterable[str]) -> str:
     return value if value in allowed else OTHER
+
+
+class _Shared(Collector):
+    """The series read at scrape time: conversations (from the shared Redis) and the
+    spool. Every series of the closed sets is there, at zero until counted; a count
+    whose labels are not in them (a hand-edited Redis) is added to ``other``."""
+
+    def __init__(self, steps: Iterable[str]) -> None:
+        self.steps = (*dict.fromkeys([*steps, OTHER]),)
+        self.totals: dict[tuple[str, str, str], int] = {}
+        self.spooled = 0
+
+    def _family(self, name: str, doc: str, label: str, values: Iterable[str]) -> Metric:
+        family = CounterMetricFamily(name, doc, labels=["channel", label])
+        allowed = tuple(values)
+        found: Tally[tuple[str, str]] = Tally()
+        for (kind, channel, value), count in self.totals.items():
+            if kind == name.removeprefix("tipline_conversations_"):
+                found[(_closed(channel, CHANNELS), _closed(value, allowed))] += max(0, count)
+        for channel in (*CHANNELS, OTHER):
+            for value in allowed:
+                if channel != OTHER or found[(channel, value)]:
+                    family.add_metric([channel, value], found[(channel, value)])
+        return family
+
+    def collect(self) -> Iterator[Metric]:
+        yield self._family(
+            "tipline_conversations_started",
+            "Conversations begun, by kind (report, followup); a UTC day's are added once "
+            "it is over",
+            "kind",
+            (*KINDS, OTHER),
+        )
+        yield self._family(
+            "tipline_conversations_finished",
+            "Conversations ended by the tipster or the bot, by outcome; a UTC day's are "
+            "added once it is over",
+            "outcome",
+            (*FINISH_OUTCOMES, OTHER),
+        )
+        yield self._family(
+            "tipline_conversations_cancelled",
+            "Conversations the tipster cancelled, by the step given up at; a UTC day's "
+            "are added once it is over",
+            "step",
+            self.steps,
+        )
+        yield self._family(
+            f"tipline_conversations_{ABANDONED}",
+            "Drafts that expired idle, by the step they were left at; counted on the UTC "
+            "day they are found expired, added once that day is over",
+            "step",
+            self.steps,
+        )
+        spool = GaugeMetricFamily(
+            "tipline_spool_tips",
+            "Sealed tips waiting in the local spool for Redis, spooled before today (UTC)",
+        )
+        spool.add_metric([], self.spooled)
+        yield spool
 
 
 class Metrics(Observer):
@@ -63,8 +138,15 @@ class Metrics(Observer):
         *,
         channel: str = "telegram",
         today: Callable[[], date] = _utc_today,
+        steps: Iterable[str] = (),
+        progress: ConversationTally | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.progress = progress
+        self.spool = spool
+        self._shared = _Shared(steps)
+        self.registry.register(self._shared)
         self._languages = (*dict.fromkeys(languages), OTHER)
         self._today = today
         self._day = today()
@@ -152,6 +234,24 @@ class Metrics(Observer):
         self._pending.clear()
         self._day = today
 
+    async def refresh(self) -> None:
+        """Sweep abandoned drafts and read the shared counts and the spool. When Redis
+        does not answer, the counts read last are served again."""
+        if self.progress is not None:
+            try:
+                await self.progress.sweep()
+                self._shared.totals = await self.progress.totals()
+            except StorageError:
+                log.warning("the conversation counts could not be read")
+        if self.spool is not None:
+            today = self._today()
+            try:
+                days = await asyncio.to_thread(self.spool.days)
+            except OSError:
+                log.warning("the spool could not be counted")
+            else:
+                self._shared.spooled = sum(1 for day in days if day < today)
+
     def scrape(self) -> bytes:
         self.publish_finished_days()
         return generate_latest(self.registry)
@@ -188,14 +288,25 @@ class MetricsServer:
         ready: Callable[[], Awaitable[bool]],
         host: str = "127.0.0.1",
         port: int = 9464,
+        sweep_every: timedelta = SWEEP_EVERY,
     ) -> None:
         self.metrics = metrics
         self._ready = ready
         self.host = host
         self.port = port
+        self._sweep_every = sweep_every.total_seconds()
         self._runner: web.AppRunner | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def _sweep_forever(self) -> None:
+        """Abandoned drafts are counted even when nobody scrapes, so the live counts
+        never pile up."""
+        while True:
+            await asyncio.sleep(self._sweep_every)
+            await self.metrics.refresh()
 
     async def _metrics(self, _: web.Request) -> web.Response:
+        await self.metrics.refresh()
         body = self.metrics.scrape()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -225,9 +336,15 @@ class MetricsServer:
             await runner.cleanup()
             raise
         self._runner = runner
+        self._sweeper = asyncio.create_task(self._sweep_forever())
         log.info("metrics on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()

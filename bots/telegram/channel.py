@@ -238,7 +238,12 @@ class TelegramChannel:
         started = time.monotonic()
         outcome = "failed"
         try:
-            await self._handle(incoming)
+            if incoming.chat_id is None:
+                await self._handle(incoming)
+            else:
+                # Across processes too (webhook workers), one update of a chat at a time.
+                async with self.intake.exclusive(str(incoming.chat_id)):
+                    await self._handle(incoming)
             outcome = "ok"
         except StorageError as exc:
             unavailable = isinstance(exc, StorageUnavailableError)

@@ -44,6 +44,7 @@ import asyncio
 import hmac
 import logging
 import math
+import socket
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -350,6 +351,9 @@ class WebhookOptions:
     secret: str
     host: str = "127.0.0.1"
     port: int = 8080
+    #: A listening socket inherited from a supervisor (``--workers``), used instead of
+    #: ``host:port``: several worker processes accept from the one socket.
+    fd: int | None = None
 
     @property
     def path(self) -> str:
@@ -362,9 +366,11 @@ async def serve_webhook(
     stop: asyncio.Event,
     *,
     sequencer: ChatSequencer | None = None,
+    announce: bool = True,
 ) -> None:
     """Answer Telegram's posts: 200 only once the update is done, so that Telegram posts
-    again what failed or was cut short (P7). A post without the secret gets 403."""
+    again what failed or was cut short (P7). A post without the secret gets 403.
+    ``announce``: tell Telegram the URL (setWebhook); one worker of several does."""
     chats = sequencer or ChatSequencer()
     wanted = options.secret.encode()
     last = LastUpdates()
@@ -402,9 +408,14 @@ async def serve_webhook(
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, options.host, options.port)
+        site: web.BaseSite
+        if options.fd is not None:
+            site = web.SockSite(runner, socket.socket(fileno=options.fd))
+        else:
+            site = web.TCPSite(runner, options.host, options.port)
         await site.start()
-        await with_retries(lambda: framework.api.set_webhook(options.url, options.secret))
+        if announce:
+            await with_retries(lambda: framework.api.set_webhook(options.url, options.secret))
         log.info("receiving updates by webhook")
         await stop.wait()
     finally:
@@ -421,19 +432,23 @@ async def run_bot(
     poll_timeout: float = 25.0,
     max_in_flight: int = MAX_IN_FLIGHT,
     patience: float = PATIENCE,
+    announce: bool = True,
 ) -> None:
     """Open the framework's bot, set up the channel (``make_channel(api, bot_id)``, whose
     ``handle`` the framework's handlers call and whose ``setup`` sets the command menu),
     then poll (holding at most ``max_in_flight`` updates at once, and asking past them
-    after ``patience`` seconds), or serve the webhook, until ``stop`` is set."""
+    after ``patience`` seconds), or serve the webhook, until ``stop`` is set.
+    ``announce``: set the command menu and the webhook (one of several workers does;
+    the others only serve)."""
     guard_framework_logs()
     try:
         await framework.open()
         channel = make_channel(framework.api, framework.bot_id)
         framework.bind(channel.handle)
-        await channel.setup()
+        if announce:
+            await channel.setup()
         if webhook is not None:
-            await serve_webhook(framework, webhook, stop)
+            await serve_webhook(framework, webhook, stop, announce=announce)
             return
         try:
             await with_retries(framework.api.delete_webhook)

@@ -2,7 +2,12 @@
 
 ``tipline run telegram --framework ptb|aiogram`` serves tipsters on Telegram until it gets
 SIGTERM or SIGINT (then it finishes the updates in flight and confirms them). It polls by
-default; ``--webhook URL --webhook-secret TOKEN`` has Telegram post the updates instead.
+default; ``--webhook URL --webhook-secret TOKEN`` has Telegram post the updates instead,
+and ``--workers N`` then serves them with N processes on the one listening socket (see
+:mod:`tipline.workers`), a conversation held by one process at a time through a lock in
+Redis. Several processes on one host:port behind the proxy work too, started by hand or
+by Compose, each with ``--webhook``: the lock is taken in webhook mode whatever started
+them.
 
 ==============================  =============================================================
 ``TELEGRAM_BOT_TOKEN``          the bot's token from BotFather
@@ -17,6 +22,8 @@ default; ``--webhook URL --webhook-secret TOKEN`` has Telegram post the updates 
 ``TIPLINE_METRICS_HOST``         where they listen (instead of ``--metrics-host``);
                                 default 127.0.0.1
 ``TELEGRAM_MAX_IN_FLIGHT``       updates held at once when polling (``--max-in-flight``)
+``TELEGRAM_WORKERS``             webhook worker processes (``--workers``); default 1. With
+                                metrics on, worker *i* serves them on the metrics port + *i*
 ==============================  =============================================================
 """
 
@@ -27,7 +34,10 @@ import gc
 import os
 import re
 import signal
+import socket
+import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +50,7 @@ from ..runtime import offered_questionnaire, open_runtime
 from ..settings import ConfigError, Settings, secret_from_env
 
 if TYPE_CHECKING:  # the Telegram code is imported when the command runs, not for every command
+    from bots.intake import Intake
     from bots.telegram import TelegramChannel, WebhookOptions
     from bots.telegram.common import BotApi, Framework
     from conversations import Questionnaire
@@ -127,20 +138,37 @@ def _framework(name: str, token: str, api_base: str | None) -> Framework[Any]:
 
 
 async def _metrics(
-    runtime: Runtime, questionnaire: Questionnaire, host: str, port: int | None
+    runtime: Runtime, intake: Intake, questionnaire: Questionnaire, host: str, port: int | None
 ) -> tuple[Observer, MetricsServer | None]:
-    """The metrics and their server, started; a no-op observer when they are off."""
+    """The metrics and their server, started; a no-op observer when they are off. With
+    metrics on, the intake counts its conversations in the shared Redis too."""
     if port is None:
         return Observer(), None
+    from bots.progress import step_labels
+    from storage.tally import ConversationTally
+
     from ..metrics import Metrics, MetricsServer, redis_ready
 
-    metrics = Metrics(questionnaire.languages)
+    keys = runtime.settings.keys
+    progress = ConversationTally(
+        runtime.drafts.client,
+        ttl=runtime.drafts.ttl,
+        live=keys.metrics_live,
+        counts=keys.metrics_conversations,
+    )
+    metrics = Metrics(
+        questionnaire.languages,
+        steps=step_labels(questionnaire),
+        progress=progress,
+        spool=runtime.spool,
+    )
     ready = redis_ready([runtime.client, runtime.drafts.client], runtime.spool.directory)
     server = MetricsServer(metrics, ready, host, port)
     try:
         await server.start()
     except OSError as exc:
         raise ConfigError(f"the metrics cannot listen on {host}:{port}: {exc.strerror}") from exc
+    intake.progress = progress
     return metrics, server
 
 
@@ -197,7 +225,19 @@ def command() -> None:
     help="Polling: at most this many updates fetched and not yet done; the rest wait at "
     "Telegram, oldest first (or TELEGRAM_MAX_IN_FLIGHT).",
 )
+@click.option(
+    "--workers",
+    envvar="TELEGRAM_WORKERS",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Webhook: serve with this many processes (or TELEGRAM_WORKERS).",
+)
+@click.option("--worker-fd", type=int, hidden=True)
+@click.option("--worker-index", type=click.IntRange(0, 63), hidden=True)
+@click.pass_context
 def telegram(
+    ctx: click.Context,
     tipline: str | None,
     framework: str,
     webhook_url: str | None,
@@ -206,6 +246,9 @@ def telegram(
     metrics_port: int | None,
     metrics_host: str,
     max_in_flight: int,
+    workers: int,
+    worker_fd: int | None,
+    worker_index: int | None,
 ) -> None:
     """Serve tipsters on Telegram (long polling unless --webhook is given)."""
     from bots.telegram import FloodLimiter, TelegramChannel, run_bot, seen_updates
@@ -217,6 +260,10 @@ def telegram(
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     webhook = _webhook(webhook_url, webhook_secret, listen)
+    if workers > 1 and webhook is None:
+        raise click.UsageError(
+            "--workers needs --webhook: Telegram gives polled updates to one process only"
+        )
     try:
         settings = Settings.from_env(tipline=tipline)
         token = (
@@ -230,16 +277,37 @@ def telegram(
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     api_base = os.environ.get("TELEGRAM_API_BASE") or None
+    if workers > 1 and webhook is not None:
+        ctx.exit(_supervise(ctx, webhook, workers, framework, max_in_flight, metrics_port))
+    if worker_fd is not None:
+        if webhook is None:
+            raise click.UsageError("--worker-fd is for webhook workers")
+        webhook = replace(webhook, fd=worker_fd)
+    announce = not worker_index  # the only process, or the first worker
+    if worker_index and metrics_port is not None:
+        metrics_port += worker_index
+        if metrics_port > 65535:
+            raise click.ClickException("the metrics port of this worker is past 65535")
 
     async def serve() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        orphaned = loop.create_task(_orphaned(stop)) if worker_index is not None else None
         bot = _framework(framework, token, api_base)
         async with open_runtime(settings) as runtime:
             intake = runtime.intake("telegram", questionnaire)
-            metrics, server = await _metrics(runtime, questionnaire, metrics_host, metrics_port)
+            if webhook is not None:
+                # Other processes may serve this bot too: one holds a conversation at a time.
+                from storage.locks import ConversationLocks
+
+                intake.shared_locks = ConversationLocks(
+                    runtime.drafts.client, prefix=settings.keys.locks
+                )
+            metrics, server = await _metrics(
+                runtime, intake, questionnaire, metrics_host, metrics_port
+            )
             intake.observer = metrics
 
             def make_channel(api: BotApi, bot_id: int) -> TelegramChannel:
@@ -255,11 +323,18 @@ def telegram(
             gc.freeze()
             try:
                 await run_bot(
-                    bot, make_channel, stop, webhook=webhook, max_in_flight=max_in_flight
+                    bot,
+                    make_channel,
+                    stop,
+                    webhook=webhook,
+                    max_in_flight=max_in_flight,
+                    announce=announce,
                 )
             finally:
                 if server is not None:
                     await server.stop()
+                if orphaned is not None:
+                    orphaned.cancel()
 
     try:
         asyncio.run(serve())
@@ -274,3 +349,61 @@ def telegram(
         raise click.ClickException(f"storage: {exc}") from exc
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _supervise(
+    ctx: click.Context,
+    webhook: WebhookOptions,
+    workers: int,
+    framework: str,
+    max_in_flight: int,
+    metrics_port: int | None,
+) -> int:
+    """Open the webhook's socket and keep ``workers`` processes serving it."""
+    from ..workers import supervise
+
+    family = socket.AF_INET6 if ":" in webhook.host else socket.AF_INET
+    try:
+        listener = socket.create_server((webhook.host, webhook.port), family=family, backlog=1024)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {webhook.host}:{webhook.port}: {exc.strerror}"
+        ) from exc
+    verbose = bool(ctx.find_root().params.get("verbose"))
+    host = f"[{webhook.host}]" if ":" in webhook.host else webhook.host
+
+    def command(index: int) -> list[str]:
+        argv = [sys.executable, "-m", "tipline", *(["-v"] if verbose else []), "run"]
+        argv += ["telegram", "--framework", framework, "--webhook", webhook.url]
+        argv += ["--listen", f"{host}:{webhook.port}", "--max-in-flight", str(max_in_flight)]
+        argv += ["--workers", "1", "--worker-fd", str(listener.fileno())]
+        argv += ["--worker-index", str(index)]
+        if ctx.params.get("tipline"):  # the workers serve the same tipline
+            argv += ["--tipline", str(ctx.params["tipline"])]
+        if metrics_port is not None:
+            argv += ["--metrics-port", str(metrics_port)]
+        return argv
+
+    # The secret goes by the environment, never on a command line others can read.
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_WEBHOOK_SECRET_FILE"}
+    env["TELEGRAM_WEBHOOK_SECRET"] = webhook.secret
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        return await supervise(command, workers, stop, env=env, pass_fds=(listener.fileno(),))
+
+    with listener:
+        return asyncio.run(run())
+
+
+async def _orphaned(stop: asyncio.Event) -> None:
+    """A worker stops when its supervisor is gone (killed): nothing would restart it,
+    and the next supervisor must be able to listen."""
+    parent = os.getppid()
+    while not stop.is_set():
+        await asyncio.sleep(1.0)
+        if os.getppid() != parent:
+            stop.set()
