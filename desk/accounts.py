@@ -82,12 +82,13 @@ def _text(value: object) -> str:
 class Accounts:
     """The accounts in the durable Redis."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, *, prefix: str = _PREFIX) -> None:
         self._client = client
+        #: ``tipline:desk:``, or a tipline's own (storage.keys) when several share Redis.
+        self._prefix = prefix
 
-    @staticmethod
-    def _key(name: str) -> str:
-        return f"{_PREFIX}user:{name}"
+    def _key(self, name: str) -> str:
+        return f"{self._prefix}user:{name}"
 
     async def add(self, name: str, role: Role, password: str, *, lang: str = "en") -> Account:
         if not valid_name(name):
@@ -110,7 +111,7 @@ class Accounts:
             if not created:
                 raise AccountError(f"there is an account {name!r} already")
             await self._client.hset(self._key(name), mapping=fields)
-            await self._client.sadd(f"{_PREFIX}users", name)
+            await self._client.sadd(f"{self._prefix}users", name)
         return Account(name, role, False, 1, lang)
 
     async def get(self, name: str) -> Account | None:
@@ -131,7 +132,7 @@ class Accounts:
 
     async def names(self) -> list[str]:
         with translate_redis_errors():
-            members = await self._client.smembers(f"{_PREFIX}users")
+            members = await self._client.smembers(f"{self._prefix}users")
         return sorted(_text(m) for m in members)
 
     async def authenticate(self, name: str, password: str) -> Account | None:

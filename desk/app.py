@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bots.render import Renderer
 from storage import StorageError
+from storage.keys import KeySpace
 from storage.throttle import Throttle, ThrottleRule
 
 from .accounts import Account, Accounts
@@ -103,13 +104,14 @@ class Desk:
         ephemeral: aioredis.Redis,
         config: DeskConfig,
         draft_ttl: timedelta,
+        keys: KeySpace,
     ) -> None:
         self.hotline = hotline
         self.accounts = accounts
         self.config = config
-        self.sessions = SessionStore(ephemeral, idle=config.idle)
-        self.calls = CallBook(ephemeral, ttl=draft_ttl)
-        self.throttle = Throttle(ephemeral, prefix="tipline:desk:throttle:")
+        self.sessions = SessionStore(ephemeral, idle=config.idle, prefix=keys.desk)
+        self.calls = CallBook(ephemeral, ttl=draft_ttl, prefix=keys.desk)
+        self.throttle = Throttle(ephemeral, prefix=keys.desk_throttle)
         self.templates = Environment(
             loader=FileSystemLoader(str(_PACKAGE / "templates")),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -364,8 +366,10 @@ def create_app(
     ephemeral: aioredis.Redis,
     config: DeskConfig | None = None,
     draft_ttl: timedelta = timedelta(hours=24),
+    keys: KeySpace | None = None,
 ) -> web.Application:
-    """The desk application over ``hotline`` (an intake of the ``hotline`` channel)."""
+    """The desk application over ``hotline`` (an intake of the ``hotline`` channel);
+    its sign-ins and calls under the tipline's ``keys`` (default: the default tipline's)."""
     if hotline.intake.channel != CHANNEL:
         raise ValueError("the desk takes calls on the hotline channel only")
     config = config or DeskConfig()
@@ -375,6 +379,7 @@ def create_app(
         ephemeral=ephemeral,
         config=config,
         draft_ttl=draft_ttl,
+        keys=keys or KeySpace(),
     )
 
     @web.middleware

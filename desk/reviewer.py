@@ -71,6 +71,7 @@ from review.verdicts import RISKS, VERDICTS
 from storage import StorageError, TipQueue
 from storage.custody import CustodyStore
 from storage.followup import FollowupStore
+from storage.keys import KeySpace
 from storage.queue import entry_day, validate_case_id
 from storage.throttle import Throttle, ThrottleRule
 
@@ -269,7 +270,9 @@ class ReviewerDesk:
         questionnaire: Questionnaire,
         species: SpeciesLookup | None,
         config: ReviewerConfig,
+        keys: KeySpace,
     ) -> None:
+        self.keys = keys
         self.queue = queue
         self.durable = durable
         self.accounts = accounts
@@ -277,8 +280,8 @@ class ReviewerDesk:
         self.questionnaire = questionnaire
         self.species = species
         self.config = config
-        self.sessions = SessionStore(ephemeral, idle=config.desk.idle)
-        self.throttle = Throttle(ephemeral, prefix="tipline:desk:throttle:")
+        self.sessions = SessionStore(ephemeral, idle=config.desk.idle, prefix=keys.desk)
+        self.throttle = Throttle(ephemeral, prefix=keys.desk_throttle)
         self.notices: dict[str, list[str]] = {}
         self.exports: dict[str, ExportJob] = {}
         self.templates = Environment(
@@ -340,10 +343,12 @@ class ReviewerDesk:
             self.queue,
             identities,
             reviewer=signed.account.name,
-            followups=FollowupStore(self.durable),
+            followups=FollowupStore(self.durable, prefix=self.keys.root),
             reclaim_after=self.config.reclaim_after,
             max_deliveries=self.config.max_deliveries,
-            custody=CustodyLog(CustodyStore(self.durable), identities, utc_today),
+            custody=CustodyLog(
+                CustodyStore(self.durable, self.keys.custody), identities, utc_today
+            ),
         )
         return signed, desk
 
@@ -659,7 +664,9 @@ class ReviewerDesk:
         )
 
     async def _followup_possible(self, case_id: str) -> bool:
-        return await FollowupStore(self.durable).recipient(case_id) is not None
+        return (
+            await FollowupStore(self.durable, prefix=self.keys.root).recipient(case_id) is not None
+        )
 
     def _file(self, opened: OpenedTip, index: int, info: dict[str, Any]) -> dict[str, Any]:
         """How an attachment is laid out, from what the transcript says of it (the scrub
@@ -998,14 +1005,21 @@ def create_reviewer_app(
     species: SpeciesLookup | None = None,
     config: ReviewerConfig | None = None,
     sweep_every: float = 5.0,
+    keys: KeySpace | None = None,
 ) -> web.Application:
     """The reviewer desk over the organisation's queue (``durable``), with sessions and
-    throttles in ``ephemeral`` and the identities in ``keyring``."""
+    throttles in ``ephemeral`` and the identities in ``keyring``; the accounts, follow-ups
+    and custody log under the tipline's ``keys`` (default: the default tipline's), whose
+    queue ``queue`` must be."""
     config = config or ReviewerConfig()
+    keys = keys or KeySpace()
+    if queue.stream != keys.stream:
+        raise ValueError("the queue is not the tipline's (its keys and its queue differ)")
     view = ReviewerDesk(
+        keys=keys,
         queue=queue,
         durable=durable,
-        accounts=Accounts(durable),
+        accounts=Accounts(durable, prefix=keys.desk),
         ephemeral=ephemeral,
         keyring=keyring,
         questionnaire=questionnaire,

@@ -44,15 +44,15 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, client: aioredis.Redis, *, idle: timedelta) -> None:
+    def __init__(self, client: aioredis.Redis, *, idle: timedelta, prefix: str = _PREFIX) -> None:
         self._client = client
+        self._prefix = prefix
         self._idle_ms = int(idle.total_seconds() * 1000)
         if self._idle_ms < 1:
             raise ValueError("the idle timeout must be positive")
 
-    @staticmethod
-    def _key(token: str) -> str:
-        return f"{_PREFIX}session:{hashlib.sha256(token.encode()).hexdigest()}"
+    def _key(self, token: str) -> str:
+        return f"{self._prefix}session:{hashlib.sha256(token.encode()).hexdigest()}"
 
     async def create(self, user: str, generation: int) -> Session:
         session = Session(secrets.token_urlsafe(32), user, generation, secrets.token_urlsafe(32))
@@ -85,13 +85,13 @@ class SessionStore:
 class CallBook:
     """Which calls belong to which operator: an operator reaches only their own."""
 
-    def __init__(self, client: aioredis.Redis, *, ttl: timedelta) -> None:
+    def __init__(self, client: aioredis.Redis, *, ttl: timedelta, prefix: str = _PREFIX) -> None:
         self._client = client
+        self._prefix = prefix
         self._ttl_ms = int(ttl.total_seconds() * 1000)
 
-    @staticmethod
-    def _key(user: str) -> str:
-        return f"{_PREFIX}calls:{user}"
+    def _key(self, user: str) -> str:
+        return f"{self._prefix}calls:{user}"
 
     async def add(self, user: str, call_id: str) -> None:
         async with self._client.pipeline(transaction=True) as pipe:

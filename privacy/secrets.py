@@ -26,6 +26,7 @@ __all__ = [
     "DRAFT_ENCRYPTION_LABEL",
     "PSEUDONYM_LABEL",
     "RECEIPT_LABEL",
+    "TIPLINE_SCOPE_LABEL",
     "DraftCipher",
     "DraftDecryptError",
     "ServerSecret",
@@ -35,6 +36,8 @@ __all__ = [
 PSEUDONYM_LABEL = b"tipline draft pseudonym v1"
 DRAFT_ENCRYPTION_LABEL = b"tipline draft encryption v1"
 RECEIPT_LABEL = b"tipline receipt v1"
+#: The secret of one tipline among several on a deployment: ``label + name``.
+TIPLINE_SCOPE_LABEL = b"tipline scope v1:"
 
 MIN_SECRET_BYTES = 32
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
@@ -145,6 +148,15 @@ class ServerSecret:
         return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=label).derive(
             self._secret
         )
+
+    def scoped(self, name: str) -> ServerSecret:
+        """The secret of the tipline ``name`` on a deployment that runs several: an HKDF
+        subkey of this one, so its pseudonyms, draft key and receipt lookups share
+        nothing with another tipline's. The same person writing to two tiplines gets
+        unrelated pseudonyms, and one tipline's drafts do not open with another's key."""
+        if not isinstance(name, str) or not name:
+            raise ValueError("a tipline name must be a non-empty str")
+        return ServerSecret(self.derive(TIPLINE_SCOPE_LABEL + name.encode("utf-8")))
 
     def pseudonym(self, channel: str, conversation_id: str) -> str:
         """Stable pseudonym of a conversation: 64 hex digits of HMAC-SHA256.

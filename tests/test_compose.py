@@ -304,3 +304,55 @@ def test_reviewers_reach_the_durable_redis_over_tls_only(tmp_path: Path) -> None
         for port in service.get("ports", []):
             target = str(port.get("target") if isinstance(port, dict) else port).split(":")[-1]
             assert target != "6379", name
+
+
+def test_the_guide_s_second_tipline_service_is_accepted(tmp_path: Path) -> None:
+    """The override file of docs/deploy.md ("Several tiplines on one deployment") on top
+    of docker-compose.yml: a bot of its own, with its own secrets only."""
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    section = guide[guide.index("## Several tiplines on one deployment") :]
+    section = section[section.index("**With Docker Compose.**") :]
+    override = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert override is not None
+    project = _project(tmp_path, _sample_env())
+    (project / "docker-compose.tiplines.yml").write_text(override.group(1))
+    (project / "tiplines.yaml").write_text("tiplines: {}\n")
+    for name in (
+        "forest_watch_token",
+        "redis_forest_watch_bot_password",
+        "redis_forest_watch_ephemeral_password",
+    ):
+        (project / "secrets" / name).write_text("x\n")
+    run = subprocess.run(
+        [
+            _docker_compose(),
+            "--project-directory",
+            str(project),
+            "-f",
+            str(project / "docker-compose.yml"),
+            "-f",
+            str(project / "docker-compose.tiplines.yml"),
+            "config",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    services = yaml.safe_load(run.stdout)["services"]
+    bot = services["bot-forest-watch"]
+    assert _argv(bot["command"]) == ["run", "telegram", "--tipline", "forest-watch"]
+    assert {s["source"] for s in bot["secrets"]} == {
+        "tipline_secret",
+        "forest_watch_token",
+        "redis_forest_watch_bot_password",
+        "redis_forest_watch_ephemeral_password",
+    }
+    assert set(bot["environment"]).isdisjoint(
+        {"TIPLINE_RECIPIENTS", "TELEGRAM_BOT_TOKEN_FILE", "REDIS_USERNAME", "REDIS_PASSWORD_FILE"}
+    )
+    assert bot["read_only"] and bot["cap_drop"] == ["ALL"] and "healthcheck" in bot
+    assert "internal" in bot["networks"] and not bot.get("ports")
+    assert _argv(services["bot"]["command"])[:2] == ["run", "telegram"]

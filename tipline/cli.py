@@ -16,7 +16,7 @@ from privacy import (
 from privacy.age import DEFAULT_WORK_FACTOR, MAX_WORK_FACTOR
 
 from .cli_support import fail as _fail
-from .cli_support import load_identities, new_passphrase
+from .cli_support import load_identities, new_passphrase, tipline_option
 from .cli_support import run as _run
 from .cli_support import settings as _settings
 from .commands import discovered
@@ -66,6 +66,9 @@ def console(lang: str | None, followup: bool) -> None:
 
     code = _run(session())
     sys.exit(code)
+
+
+console.params.append(tipline_option())  # a hotline takes calls for one tipline
 
 
 # ----------------------------------------------------------------------------- keys

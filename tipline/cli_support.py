@@ -24,7 +24,15 @@ from storage import StorageError
 
 from .settings import ConfigError, Settings
 
-__all__ = ["MIN_PASSPHRASE_LENGTH", "fail", "load_identities", "new_passphrase", "run", "settings"]
+__all__ = [
+    "MIN_PASSPHRASE_LENGTH",
+    "fail",
+    "load_identities",
+    "new_passphrase",
+    "run",
+    "settings",
+    "tipline_option",
+]
 
 #: A passphrase that guards a reviewer's identity file is stretched with scrypt, but a
 #: stolen file can be attacked offline: ask for a long one.
@@ -37,9 +45,37 @@ def fail(message: str) -> click.ClickException:
     return click.ClickException(message)
 
 
+#: Where ``--tipline`` leaves its value, in the command's context.
+_TIPLINE = "tipline.name"
+
+
+def _choose_tipline(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    # A group and its subcommand may both have the option: one given on the command
+    # line wins over TIPLINE_NAME, which either of them may have read.
+    given = ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.COMMANDLINE
+    if value is not None and (given or _TIPLINE not in ctx.meta):
+        ctx.meta[_TIPLINE] = value
+
+
+def tipline_option() -> click.Option:
+    """``--tipline NAME`` (or ``TIPLINE_NAME``): the tipline whose keys a command uses,
+    when a deployment runs several; :func:`settings` then gives that tipline's."""
+    return click.Option(
+        ["--tipline"],
+        envvar="TIPLINE_NAME",
+        metavar="NAME",
+        expose_value=False,
+        callback=_choose_tipline,
+        help="The tipline to use, when several share the Redis (or TIPLINE_NAME).",
+    )
+
+
 def settings() -> Settings:
+    """The settings, of the tipline chosen with ``--tipline`` if the command has it."""
+    ctx = click.get_current_context(silent=True)
+    tipline = None if ctx is None else ctx.meta.get(_TIPLINE)
     try:
-        return Settings.from_env()
+        return Settings.from_env(tipline=tipline)
     except ConfigError as exc:
         raise fail(str(exc)) from exc
 

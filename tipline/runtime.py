@@ -31,6 +31,7 @@ from storage import (
     connect,
 )
 from storage.followup import FollowupStore
+from storage.throttle import Throttle
 
 from .settings import ConfigError, Settings
 from .species_loader import load_catalogue
@@ -59,7 +60,12 @@ class Runtime:
             raise RuntimeError("this runtime was opened without the ephemeral Redis")
         return self.draft_store
 
+    def followups(self) -> FollowupStore:
+        """This tipline's follow-up records, in the durable Redis."""
+        return FollowupStore(self.client, prefix=self.settings.keys.root)
+
     def intake(self, channel: str, questionnaire: Questionnaire) -> Intake:
+        """The intake of this tipline: its keys, its secret, its reviewers."""
         return Intake(
             engine=Engine(questionnaire),
             drafts=self.drafts,
@@ -68,15 +74,22 @@ class Runtime:
             secret=self.settings.secret(),
             recipients=self.settings.recipients_provider(),
             channel=channel,
-            followups=FollowupStore(self.client),
+            followups=self.followups(),
+            throttle=Throttle(self.drafts.client, prefix=self.settings.keys.throttle),
         )
 
 
 def offered_questionnaire(settings: Settings) -> Questionnaire:
     """The questionnaire, offering only the languages that have a complete catalogue, with
-    the species catalogue for its species questions."""
+    the species catalogue for its species questions. Languages the settings file asks for
+    by name must all have one."""
     questionnaire = replace(settings.questionnaire(), species=load_catalogue())
     languages = available_languages(questionnaire.languages)
+    if settings.languages is not None and languages != questionnaire.languages:
+        missing = [lang for lang in questionnaire.languages if lang not in languages]
+        raise ConfigError(
+            f"tipline {settings.tipline!r}: no complete translation for {', '.join(missing)}"
+        )
     default = (
         questionnaire.default_language
         if questionnaire.default_language in languages
@@ -130,9 +143,17 @@ async def open_runtime(settings: Settings, *, intake: bool = True) -> AsyncItera
                     await check_ephemeral(ephemeral, client)
                 except StorageError as exc:
                     raise ConfigError(str(exc)) from exc
-            drafts = DraftStore(ephemeral, ttl=settings.draft_ttl)
-        queue = TipQueue(client, replicas=settings.redis_replicas)
-        spool = Spool(settings.data_dir / "spool")
+            drafts = DraftStore(ephemeral, ttl=settings.draft_ttl, prefix=settings.keys.drafts)
+        keys = settings.keys
+        queue = TipQueue(
+            client,
+            stream=keys.stream,
+            prefix=keys.records,
+            dead_stream=keys.dead,
+            verdicts=keys.verdicts,
+            replicas=settings.redis_replicas,
+        )
+        spool = Spool(settings.spool_dir)
         runtime = Runtime(settings, client, queue, spool, ephemeral, drafts)
         await queue.ensure_group()
         pushed = await spool.flush(queue)

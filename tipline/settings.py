@@ -17,7 +17,18 @@
 ``TIPLINE_SECRET_FILE``     a file holding the server secret
 ``TIPLINE_QUESTIONNAIRE``   a questionnaire file to use instead of the default
 ``TIPLINE_DRAFT_TTL``       idle time after which a draft expires, in seconds (default 86400)
+``TIPLINE_CONFIG``          a settings file naming several tiplines, each with its own bot
+                            token, recipients, questionnaire, languages and Redis users
+                            (:mod:`tipline.tiplines`); then the per-tipline variables
+                            above (recipients, questionnaire, bot token) must be unset
+``TIPLINE_NAME``            the tipline to serve or review (as ``--tipline``); unset: the
+                            only one of ``TIPLINE_CONFIG``, or without it ``default``
 ==========================  ==================================================================
+
+Each tipline's Redis keys have a prefix of their own and its pseudonyms, draft key and
+receipt lookups come from its own subkey of the server secret (``storage.keys``,
+``ServerSecret.scoped``); the ``default`` tipline keeps the names and keys a single
+tipline has always had.
 
 Logging in to Redis, TLS and Sentinel (each ``*_PASSWORD`` may instead be given as a
 file, ``*_PASSWORD_FILE``, as Docker and Compose secrets are):
@@ -49,7 +60,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -58,6 +69,10 @@ from conversations import Questionnaire, parse_questionnaire
 from privacy import AgeError, X25519Recipient
 from privacy.secrets import ServerSecret, load_or_create
 from storage import RedisTarget
+from storage.keys import DEFAULT_TIPLINE, KeySpace, validate_tipline_name
+
+from .errors import ConfigError
+from .tiplines import TiplineConfig, load_tiplines
 
 __all__ = [
     "ConfigError",
@@ -68,10 +83,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class ConfigError(Exception):
-    """The configuration is incomplete or wrong; the message tells the admin what to fix."""
 
 
 def secret_from_env(env: Mapping[str, str], name: str) -> str | None:
@@ -177,10 +188,77 @@ class Settings:
     ephemeral_redis: RedisTarget | None = field(default=None)
     #: Replicas of the durable Redis that must have a tip before it counts (WAIT).
     redis_replicas: int = field(default=0)
+    #: The tipline served or reviewed: its keys, its subkey of the server secret.
+    tipline: str = field(default=DEFAULT_TIPLINE)
+    #: The bot token's file named by the settings file (None: the environment's).
+    token_file: Path | None = field(default=None)
+    #: The languages the settings file offers (None: all the questionnaire's).
+    languages: tuple[str, ...] | None = field(default=None)
+
+    @property
+    def keys(self) -> KeySpace:
+        """Where this tipline's keys live in Redis."""
+        return KeySpace(self.tipline)
+
+    @property
+    def spool_dir(self) -> Path:
+        """This tipline's spool: never another's, or its tips would be pushed into the
+        wrong queue when two tiplines share a data directory."""
+        if self.tipline == DEFAULT_TIPLINE:
+            return self.data_dir / "spool"
+        return self.data_dir / "tiplines" / self.tipline / "spool"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, tipline: str | None = None
+    ) -> Settings:
+        """The settings of the environment; of the tipline ``tipline`` (else
+        ``TIPLINE_NAME``) when several are configured (``TIPLINE_CONFIG``)."""
         env = os.environ if env is None else env
+        name = tipline or env.get("TIPLINE_NAME") or None
+        if name is not None:
+            try:
+                validate_tipline_name(name)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from exc
+        config = env.get("TIPLINE_CONFIG")
+        if config:
+            return cls._from_config(env, Path(config), name)
+        settings = cls._from_env(env)
+        return settings if name is None else replace(settings, tipline=name)
+
+    @classmethod
+    def _from_config(cls, env: Mapping[str, str], path: Path, name: str | None) -> Settings:
+        tiplines = load_tiplines(path)
+        names = ", ".join(tiplines)
+        if name is None:
+            if len(tiplines) > 1:
+                raise ConfigError(
+                    f"TIPLINE_CONFIG names several tiplines ({names}): choose one with "
+                    "--tipline NAME (or TIPLINE_NAME)"
+                )
+            name = next(iter(tiplines))
+        if name not in tiplines:
+            raise ConfigError(f"no tipline {name!r} in TIPLINE_CONFIG (it names {names})")
+        mixed = [
+            variable
+            for variable in _PER_TIPLINE
+            if env.get(variable) or env.get(f"{variable}_FILE")
+        ]
+        if mixed:
+            # Which tipline would they belong to? A stray one would send a tipline's
+            # tips to another organisation's reviewers, or its tipsters to another bot.
+            raise ConfigError(
+                f"TIPLINE_CONFIG names each tipline's own settings: unset "
+                f"{', '.join(mixed)} (and their _FILE forms)"
+            )
+        try:
+            return _apply(cls._from_env(env), tiplines[name])
+        except ConfigError as exc:
+            raise ConfigError(f"tipline {name!r}: {exc}") from exc
+
+    @classmethod
+    def _from_env(cls, env: Mapping[str, str]) -> Settings:
         data_home = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         data_dir = Path(env.get("TIPLINE_DATA_DIR") or Path(data_home) / "tipline")
         fixed_recipients = recipients = env.get("TIPLINE_RECIPIENTS", "")
@@ -227,14 +305,18 @@ class Settings:
         return RecipientsProvider(self.fixed_recipients_text, self.recipients_file)
 
     def secret(self) -> ServerSecret:
+        """This tipline's secret: the server secret itself for the default tipline, its
+        subkey for the tipline's name for any other (:meth:`ServerSecret.scoped`)."""
         try:
             if self.secret_text:
-                return ServerSecret.from_text(self.secret_text)
-            if self.secret_file:
-                return ServerSecret.from_text(self.secret_file.read_text("utf-8"))
-            return load_or_create(self.data_dir / "server.secret")
+                secret = ServerSecret.from_text(self.secret_text)
+            elif self.secret_file:
+                secret = ServerSecret.from_text(self.secret_file.read_text("utf-8"))
+            else:
+                secret = load_or_create(self.data_dir / "server.secret")
         except (OSError, ValueError) as exc:
             raise ConfigError(f"server secret: {exc}") from exc
+        return secret if self.tipline == DEFAULT_TIPLINE else secret.scoped(self.tipline)
 
     def questionnaire(self) -> Questionnaire:
         if self.questionnaire_file is None:
@@ -247,11 +329,109 @@ class Settings:
             try:
                 text = self.questionnaire_file.read_text("utf-8")
             except OSError as exc:
-                raise ConfigError(f"cannot read TIPLINE_QUESTIONNAIRE: {exc}") from exc
+                where = (
+                    "TIPLINE_QUESTIONNAIRE"
+                    if self.tipline == DEFAULT_TIPLINE
+                    else (f"tipline {self.tipline!r}: questionnaire")
+                )
+                raise ConfigError(f"cannot read {where}: {exc}") from exc
         try:
-            return parse_questionnaire(text)
+            questionnaire = parse_questionnaire(text)
         except ValueError as exc:
             raise ConfigError(f"questionnaire: {exc}") from exc
+        if self.languages is None:
+            return questionnaire
+        missing = [lang for lang in self.languages if lang not in questionnaire.languages]
+        if missing:
+            raise ConfigError(
+                f"tipline {self.tipline!r}: languages {', '.join(missing)} are not in its "
+                f"questionnaire (it has {', '.join(questionnaire.languages)})"
+            )
+        default = (
+            questionnaire.default_language
+            if questionnaire.default_language in self.languages
+            else self.languages[0]
+        )
+        return replace(questionnaire, languages=self.languages, default_language=default)
+
+
+#: Variables that configure one tipline; with TIPLINE_CONFIG its file does.
+_PER_TIPLINE = (
+    "TIPLINE_RECIPIENTS",
+    "TIPLINE_QUESTIONNAIRE",
+    "TELEGRAM_BOT_TOKEN",
+)
+
+
+def _read_secret_file(what: str, path: Path) -> str:
+    try:
+        text = path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"cannot read {what} ({path}): {reason}") from exc
+    if not text:
+        raise ConfigError(f"{what} ({path}) is empty")
+    return text
+
+
+def _login(
+    target: RedisTarget | None, username: str | None, password_file: Path | None, what: str
+) -> RedisTarget | None:
+    """``target`` logging in as the tipline's own user, when it names one."""
+    if username is None and password_file is None:
+        return target
+    if target is None:
+        raise ConfigError(
+            f"{what}_username and _password_file need a Redis server to log in to "
+            f"({'REDIS_URL' if what == 'redis' else 'REDIS_EPHEMERAL_URL'} or Sentinel), not "
+            "the embedded one"
+        )
+    password = (
+        None
+        if password_file is None
+        else _read_secret_file(f"{what}_password_file", password_file)
+    )
+    return replace(
+        target,
+        username=username if username is not None else target.username,
+        password=password if password is not None else target.password,
+    )
+
+
+def _apply(settings: Settings, tipline: TiplineConfig) -> Settings:
+    """``settings`` (from the environment) for the tipline of the settings file."""
+    recipients = tipline.recipients
+    if tipline.recipients_file is not None:
+        try:
+            recipients += "\n" + tipline.recipients_file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(
+                f"cannot read recipients_file ({tipline.recipients_file}): {reason}"
+            ) from exc
+    parse_recipients_text(recipients)  # a malformed or missing recipient: said now
+    return replace(
+        settings,
+        tipline=tipline.name,
+        recipients_text=recipients,
+        fixed_recipients_text=tipline.recipients,
+        recipients_file=tipline.recipients_file,
+        questionnaire_file=tipline.questionnaire_file,
+        languages=tipline.languages,
+        token_file=tipline.token_file,
+        redis=_login(
+            settings.redis,
+            tipline.redis_username,
+            tipline.redis_password_file,
+            "redis",
+        ),
+        ephemeral_redis=_login(
+            settings.ephemeral_redis,
+            tipline.redis_ephemeral_username,
+            tipline.redis_ephemeral_password_file,
+            "redis_ephemeral",
+        ),
+    )
 
 
 def parse_recipients_text(text: str) -> list[X25519Recipient]:

@@ -165,10 +165,16 @@ class SeenUpdates:
 
 
 def seen_updates(
-    client: aioredis.Redis, secret: ServerSecret, bot_id: int, ttl: timedelta = SEEN_TTL
+    client: aioredis.Redis,
+    secret: ServerSecret,
+    bot_id: int,
+    ttl: timedelta = SEEN_TTL,
+    *,
+    prefix: str = "tipline:telegram-update:",
 ) -> SeenUpdates:
-    """The seen-updates record of one bot, in the Redis the drafts use."""
-    store = DraftStore(client, ttl=ttl, prefix="tipline:telegram-update:")
+    """The seen-updates record of one bot, in the Redis the drafts use (under the
+    tipline's own ``prefix`` when a deployment runs several)."""
+    store = DraftStore(client, ttl=ttl, prefix=prefix)
     return SeenUpdates(store, secret, str(bot_id))
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from tipline.catalogues import check_all
-from tipline.settings import ConfigError, Settings
+from tipline.cli_support import settings, tipline_option
+from tipline.settings import ConfigError
 
 __all__ = ["command"]
 
@@ -20,7 +21,7 @@ def command() -> None:
 def check(langs: tuple[str, ...]) -> None:
     """List every problem of the catalogues; exit 1 if there is any."""
     try:
-        questionnaire = Settings.from_env().questionnaire()
+        questionnaire = settings().questionnaire()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     locales = langs or questionnaire.languages
@@ -30,3 +31,7 @@ def check(langs: tuple[str, ...]) -> None:
     if problems:
         raise SystemExit(1)
     click.echo(f"{len(locales)} languages checked: no problems.")
+
+
+# A tipline's own questionnaire, when a deployment runs several (TIPLINE_CONFIG).
+check.params.append(tipline_option())

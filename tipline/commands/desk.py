@@ -41,7 +41,7 @@ import click
 
 from privacy import X25519Recipient
 
-from ..cli_support import fail, run, settings
+from ..cli_support import fail, run, settings, tipline_option
 from ..runtime import offered_questionnaire, open_runtime
 from ..settings import ConfigError
 from ..species_loader import load_catalogue
@@ -206,10 +206,11 @@ def command(
             assert runtime.ephemeral is not None
             app = create_app(
                 hotline=Hotline(runtime.intake("hotline", questionnaire), questionnaire),
-                accounts=Accounts(runtime.client),
+                accounts=Accounts(runtime.client, prefix=current.keys.desk),
                 ephemeral=runtime.ephemeral,
                 config=DeskConfig(tls=tls is not None, idle=idle, record_operator=record_operator),
                 draft_ttl=current.draft_ttl,
+                keys=current.keys,
             )
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
@@ -288,6 +289,7 @@ def _serve_reviewer(
             assert runtime.ephemeral is not None
             app = create_reviewer_app(
                 queue=runtime.queue,
+                keys=current.keys,
                 durable=runtime.client,
                 ephemeral=runtime.ephemeral,
                 keyring=keyring,
@@ -355,8 +357,11 @@ def users_add(name: str, role: str, lang: str) -> None:
         raise fail(str(exc)) from exc
 
     async def add() -> None:
-        async with open_runtime(settings(), intake=False) as runtime:
-            await Accounts(runtime.client).add(name, cast(Role, role), password, lang=lang)
+        current = settings()
+        async with open_runtime(current, intake=False) as runtime:
+            await Accounts(runtime.client, prefix=current.keys.desk).add(
+                name, cast(Role, role), password, lang=lang
+            )
 
     run(add(), AccountError)
     click.echo(f"account {name} ({role}) created", err=True)
@@ -368,8 +373,9 @@ def users_list() -> None:
     from desk import Accounts
 
     async def show() -> None:
-        async with open_runtime(settings(), intake=False) as runtime:
-            accounts = Accounts(runtime.client)
+        current = settings()
+        async with open_runtime(current, intake=False) as runtime:
+            accounts = Accounts(runtime.client, prefix=current.keys.desk)
             for name in await accounts.names():
                 account = await accounts.get(name)
                 if account is not None:
@@ -387,8 +393,9 @@ def users_disable(name: str, enable: bool) -> None:
     from desk import AccountError, Accounts
 
     async def change() -> None:
-        async with open_runtime(settings(), intake=False) as runtime:
-            await Accounts(runtime.client).set_disabled(name, not enable)
+        current = settings()
+        async with open_runtime(current, intake=False) as runtime:
+            await Accounts(runtime.client, prefix=current.keys.desk).set_disabled(name, not enable)
 
     run(change(), AccountError)
     click.echo(f"account {name} {'enabled' if enable else 'disabled'}", err=True)
@@ -408,8 +415,17 @@ def users_reset_password(name: str) -> None:
         raise fail(str(exc)) from exc
 
     async def change() -> None:
-        async with open_runtime(settings(), intake=False) as runtime:
-            await Accounts(runtime.client).set_password(name, password)
+        current = settings()
+        async with open_runtime(current, intake=False) as runtime:
+            await Accounts(runtime.client, prefix=current.keys.desk).set_password(name, password)
 
     run(change(), AccountError)
     click.echo(f"password of {name} changed", err=True)
+
+
+# The desk and its accounts belong to one tipline: ``--tipline NAME`` (or TIPLINE_NAME)
+# when a deployment runs several (`tipline desk --tipline NAME users add ...` or
+# `tipline desk users add ... --tipline NAME`).
+command.params.append(tipline_option())
+for _subcommand in users.commands.values():
+    _subcommand.params.append(tipline_option())

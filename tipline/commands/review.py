@@ -53,7 +53,6 @@ from review.share import Bundle, ShareError
 from review.tip import OpenedTip, TipUnreadable
 from review.verdicts import RISKS, VERDICTS, Verdict
 from storage.custody import CustodyStore
-from storage.followup import FollowupStore
 from storage.queue import PendingEntry, entry_day, validate_case_id
 from tipline import cli_support
 from tipline.cli_support import fail as _fail
@@ -184,8 +183,10 @@ async def _desk(
             runtime.queue,
             identities,
             reviewer=reviewer,
-            followups=FollowupStore(runtime.client),
-            custody=CustodyLog(CustodyStore(runtime.client), identities, utc_today),
+            followups=runtime.followups(),
+            custody=CustodyLog(
+                CustodyStore(runtime.client, settings.keys.custody), identities, utc_today
+            ),
             **options,
         )
 
@@ -792,3 +793,9 @@ def _custody_line(entry: CustodyEntry) -> str:
     elif entry.action == "export":
         what += f" of {d.get('files')} files"
     return f"#{entry.seq}  {entry.day.isoformat()}  {clean(entry.reviewer)}  {what}"
+
+
+# Every review command works on one tipline's queue: ``--tipline NAME`` (or TIPLINE_NAME)
+# when a deployment runs several.
+for _subcommand in command.commands.values():
+    _subcommand.params.append(cli_support.tipline_option())

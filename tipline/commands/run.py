@@ -86,6 +86,22 @@ def telegram_token(env: Mapping[str, str]) -> str:
     return token
 
 
+def _token_file(path: Path, tipline: str) -> str:
+    """The bot token of a tipline of TIPLINE_CONFIG, from its token_file (never echoed)."""
+    try:
+        token = path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(
+            f"tipline {tipline!r}: cannot read token_file ({path}): {reason}"
+        ) from exc
+    if not _TOKEN.fullmatch(token):
+        raise ConfigError(
+            f"tipline {tipline!r}: token_file ({path}) does not hold a bot token (digits:letters)"
+        )
+    return token
+
+
 def _webhook(url: str | None, secret: str | None, listen: str) -> WebhookOptions | None:
     from bots.telegram import WebhookOptions
 
@@ -133,7 +149,13 @@ async def _metrics(
 
     from ..metrics import Metrics, MetricsServer, redis_ready
 
-    progress = ConversationTally(runtime.drafts.client, ttl=runtime.drafts.ttl)
+    keys = runtime.settings.keys
+    progress = ConversationTally(
+        runtime.drafts.client,
+        ttl=runtime.drafts.ttl,
+        live=keys.metrics_live,
+        counts=keys.metrics_conversations,
+    )
     metrics = Metrics(
         questionnaire.languages,
         steps=step_labels(questionnaire),
@@ -156,6 +178,12 @@ def command() -> None:
 
 
 @command.command("telegram")
+@click.option(
+    "--tipline",
+    envvar="TIPLINE_NAME",
+    metavar="NAME",
+    help="The tipline to serve, when TIPLINE_CONFIG names several (or TIPLINE_NAME).",
+)
 @click.option(
     "--framework",
     type=click.Choice(FRAMEWORKS),
@@ -210,6 +238,7 @@ def command() -> None:
 @click.pass_context
 def telegram(
     ctx: click.Context,
+    tipline: str | None,
     framework: str,
     webhook_url: str | None,
     webhook_secret: str | None,
@@ -236,8 +265,12 @@ def telegram(
             "--workers needs --webhook: Telegram gives polled updates to one process only"
         )
     try:
-        settings = Settings.from_env()
-        token = telegram_token(os.environ)
+        settings = Settings.from_env(tipline=tipline)
+        token = (
+            telegram_token(os.environ)
+            if settings.token_file is None
+            else _token_file(settings.token_file, settings.tipline)
+        )
         questionnaire = offered_questionnaire(settings)
         settings.recipients()
         secret = settings.secret()
@@ -269,14 +302,18 @@ def telegram(
                 # Other processes may serve this bot too: one holds a conversation at a time.
                 from storage.locks import ConversationLocks
 
-                intake.shared_locks = ConversationLocks(runtime.drafts.client)
+                intake.shared_locks = ConversationLocks(
+                    runtime.drafts.client, prefix=settings.keys.locks
+                )
             metrics, server = await _metrics(
                 runtime, intake, questionnaire, metrics_host, metrics_port
             )
             intake.observer = metrics
 
             def make_channel(api: BotApi, bot_id: int) -> TelegramChannel:
-                seen = seen_updates(runtime.drafts.client, secret, bot_id)
+                seen = seen_updates(
+                    runtime.drafts.client, secret, bot_id, prefix=settings.keys.telegram_updates
+                )
                 return TelegramChannel(
                     intake, questionnaire, api, seen=seen, flood=FloodLimiter(), observer=metrics
                 )
@@ -341,6 +378,8 @@ def _supervise(
         argv += ["--listen", f"{host}:{webhook.port}", "--max-in-flight", str(max_in_flight)]
         argv += ["--workers", "1", "--worker-fd", str(listener.fileno())]
         argv += ["--worker-index", str(index)]
+        if ctx.params.get("tipline"):  # the workers serve the same tipline
+            argv += ["--tipline", str(ctx.params["tipline"])]
         if metrics_port is not None:
             argv += ["--metrics-port", str(metrics_port)]
         return argv
