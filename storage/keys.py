@@ -113,3 +113,8 @@ class KeySpace:
     def metrics_conversations(self) -> str:
         """Conversations started, finished and left, per day (storage.tally)."""
         return self.root + "metrics:conversations"
+
+    @property
+    def metrics_queue(self) -> str:
+        """The queue's depth at the end of each UTC day (tipline.metrics), by day."""
+        return self.root + "metrics:queue-depth:"

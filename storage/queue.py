@@ -577,6 +577,24 @@ class TipQueue:
             pending, waiting = await self._depth(keys=[self.stream], args=[self.group])
         return int(pending) + int(waiting)
 
+    async def backlog(self) -> int | None:
+        """Tips reviewers still have to deal with (as :meth:`depth`), from the consumer
+        group's counters alone (``XINFO GROUPS``, Redis 7: ``pending`` plus ``lag``):
+        no entry is read, so a user that may not read the queue (the bot's) can count it.
+        None when Redis cannot tell (no group yet, or ``lag`` unknown after deletions)."""
+        with translate_redis_errors():
+            try:
+                groups = await self._client.xinfo_groups(self.stream)
+            except redis_exceptions.ResponseError as exc:
+                if "no such key" in str(exc):
+                    return 0
+                raise
+        for group in groups:
+            if _text(group.get("name", b"")) == self.group:
+                lag = group.get("lag")
+                return None if lag is None else int(group["pending"]) + int(lag)
+        return None
+
     async def pending_count(self) -> int:
         """Entries claimed by some reviewer and not acknowledged yet."""
         with translate_redis_errors():

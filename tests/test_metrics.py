@@ -28,7 +28,7 @@ from privacy import X25519Identity
 from privacy.scrub.errors import REASONS
 from storage import Spool, TipQueue, connect
 from storage.tally import ConversationTally
-from tipline.metrics import BUCKETS, Metrics, MetricsServer, redis_ready
+from tipline.metrics import BUCKETS, DayEndDepth, Metrics, MetricsServer, redis_ready
 from tipline.runtime import offered_questionnaire
 from tipline.settings import Settings
 
@@ -510,3 +510,51 @@ def test_how_a_step_ends_a_conversation() -> None:
         ("started", "followup")
     ]
     assert counts(submitted, asking, Start(), replaced=True) == [("started", "report")]
+
+
+async def test_the_queue_is_counted_without_reading_it(redis_client: aioredis.Redis) -> None:
+    queue = TipQueue(redis_client)
+    assert await queue.backlog() == 0  # no stream yet
+    await queue.ensure_group()
+    for n in range(3):
+        await queue.submit(f"case-depth-{n}", b"sealed")
+    assert await queue.backlog() == 3 == await queue.depth()
+    claimed = await queue.claim_next("alice")
+    assert claimed is not None
+    assert await queue.backlog() == 3 == await queue.depth()
+    await queue.ack(claimed.case_id)
+    assert await queue.backlog() == 2 == await queue.depth()
+
+
+async def test_the_depth_is_that_at_the_end_of_a_day_never_live(
+    redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis
+) -> None:
+    """A depth served live would date each tip to a scrape (P4): the scrape shows the
+    depth taken at the last midnight UTC, the same in every process, or nothing."""
+    queue = TipQueue(redis_client)
+    await queue.ensure_group()
+    clock = {"now": datetime(2026, 3, 4, 23, 59, 59, 970000, UTC)}
+    day_end = DayEndDepth(queue, ephemeral_client, now=lambda: clock["now"])
+    metrics = Metrics(["en"], day_end=day_end)
+    await queue.submit("case-day-0", b"sealed")
+    await metrics.refresh()
+    assert "tipline_queue_depth_day_end" not in metrics.scrape().decode()
+
+    # At midnight (the process running, its clock moving on) the depth is taken once.
+    running = asyncio.create_task(day_end.run())
+    await asyncio.sleep(0.01)
+    clock["now"] = datetime(2026, 3, 5, 0, 0, 0, 10000, UTC)
+    await asyncio.sleep(0.2)
+    running.cancel()
+    await queue.submit("case-day-1", b"sealed")  # a tip of the new day: not counted
+    await metrics.refresh()
+    assert _value(_samples(metrics.scrape()), "tipline_queue_depth_day_end") == 1
+    # Another process taking it again (later, with more tips) changes nothing.
+    await DayEndDepth(queue, ephemeral_client, now=lambda: clock["now"]).take(date(2026, 3, 4))
+    other = Metrics(["en"], day_end=DayEndDepth(queue, ephemeral_client, now=lambda: clock["now"]))
+    await other.refresh()
+    assert _value(_samples(other.scrape()), "tipline_queue_depth_day_end") == 1
+    # A day later, with no process running at that midnight: nothing, not a late value.
+    clock["now"] = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
+    await metrics.refresh()
+    assert "tipline_queue_depth_day_end" not in metrics.scrape().decode()

@@ -211,6 +211,11 @@ async def test_the_bot_adds_to_the_queue_and_cannot_read_it(durable: int, tmp_pa
         await _refused(lambda: queue.claim_next("bot"))
         await _refused(lambda: queue.get("case-from-bot"))
         await _refused(lambda: queue.depth())
+        # It may count the queue for the metrics (two tips, never delivered), no more.
+        assert await queue.backlog() == 2
+        await _refused(lambda: bot.xpending("tipline:tips", "reviewers"))
+        await _refused(lambda: bot.xinfo_stream("tipline:tips"))
+        await _refused(lambda: bot.xinfo_consumers("tipline:tips", "reviewers"))
         await _refused(lambda: queue.ack("case-from-bot"))
         await _refused(lambda: queue.dead_letter("case-from-bot", "test"))
         await _refused(lambda: bot.xrange("tipline:tips"))

@@ -30,7 +30,7 @@ import logging
 import os
 from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -43,10 +43,10 @@ from prometheus_client.registry import Collector
 from bots.observe import Observer
 from bots.progress import CHANNELS, FINISH_OUTCOMES, KINDS
 from privacy.scrub.errors import REASONS
-from storage import Spool, StorageError, translate_redis_errors
+from storage import Spool, StorageError, TipQueue, translate_redis_errors
 from storage.tally import ABANDONED, ConversationTally
 
-__all__ = ["BUCKETS", "Metrics", "MetricsServer", "redis_ready"]
+__all__ = ["BUCKETS", "DayEndDepth", "Metrics", "MetricsServer", "redis_ready"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,80 @@ TIP_OUTCOMES = ("queued", "spooled")
 REDIS_ERRORS = ("unavailable", OTHER)
 #: How often the metrics server looks for abandoned drafts when nobody scrapes.
 SWEEP_EVERY = timedelta(minutes=15)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def next_midnight(now: datetime) -> datetime:
+    """The next 00:00 UTC after ``now``."""
+    return datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time(), UTC)
+
+
+class DayEndDepth:
+    """The queue's depth (tips claimed and not acknowledged, plus never delivered) at the
+    end of each UTC day, taken at midnight UTC and kept in the ephemeral Redis for a
+    week, so that every process of the bot serves the same value (the first process to
+    take it wins).
+
+    Why not live: a depth read at each scrape rises at the scrape after each tip and so
+    dates it to within the scrape interval (P4 allows a day, never a time). Taken at
+    midnight, it counts the whole of the day that ended. A process that was not running
+    at a midnight does not take that day's value late, since a late value would count
+    the first tips of the new day as well. The bot's Redis user counts the queue without
+    reading it (``XINFO GROUPS``, :meth:`~storage.TipQueue.backlog`)."""
+
+    KEEP = timedelta(days=8)
+
+    def __init__(
+        self,
+        queue: TipQueue,
+        client: aioredis.Redis,
+        prefix: str = "tipline:metrics:queue-depth:",
+        *,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.queue = queue
+        self._client = client
+        self._prefix = prefix
+        self.now = now
+
+    async def take(self, ended: date) -> None:
+        """Record the depth now as that at the end of ``ended`` (unless recorded)."""
+        depth = await self.queue.backlog()
+        if depth is None:
+            log.info("the queue's depth is not known (no consumer group yet)")
+            return
+        with translate_redis_errors():
+            await self._client.set(
+                self._prefix + ended.isoformat(),
+                depth,
+                nx=True,
+                px=int(self.KEEP / timedelta(milliseconds=1)),
+            )
+
+    async def last(self) -> int | None:
+        """The depth at the end of yesterday (UTC), if it was taken."""
+        yesterday = self.now().astimezone(UTC).date() - timedelta(days=1)
+        with translate_redis_errors():
+            value = await self._client.get(self._prefix + yesterday.isoformat())
+        try:
+            return None if value is None else max(0, int(value))
+        except ValueError:
+            return None
+
+    async def run(self) -> None:
+        """Take the depth at every midnight UTC, for as long as the process runs."""
+        while True:
+            target = next_midnight(self.now())
+            await asyncio.sleep((target - self.now()).total_seconds() + 0.05)
+            if self.now() < target:
+                continue  # woken early (the clock was set back): wait for it again
+            try:
+                await self.take(target.date() - timedelta(days=1))
+            except StorageError:
+                log.warning("the queue's depth at midnight could not be taken")
 
 
 def _utc_today() -> date:
@@ -77,6 +151,7 @@ class _Shared(Collector):
         self.steps = (*dict.fromkeys([*steps, OTHER]),)
         self.totals: dict[tuple[str, str, str], int] = {}
         self.spooled = 0
+        self.depth: int | None = None
 
     def _family(self, name: str, doc: str, label: str, values: Iterable[str]) -> Metric:
         family = CounterMetricFamily(name, doc, labels=["channel", label])
@@ -126,6 +201,14 @@ class _Shared(Collector):
         )
         spool.add_metric([], self.spooled)
         yield spool
+        if self.depth is not None:
+            depth = GaugeMetricFamily(
+                "tipline_queue_depth_day_end",
+                "Tips claimed and not acknowledged, or never delivered, at the end of the "
+                "last UTC day (taken at midnight; absent when no process was running then)",
+            )
+            depth.add_metric([], self.depth)
+            yield depth
 
 
 class Metrics(Observer):
@@ -141,10 +224,12 @@ class Metrics(Observer):
         steps: Iterable[str] = (),
         progress: ConversationTally | None = None,
         spool: Spool | None = None,
+        day_end: DayEndDepth | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.progress = progress
         self.spool = spool
+        self.day_end = day_end
         self._shared = _Shared(steps)
         self.registry.register(self._shared)
         self._languages = (*dict.fromkeys(languages), OTHER)
@@ -243,6 +328,11 @@ class Metrics(Observer):
                 self._shared.totals = await self.progress.totals()
             except StorageError:
                 log.warning("the conversation counts could not be read")
+        if self.day_end is not None:
+            try:
+                self._shared.depth = await self.day_end.last()
+            except StorageError:
+                log.warning("the queue's depth could not be read")
         if self.spool is not None:
             today = self._today()
             try:
@@ -297,6 +387,7 @@ class MetricsServer:
         self._sweep_every = sweep_every.total_seconds()
         self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._midnights: asyncio.Task[None] | None = None
 
     async def _sweep_forever(self) -> None:
         """Abandoned drafts are counted even when nobody scrapes, so the live counts
@@ -337,14 +428,17 @@ class MetricsServer:
             raise
         self._runner = runner
         self._sweeper = asyncio.create_task(self._sweep_forever())
+        if self.metrics.day_end is not None:
+            self._midnights = asyncio.create_task(self.metrics.day_end.run())
         log.info("metrics on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
-        sweeper, self._sweeper = self._sweeper, None
-        if sweeper is not None:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+        for task in (self._sweeper, self._midnights):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._sweeper = self._midnights = None
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()

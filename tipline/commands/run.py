@@ -147,7 +147,7 @@ async def _metrics(
     from bots.progress import step_labels
     from storage.tally import ConversationTally
 
-    from ..metrics import Metrics, MetricsServer, redis_ready
+    from ..metrics import DayEndDepth, Metrics, MetricsServer, redis_ready
 
     keys = runtime.settings.keys
     progress = ConversationTally(
@@ -161,6 +161,7 @@ async def _metrics(
         steps=step_labels(questionnaire),
         progress=progress,
         spool=runtime.spool,
+        day_end=DayEndDepth(runtime.queue, runtime.drafts.client, keys.metrics_queue),
     )
     ready = redis_ready([runtime.client, runtime.drafts.client], runtime.spool.directory)
     server = MetricsServer(metrics, ready, host, port)
