@@ -9,7 +9,19 @@ case id, so nothing that reaches a metric can identify anyone (P1).
 
 from __future__ import annotations
 
-__all__ = ["Observer"]
+__all__ = ["API_ERRORS", "Observer"]
+
+#: The kinds of Bot API failure (bots.telegram.observed), a closed set.
+API_ERRORS = (
+    "flood_control",
+    "unreachable",
+    "rejected",
+    "file_too_big",
+    "chat_gone",
+    "conflict",
+    "token_refused",
+    "other",
+)
 
 
 class Observer:
@@ -28,6 +40,9 @@ class Observer:
     def tip(self, outcome: str, language: str) -> None:
         """A tip was made durable: ``outcome`` ``queued`` or ``spooled``; ``language`` the
         conversation's."""
+
+    def api_error(self, kind: str) -> None:
+        """A Bot API call failed: ``kind`` is one of :data:`API_ERRORS`."""
 
     def storage_error(self, kind: str) -> None:
         """Redis failed: ``unavailable`` (down, timed out, refusing writes) or ``other``."""

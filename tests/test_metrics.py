@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 
 from bots.intake import Intake
+from bots.observe import API_ERRORS
 from bots.progress import CHANNELS, FINISH_OUTCOMES, KINDS, lifecycle, step_labels
 from conversations import Ask, Cancel, Choose, Event, FollowUp, Help, Skip, Start, State, Text
 from conversations import messages as m
@@ -80,6 +81,7 @@ def _allowed_labels(languages: tuple[str, ...]) -> set[str]:
         | set(languages)
         | buckets
         | _CONVERSATION_LABELS
+        | set(API_ERRORS)
     )
 
 
@@ -558,3 +560,51 @@ async def test_the_depth_is_that_at_the_end_of_a_day_never_live(
     clock["now"] = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
     await metrics.refresh()
     assert "tipline_queue_depth_day_end" not in metrics.scrape().decode()
+
+
+async def test_bot_api_failures_are_counted_by_kind(fake: FakeBotApi) -> None:
+    """Through the real adapter and the fake server: a blocked chat, a flood-control
+    answer and a refused call are counted by kind, in a closed set, naming nobody."""
+    from bots.telegram.aiogram_bot import AiogramFramework
+    from bots.telegram.common import ApiError
+    from bots.telegram.observed import ObservedApi, api_error_kind
+
+    framework = AiogramFramework(fake.token, fake.base_url)
+    await framework.open()
+    try:
+        metrics = Metrics(["en"])
+        api = ObservedApi(framework.api, metrics)
+        user = tipster(fake)
+        assert await api.send_message(user.id, "hello", None) > 0
+        fake.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+        fake.fail("deleteMessages", 400, "Bad Request: message can't be deleted for everyone")
+        with pytest.raises(ApiError):
+            await api.send_message(user.id, "again", None)
+        with pytest.raises(ApiError):
+            await api.delete_messages(user.id, [1, 2])
+        fake.chats[user.id].blocked = True
+        with pytest.raises(ApiError):
+            await api.send_message(user.id, "blocked", None)
+    finally:
+        await framework.close()
+    samples = _samples(metrics.scrape())
+    counted = {
+        kind: _value(samples, "tipline_api_errors_total", channel="telegram", kind=kind)
+        for kind in API_ERRORS
+    }
+    assert counted == {
+        **dict.fromkeys(API_ERRORS, 0.0),
+        "flood_control": 1.0,
+        "rejected": 1.0,
+        "chat_gone": 1.0,
+    }
+    assert str(user.id) not in metrics.scrape().decode()
+    assert api_error_kind(ApiError("?")) == "other"
+    # Every kind the adapters raise has its label.
+    from bots.telegram import common
+
+    raised: list[type[ApiError]] = [
+        c for c in vars(common).values() if isinstance(c, type) and issubclass(c, ApiError)
+    ]
+    made = [c(1.0) if issubclass(c, common.RetryLater) else c("x") for c in raised]
+    assert {api_error_kind(error) for error in made} == set(API_ERRORS)

@@ -40,7 +40,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
-from bots.observe import Observer
+from bots.observe import API_ERRORS, Observer
 from bots.progress import CHANNELS, FINISH_OUTCOMES, KINDS
 from privacy.scrub.errors import REASONS
 from storage import Spool, StorageError, TipQueue, translate_redis_errors
@@ -268,6 +268,12 @@ class Metrics(Observer):
             ["kind"],
             registry=self.registry,
         )
+        self.api_errors = Counter(
+            "tipline_api_errors",
+            "Bot API calls that failed, by kind (each attempt of a retried call counts)",
+            ["channel", "kind"],
+            registry=self.registry,
+        )
         self.tips = Counter(
             "tipline_tips",
             "Tips made durable (queued, or spooled while Redis was away), by language; "
@@ -283,6 +289,8 @@ class Metrics(Observer):
             self.scrub_refusals.labels(reason)
         for kind in REDIS_ERRORS:
             self.redis_errors.labels(kind)
+        for kind in API_ERRORS:
+            self.api_errors.labels(channel, kind)
         for outcome in TIP_OUTCOMES:
             for language in self._languages:
                 self.tips.labels(channel, outcome, language)
@@ -298,6 +306,9 @@ class Metrics(Observer):
 
     def scrub_refused(self, reason: str) -> None:
         self.scrub_refusals.labels(_closed(reason, REASONS)).inc()
+
+    def api_error(self, kind: str) -> None:
+        self.api_errors.labels(self._channel, _closed(kind, API_ERRORS)).inc()
 
     def storage_error(self, kind: str) -> None:
         self.redis_errors.labels(_closed(kind, REDIS_ERRORS)).inc()

@@ -254,6 +254,7 @@ def telegram(
     """Serve tipsters on Telegram (long polling unless --webhook is given)."""
     from bots.telegram import FloodLimiter, TelegramChannel, run_bot, seen_updates
     from bots.telegram.common import ApiError, TokenRefused
+    from bots.telegram.observed import ObservedApi
 
     try:
         if webhook_url is not None and not webhook_secret:
@@ -316,7 +317,12 @@ def telegram(
                     runtime.drafts.client, secret, bot_id, prefix=settings.keys.telegram_updates
                 )
                 return TelegramChannel(
-                    intake, questionnaire, api, seen=seen, flood=FloodLimiter(), observer=metrics
+                    intake,
+                    questionnaire,
+                    ObservedApi(api, metrics),
+                    seen=seen,
+                    flood=FloodLimiter(),
+                    observer=metrics,
                 )
 
             # What was made so far (modules, the frameworks' models, the questionnaire)
