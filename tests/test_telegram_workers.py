@@ -11,9 +11,10 @@ import json
 import os
 import re
 import signal
-import socket
 import sys
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from storage import TipQueue
 
 from .fakebotapi import FakeBotApi, FakeUser
 from .leaks import assert_absent, redis_contents
+from .redis_processes import free_port
 from .test_telegram_parity import SECRET_HEX, WEBHOOK_SECRET, script
 from .test_telegram_process import fake  # noqa: F401 (a fixture)
 
@@ -32,12 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TIPSTERS = 200
 FIRST_ID = 8_100_000_000
 STARTED = re.compile(rb"worker (\d+) started \(pid (\d+)\)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _description(i: int) -> str:
@@ -48,10 +44,18 @@ def _species(i: int) -> str:
     return f"Sisik-{i * 104729} scales"
 
 
+def _read(log: Path) -> bytes:
+    return log.read_bytes()
+
+
+def _tail(log: Path) -> str:
+    return log.read_text()[-3000:]
+
+
 def _pids(log: Path) -> dict[int, list[int]]:
     """Worker index -> the pids it had, in order, from the supervisor's log."""
     found: dict[int, list[int]] = {}
-    for index, pid in STARTED.findall(log.read_bytes()):
+    for index, pid in STARTED.findall(_read(log)):
         found.setdefault(int(index), []).append(int(pid))
     return found
 
@@ -64,6 +68,77 @@ def _alive(pid: int) -> bool:
     # A zombie is dead too: its supervisor has not reaped it yet.
     stat = Path(f"/proc/{pid}/stat").read_text()
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def worker_env(
+    tmp_path: Path,
+    api: FakeBotApi,
+    redis_url: str,
+    ephemeral_url: str,
+    recipient: str,
+    **extra: str,
+) -> dict[str, str]:
+    """The environment of a bot on the api server and the test run's Redis servers."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(ROOT),
+        "TIPLINE_DATA_DIR": str(tmp_path / "data"),
+        "TIPLINE_SECRET": SECRET_HEX,
+        "REDIS_URL": redis_url,
+        "REDIS_EPHEMERAL_URL": ephemeral_url,
+        "TIPLINE_RECIPIENTS": recipient,
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE": api.base_url,
+        "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        **extra,
+    }
+
+
+@asynccontextmanager
+async def webhook_workers(
+    api: FakeBotApi, env: dict[str, str], log: Path, workers: int, *args: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``tipline -v run telegram --webhook ... --workers N [args]`` on a free port, once a
+    worker has set the webhook; stopped with SIGTERM afterwards, which must end it
+    cleanly."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    with log.open("ab") as out:
+        supervisor = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tipline",
+            "-v",
+            "run",
+            "telegram",
+            *args,
+            "--webhook",
+            url,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            env=env,
+            cwd=ROOT,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        await api.wait_for(
+            lambda: api.webhook is not None or supervisor.returncode is not None,
+            seconds=60,
+            what="a worker to set the webhook",
+        )
+        assert supervisor.returncode is None, _tail(log)
+        assert api.webhook is not None and api.webhook[0] == url
+        yield supervisor
+    finally:
+        if supervisor.returncode is None:
+            supervisor.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(supervisor.wait(), 60) == 0, _tail(log)
 
 
 async def _walk(user: FakeUser, until: str) -> None:
@@ -104,108 +179,73 @@ async def test_three_workers_serve_hundreds_of_tipsters_while_one_is_killed(
     tmp_path: Path,
 ) -> None:
     reviewer = X25519Identity.generate()
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/telegram/hook"
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path / "home"),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": str(ROOT),
-        "TIPLINE_DATA_DIR": str(tmp_path / "data"),
-        "TIPLINE_SECRET": SECRET_HEX,
-        "REDIS_URL": redis_url,
-        "REDIS_EPHEMERAL_URL": ephemeral_url,
-        "TIPLINE_RECIPIENTS": str(reviewer.recipient),
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_API_BASE": fake.base_url,
-        "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-    }
+    env = worker_env(tmp_path, fake, redis_url, ephemeral_url, str(reviewer.recipient))
     log = tmp_path / "bot.log"
     running: list[asyncio.Future[None]] = []
-    with log.open("ab") as out:
-        supervisor = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tipline",
-            "-v",
-            "run",
-            "telegram",
-            "--framework",
-            "aiogram",
-            "--webhook",
-            url,
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "3",
-            env=env,
-            cwd=ROOT,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-        )
     try:
-        await fake.wait_for(
-            lambda: fake.webhook is not None or supervisor.returncode is not None,
-            seconds=60,
-            what="a worker to set the webhook",
-        )
-        assert supervisor.returncode is None, log.read_text()
-        assert fake.webhook == (url, WEBHOOK_SECRET)
-        # Only the first worker tells Telegram the URL and the command menu.
-        assert len(fake.calls_of("setWebhook")) == 1
-        await fake.wait_for(lambda: len(_pids(log)) == 3, 30, "three workers")
-
-        conversations = [asyncio.ensure_future(_tipster(fake, i)) for i in range(TIPSTERS)]
-        running.extend(conversations)
-
-        # Mid-run (every tipster well into the questions), one worker is killed.
-        await fake.wait_for(
-            lambda: len(fake.deliveries) > TIPSTERS * 5, 200, "the conversations to get going"
-        )
-        victim = _pids(log)[1][0]
-        os.kill(victim, signal.SIGKILL)
-        await asyncio.gather(*conversations)
-
-        # The supervisor started another in its place; all three serve.
-        await fake.wait_for(lambda: len(_pids(log).get(1, [])) == 2, 30, "a new worker 1")
-        assert b"worker 1 stopped (signal 9)" in log.read_bytes()
-        assert fake.deliveries_per_update() >= 1.0
-
-        # Every tip once, each with its own tipster's answers, in the order given.
-        queue = TipQueue(redis_client)
-        assert await queue.depth() == TIPSTERS
-        seen: Counter[str] = Counter()
-        for _ in range(TIPSTERS):
-            tip = await queue.claim_new("reviewer")
-            assert tip is not None
-            transcript = json.loads(decrypt(tip.sealed, [reviewer]))
-            description = transcript["answers"]["description"]["text"]
-            number = int(description.split(":")[0].removeprefix("Report number "))
-            assert description == _description(number)
-            assert _species(number) in json.dumps(transcript["answers"]["species"])
-            steps = [e["question"] for e in transcript["transcript"]]
-            assert steps.count("description") == 1
-            assert steps.index("description") < steps.index("species")
-            seen[description] += 1
-        assert len(seen) == TIPSTERS and set(seen.values()) == {1}
-
-        # Nothing names a tipster in Redis or in the log.
-        needles = [str(FIRST_ID + i) for i in range(0, TIPSTERS, 17)]
-        needles += [f"Tipster{i}" for i in range(0, TIPSTERS, 17)]
-        assert_absent(await redis_contents(redis_client, ephemeral_client), needles, "Redis")
-        assert_absent(log.read_bytes(), needles, "the log")
+        async with webhook_workers(fake, env, log, 3, "--framework", "aiogram"):
+            await _serve_and_kill_one(fake, log, running, reviewer, redis_client, ephemeral_client)
     finally:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
-        if supervisor.returncode is None:
-            supervisor.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(supervisor.wait(), 60) == 0, log.read_text()[-3000:]
     # SIGTERM stopped every worker with it.
     for pids in _pids(log).values():
         for pid in pids:
             assert not _alive(pid)
+
+
+async def _serve_and_kill_one(
+    api: FakeBotApi,
+    log: Path,
+    running: list[asyncio.Future[None]],
+    reviewer: X25519Identity,
+    redis_client: aioredis.Redis,
+    ephemeral_client: aioredis.Redis,
+) -> None:
+    # Only the first worker tells Telegram the URL and the command menu.
+    assert len(api.calls_of("setWebhook")) == 1
+    await api.wait_for(lambda: len(_pids(log)) == 3, 30, "three workers")
+
+    conversations = [asyncio.ensure_future(_tipster(api, i)) for i in range(TIPSTERS)]
+    running.extend(conversations)
+
+    # Mid-run (every tipster well into the questions), one worker is killed.
+    await api.wait_for(
+        lambda: len(api.deliveries) > TIPSTERS * 5, 200, "the conversations to get going"
+    )
+    victim = _pids(log)[1][0]
+    os.kill(victim, signal.SIGKILL)
+    await asyncio.gather(*conversations)
+
+    # The supervisor started another in its place; all three serve.
+    await api.wait_for(lambda: len(_pids(log).get(1, [])) == 2, 30, "a new worker 1")
+    assert b"worker 1 stopped (signal 9)" in _read(log)
+    assert api.deliveries_per_update() >= 1.0
+
+    # Every tip once, each with its own tipster's answers, in the order given.
+    queue = TipQueue(redis_client)
+    assert await queue.depth() == TIPSTERS
+    seen: Counter[str] = Counter()
+    for _ in range(TIPSTERS):
+        tip = await queue.claim_new("reviewer")
+        assert tip is not None
+        transcript = json.loads(decrypt(tip.sealed, [reviewer]))
+        description = transcript["answers"]["description"]["text"]
+        number = int(description.split(":")[0].removeprefix("Report number "))
+        assert description == _description(number)
+        assert _species(number) in json.dumps(transcript["answers"]["species"])
+        steps = [e["question"] for e in transcript["transcript"]]
+        assert steps.count("description") == 1
+        assert steps.index("description") < steps.index("species")
+        seen[description] += 1
+    assert len(seen) == TIPSTERS and set(seen.values()) == {1}
+
+    # Nothing names a tipster in Redis or in the log.
+    needles = [str(FIRST_ID + i) for i in range(0, TIPSTERS, 17)]
+    needles += [f"Tipster{i}" for i in range(0, TIPSTERS, 17)]
+    assert_absent(await redis_contents(redis_client, ephemeral_client), needles, "Redis")
+    assert_absent(_read(log), needles, "the log")
 
 
 async def test_workers_need_the_webhook(tmp_path: Path) -> None:
@@ -242,21 +282,9 @@ async def test_workers_that_fail_at_their_start_stop_them_all(
     """A refused token fails every worker the same way: the supervisor does not start
     them again and again, it stops with the error in its log."""
     wrong = "987654321:AAF-not-the-right-token-000000000000"
-    port = _free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path / "home"),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": str(ROOT),
-        "TIPLINE_DATA_DIR": str(tmp_path / "data"),
-        "TIPLINE_SECRET": SECRET_HEX,
-        "REDIS_URL": redis_url,
-        "REDIS_EPHEMERAL_URL": ephemeral_url,
-        "TIPLINE_RECIPIENTS": str(X25519Identity.generate().recipient),
-        "TELEGRAM_BOT_TOKEN": wrong,
-        "TELEGRAM_API_BASE": fake.base_url,
-        "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-    }
+    port = free_port()
+    recipient = str(X25519Identity.generate().recipient)
+    env = worker_env(tmp_path, fake, redis_url, ephemeral_url, recipient, TELEGRAM_BOT_TOKEN=wrong)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

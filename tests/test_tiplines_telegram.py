@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -32,8 +30,8 @@ from .test_telegram_parity import (
     script,
     tipster,
 )
-from .test_telegram_process import ROOT, Process, _env
-from .test_telegram_workers import _tipster
+from .test_telegram_process import Process, _env
+from .test_telegram_workers import _tipster, webhook_workers
 
 NAMES = ("alpha", "beta")
 
@@ -166,7 +164,6 @@ async def test_webhook_workers_serve_the_tipline_named_on_the_command_line(
         f"  alpha:\n    token_file: alpha.token\n    recipients: [{reviewer.recipient}]\n"
         f"  beta:\n    token_file: beta.token\n    recipients: [{reviewer.recipient}]\n"
     )
-    port = _free_port()
     env = _env(
         tmp_path,
         REDIS_URL=redis_url,
@@ -175,42 +172,8 @@ async def test_webhook_workers_serve_the_tipline_named_on_the_command_line(
         TELEGRAM_API_BASE=fake.base_url,
         TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
     )
-    log = tmp_path / "bot.log"
-    url = f"http://127.0.0.1:{port}/telegram/hook"
-    with log.open("ab") as out:
-        supervisor = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tipline",
-            "-v",
-            "run",
-            "telegram",
-            "--tipline",
-            "beta",
-            "--webhook",
-            url,
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            env=env,
-            cwd=ROOT,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-        )
-    try:
-        await fake.wait_for(
-            lambda: fake.webhook is not None or supervisor.returncode is not None,
-            seconds=60,
-            what="a worker to set the webhook",
-        )
-        assert supervisor.returncode is None, log.read_text()
+    async with webhook_workers(fake, env, tmp_path / "bot.log", 2, "--tipline", "beta"):
         await asyncio.gather(*(_tipster(fake, i) for i in range(3)))
-    finally:
-        if supervisor.returncode is None:
-            supervisor.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(supervisor.wait(), 60) == 0, log.read_text()[-3000:]
     assert await _queue(redis_client, "beta").depth() == 3
     assert not await redis_client.exists("tipline:tips", "tipline:t:alpha:tips")
     assert not await ephemeral_client.keys("tipline:lock:*")

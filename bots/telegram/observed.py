@@ -37,7 +37,6 @@ _KINDS: Final[dict[type[ApiError], str]] = {
 }
 
 
-
 def api_error_kind(error: ApiError) -> str:
     """The metric label of a Bot API failure."""
     for cls in type(error).__mro__:
