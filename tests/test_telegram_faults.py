@@ -315,7 +315,7 @@ async def test_a_crash_anywhere_in_sending_tells_received_and_queues_once(rig: R
         await user.tap("send")
 
     calls = await crash_everywhere(rig, "review", send)
-    assert calls >= 10
+    assert calls >= 9  # with the queue's script already loaded in Redis
     assert await rig.queued() == 1  # each run started from an empty queue
     tip = await TipQueue(rig.runtime.client).claim_next("alice")
     assert tip is not None
@@ -364,13 +364,16 @@ async def test_a_press_on_a_finished_conversation_says_it_ended(rig: Rig) -> Non
     await rig.drive()
     assert await rig.state(user) is None
     mark = max(user.chat.messages)
+    assert summary.keyboard  # an answered question keeps its buttons
 
     # "Send the report" pressed again on the old summary, after a restart: nothing starts
-    # silently, nothing is sent twice; the tipster is told how to begin a new report.
+    # silently, nothing is sent twice; the tipster is told how to begin a new report, and
+    # the buttons that answer nothing now go.
     rig.restart()
     await user.tap_data(summary, send)
     await rig.drive()
     assert newest(user, mark) == [tm.ENDED]
+    assert summary.keyboard is None
     assert await rig.state(user) is None
     assert await rig.queued() == 1
 
