@@ -64,6 +64,13 @@ class DraftStore:
             return None
         return value if isinstance(value, bytes) else value.encode()
 
+    async def get_many(self, *keys: str) -> list[bytes | None]:
+        """The stored blobs of several keys, in one command (None for each missing)."""
+        names = [self._key(key) for key in keys]
+        with translate_redis_errors():
+            values = await self._client.mget(names)
+        return [v if v is None or isinstance(v, bytes) else v.encode() for v in values]
+
     async def put(self, key: str, blob: bytes) -> None:
         """Store ``blob`` and (re)start its idle TTL, in one command."""
         if not isinstance(blob, bytes | bytearray | memoryview):
@@ -78,8 +85,9 @@ class DraftStore:
         with translate_redis_errors():
             return bool(await self._client.pexpire(name, self._ttl_ms))
 
-    async def delete(self, key: str) -> None:
-        """Remove the draft; a missing draft is not an error."""
-        name = self._key(key)
+    async def delete(self, key: str, *more: str) -> None:
+        """Remove the draft (and the ``more`` keys, in the same command); a missing draft
+        is not an error."""
+        names = [self._key(k) for k in (key, *more)]
         with translate_redis_errors():
-            await self._client.delete(name)
+            await self._client.delete(*names)

@@ -267,8 +267,9 @@ async def test_a_whole_conversation_becomes_a_tip_a_reviewer_opens(
     assert DESCRIPTION in summary.text and PLACE in summary.text
     assert summary.html is not None and "&lt;b&gt;loaded&lt;/b&gt;" in summary.html
     assert "<b>Description</b>" in summary.html
-    # Mid-conversation, Redis holds the draft encrypted under a pseudonym only.
-    assert len(await draft_keys(ephemeral_client)) == 1
+    # Mid-conversation, Redis holds the draft encrypted under a pseudonym only, and beside
+    # it the note of the messages its last step sent, the same way.
+    assert len(await draft_keys(ephemeral_client)) == 2
     assert_absent(
         await redis_contents(redis_client, ephemeral_client),
         identities() + ANSWERS,
@@ -424,7 +425,7 @@ async def test_cancel_midway_deletes_the_draft(
     user = tipster(bot.fake)
     await begin(user)
     await walk(user, script(user), until="place")
-    assert len(await draft_keys(ephemeral_client)) == 1
+    assert len(await draft_keys(ephemeral_client)) == 2  # the draft, the note beside it
     await user.send("/cancel")
     await bot.fake.settled()
     assert user.step() == "_cancel"

@@ -25,9 +25,10 @@ Per update, in order:
    stale button);
 6. the replies are carried out (messages; a file fetched and handed to the Intake, which
    scrubs it and puts what it told in the fetch's place in the outbox; the chat wiped,
-   and the tipster told whether every message went), the ids of the tipster's and the
-   bot's messages are noted in the draft for a later wipe, the outbox emptied and the
-   update's token added to the draft's recent done ones (in that one write). An update
+   and the tipster told whether every message went), then the ids of the tipster's and
+   the bot's messages are noted for a later wipe together with the update's token (its
+   replies went out): one write, a note beside the draft that the draft's next read
+   applies and its next write takes in (:meth:`~bots.intake.Intake.remember`). An update
    after which no draft remains (the conversation ended, or a press on one that is over)
    is marked done in :class:`SeenUpdates` instead;
 7. the keyboard of the message a button was pressed on is removed only when that
@@ -46,6 +47,13 @@ press safe is the engine: a press on an earlier question is answered, told it be
 an earlier question, and the current question is asked again; nothing is changed. An
 answered question keeping its buttons is what the usual bots show, and the summary
 before sending shows every answer given.
+
+The note is written before the update is confirmed to Telegram, and cannot wait for the
+chat's next step: Telegram's offset confirms an update only by asking for those after
+it, so the chat's next update cannot even be fetched before this one is confirmed, and
+ids then only in memory would die with the process, leaving those messages out of the
+wipe. What could be folded into the next step's write is: that the update was done (the
+next step's write moves the token of the outbox it replaces among the done ones).
 
 An update delivered again after a crash is recognised by the draft: if its step was
 saved, the outbox is carried out again (the same texts and keyboards), never the step;
