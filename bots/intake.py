@@ -76,6 +76,9 @@ _MAX_REMEMBERED = 2000  # message ids kept for a wipe; a longer chat wipes its n
 # Done inputs remembered per conversation: more than a channel can have delivered again
 # at once (Telegram redelivers only what was not confirmed, a batch at most).
 _DONE_KEPT = 32
+# Conversations whose draft this process has just written with an update's outbox, and
+# for which nothing was noted since (see Intake.remember): bounded memory.
+_FRESH_KEPT = 10_000
 # A state the engine does not know: it restarts the conversation and says so.
 _UNREADABLE = State(phase="asking", step="_unreadable")
 
@@ -153,6 +156,33 @@ def _reply_from_json(doc: Any) -> Reply:
     return action_from_json(doc)
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """The note :meth:`Intake.remember` keeps beside a draft just written with the outbox
+    of ``update``: those replies went out, and the channel's message ids to wipe. It
+    counts only for the draft whose outbox is that update's (the next read applies it,
+    the next write of the draft takes it in); any other draft ignores it."""
+
+    update: str
+    ids: tuple[int, ...]
+
+    def to_bytes(self) -> bytes:
+        doc = {"update": self.update, "ids": list(self.ids)}
+        return json.dumps(doc, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> _Sent:
+        doc: Any = json.loads(data)
+        if not isinstance(doc, dict) or not isinstance(doc.get("update"), str):
+            raise ValueError("malformed note")
+        ids = doc.get("ids")
+        if not isinstance(ids, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in ids
+        ):
+            raise ValueError("malformed note ids")
+        return cls(doc["update"], tuple(ids))
+
+
 @dataclass
 class _Draft:
     #: The case id of the report in progress; None once it was submitted, so that the
@@ -227,6 +257,21 @@ class _Draft:
             None if filing is None else Filing.from_json(filing),
         )
 
+    def note(self, message_ids: Sequence[int], done: str | None) -> bool:
+        """Note the channel's message ids (for a wipe) and that the replies of ``done``
+        went out (its outbox emptied); whether anything changed."""
+        changed = False
+        if done is not None and done not in self.done:
+            if self.outbox is not None and self.outbox.update == done:
+                self.outbox = None
+            self.done = [*self.done, done][-_DONE_KEPT:]
+            changed = True
+        if self.state.phase not in ("new", "closed") and message_ids:
+            self.messages.extend(i for i in message_ids if i not in self.messages)
+            del self.messages[:-_MAX_REMEMBERED]
+            changed = True
+        return changed
+
 
 class Intake:
     """One channel's intake: ``channel`` names it in pseudonyms and transcripts."""
@@ -277,6 +322,8 @@ class Intake:
         #: Set when several processes serve the channel (webhook workers): a conversation
         #: is then held in Redis for the whole of an input (:meth:`exclusive`).
         self.shared_locks: ConversationLocks | None = None
+        # key -> the update whose outbox this process just wrote in that draft (remember).
+        self._fresh: dict[str, str] = {}
 
     # ------------------------------------------------------------------ public
     @asynccontextmanager
@@ -310,6 +357,7 @@ class Intake:
         step being taken again (a crash in between); after, it gets nothing."""
         key = self._secret.pseudonym(self.channel, conversation_id)
         async with self._lock(key):
+            self._fresh.pop(key, None)
             draft = await self._load(key)
             if update is not None and draft is not None:
                 replayed = _replayed(draft, update)
@@ -335,6 +383,7 @@ class Intake:
         says whether the channel recorded it done; then nothing is replayed."""
         key = self._secret.pseudonym(self.channel, conversation_id)
         async with self._lock(key):
+            self._fresh.pop(key, None)
             draft = await self._load(key)
             if draft is not None:
                 replayed = _replayed(draft, update)
@@ -431,32 +480,36 @@ class Intake:
     async def remember(
         self, conversation_id: str, message_ids: Sequence[int], *, done: str | None = None
     ) -> None:
-        """Note the channel's message ids of this conversation (both sides), kept only in
-        the encrypted draft, so that the wipe offered when a report is sent or cancelled
-        or a follow-up is over can delete them. Nothing is kept once the wipe offer is
+        """Note the channel's message ids of this conversation (both sides), kept only
+        encrypted, so that the wipe offered when a report is sent or cancelled or a
+        follow-up is over can delete them. Nothing is kept once the wipe offer is
         answered. ``done``: the replies of that update went out; its outbox is emptied
-        (and a conversation that is over is forgotten)."""
+        (and a conversation that is over is forgotten).
+
+        Made durable before it returns, as before the update is confirmed to the
+        platform: after that, nothing would bring these ids back. When this process has
+        just written the draft with the outbox of ``done`` (the usual case: a step, then
+        its replies), the note is one write of its own beside the draft (:class:`_Sent`),
+        with no read and without writing the whole draft again; the next read of the
+        draft applies it and the next step's write takes it in. Otherwise (after a
+        restart, a replay) the draft is read, noted and written."""
         if not message_ids and done is None:
             return
         key = self._secret.pseudonym(self.channel, conversation_id)
         async with self._lock(key):
+            if done is not None and self._fresh.pop(key, None) == done:
+                note_key = self._note_key(key)
+                note = _Sent(done, tuple(message_ids)).to_bytes()
+                await self.drafts.put(note_key, self._cipher.encrypt(note, note_key.encode()))
+                return
             draft = await self._load(key)
             if draft is None:
                 return
-            changed = False
-            if done is not None and done not in draft.done:
-                if draft.outbox is not None and draft.outbox.update == done:
-                    draft.outbox = None
-                draft.done = [*draft.done, done][-_DONE_KEPT:]
-                changed = True
+            changed = draft.note(message_ids, done)
             if draft.state.phase == "closed":
                 if draft.outbox is None:
-                    await self.drafts.delete(key)
+                    await self.drafts.delete(key, self._note_key(key))
                 return
-            if draft.state.phase != "new" and message_ids:
-                draft.messages.extend(i for i in message_ids if i not in draft.messages)
-                del draft.messages[:-_MAX_REMEMBERED]
-                changed = True
             if changed:
                 await self._save(key, draft)
 
@@ -464,6 +517,10 @@ class Intake:
     def _current_recipients(self) -> tuple[X25519Recipient, ...]:
         source = self._recipients_source
         return tuple(source() if callable(source) else source)
+
+    def _note_key(self, key: str) -> str:
+        """Where :meth:`remember` keeps its note beside the draft under ``key``."""
+        return self._secret.pseudonym(f"{self.channel}:sent", key)
 
     def _lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -487,6 +544,7 @@ class Intake:
         (update, ref): the event answers that update's FetchAttachment(ref), whose place
         in that outbox its replies take."""
         before, counted, replaced = draft.state, draft.filing is not None, False
+        previous = draft.outbox
         state, actions = self.engine.handle(draft.state, event)
         if draft.case_id is None and state.phase in ("asking", "submitting"):
             # A report begins: its case id is fixed now, before anything is saved, so a
@@ -538,6 +596,10 @@ class Intake:
                 ended = ended or isinstance(action, End)
         draft = replace(draft, state=state)
         if update is not None:
+            if previous is not None and previous.update != update:
+                # Its step was taken: whether or not its replies were noted as sent, that
+                # input stays known, should it come again.
+                draft.note((), previous.update)
             draft.outbox = _Outbox(update, out)
         elif splice is not None:
             _splice(draft, splice, out, still_listed=splice[1] in _refs(state))
@@ -552,6 +614,7 @@ class Intake:
         if ended or state.phase == "closed":
             # The report is over: nothing of it stays. Until its last replies went out
             # (the wipe, the goodbye), a closed draft keeps only them, to replay.
+            self._fresh.pop(key, None)
             obsolete.extend(draft.files.values())
             if draft.outbox is not None and draft.outbox.replies:
                 closed = State(phase="closed", language=state.language)
@@ -559,25 +622,45 @@ class Intake:
                     key, _Draft(None, closed, outbox=draft.outbox, filing=draft.filing), events
                 )
             else:
-                await self.drafts.delete(key, counts=self._count(draft, events))
+                await self.drafts.delete(
+                    key, self._note_key(key), counts=self._count(draft, events)
+                )
         else:
             # Forget files the engine no longer lists (a failed fetch, a restart).
             for ref in set(draft.files) - _refs(state):
                 obsolete.append(draft.files.pop(ref))
             await self._save(key, draft, events)
+            if update is not None:
+                # The draft holds this update's outbox, and any note beside it is older:
+                # remember() may write its note alone.
+                self._fresh.pop(key, None)
+                self._fresh[key] = update
+                if len(self._fresh) > _FRESH_KEPT:
+                    del self._fresh[next(iter(self._fresh))]
         for blob_key in obsolete:
             await self.drafts.delete(blob_key)
         return out
 
     async def _load(self, key: str) -> _Draft | None:
-        blob = await self.drafts.get(key)
+        """The draft, with the note remember() kept beside it applied (one read of both)."""
+        note_key = self._note_key(key)
+        blob, note = await self.drafts.get_many(key, note_key)
         if blob is None:
             return None
         try:
-            return _Draft.from_bytes(self._cipher.decrypt(blob, key.encode()))
+            draft = _Draft.from_bytes(self._cipher.decrypt(blob, key.encode()))
         except (DraftDecryptError, ValueError, UnicodeDecodeError):
             log.warning("a draft could not be read; the conversation starts again")
             return _Draft(None, _UNREADABLE)
+        if note is not None and draft.outbox is not None:
+            try:
+                sent = _Sent.from_bytes(self._cipher.decrypt(note, note_key.encode()))
+            except (DraftDecryptError, ValueError, UnicodeDecodeError):
+                log.warning("a note of sent messages could not be read")
+            else:
+                if sent.update == draft.outbox.update:
+                    draft.note(sent.ids, sent.update)
+        return draft
 
     def _count(self, draft: _Draft, events: Sequence[tuple[str, str]]) -> list[Increment]:
         """The metric counts this write of ``draft`` moves (in the same command): its

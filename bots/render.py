@@ -124,6 +124,17 @@ def _complete(lang: str) -> bool:
     return wanted <= done
 
 
+@lru_cache(maxsize=256)
+def _command_words(lang: str, command: Callable[[], Event]) -> frozenset[str]:
+    """Folded once per language, not for every line typed."""
+    tr = _translations(lang)
+    return frozenset(
+        folded
+        for word in COMMAND_WORDS[command]
+        for folded in (_fold(word), _fold(tr.gettext(word)))
+    )
+
+
 @lru_cache(maxsize=32)
 def _translations(lang: str) -> gettext.NullTranslations:
     path = _catalogue_path(lang)
@@ -275,12 +286,9 @@ class Renderer:
             for item in summary.items
         ]
 
-    def command_words(self, command: Callable[[], Event]) -> set[str]:
-        words = set()
-        for word in COMMAND_WORDS[command]:
-            words.add(_fold(word))
-            words.add(_fold(self.msgid(word)))
-        return words
+    def command_words(self, command: Callable[[], Event]) -> frozenset[str]:
+        """The words, folded, that mean ``command`` in this language (or in English)."""
+        return _command_words(self.lang, command)
 
 
 def interpret(ask: Ask | None, typed: str, renderer: Renderer) -> Event:
@@ -290,8 +298,9 @@ def interpret(ask: Ask | None, typed: str, renderer: Renderer) -> Event:
     folded = " ".join(unicodedata.normalize("NFKC", typed).casefold().split())
     bare = folded.removeprefix("/")
     if not bare.startswith("/"):
+        word = _fold(bare)
         for command in COMMAND_WORDS:
-            if _fold(bare) in renderer.command_words(command):
+            if word in renderer.command_words(command):
                 return command()
     if ask is None:
         return Text(typed)

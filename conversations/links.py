@@ -145,9 +145,18 @@ def parse_links(text: str) -> ParsedLinks:
     return ParsedLinks(tuple(links[:MAX_LINKS]), tuple(refused))
 
 
+def _may_link(word: str) -> bool:
+    """Whether ``word`` can be a link read strictly: every such word has a scheme
+    (``://``) or a dotted host (a name, an IPv4 address, an onion). Most words of a text
+    have neither, and are not parsed at all."""
+    return "." in word or "://" in word
+
+
 def mentions_link(text: str) -> bool:
     """Does free text mention a web address (read strictly, see the module's docs)?"""
-    return any(isinstance(_parse(word, strict=True), LinkItem) for word in _words(text))
+    return any(
+        isinstance(_parse(word, strict=True), LinkItem) for word in _words(text) if _may_link(word)
+    )
 
 
 def _defang_rest(text: str) -> str:
@@ -179,7 +188,7 @@ def defang_text(text: str) -> str:
     for match in _WORD.finditer(text):
         raw = match.group(0)
         word = raw.lstrip(_LEADING).rstrip(_TRAILING)
-        parsed = _parse(word, strict=True) if word else None
+        parsed = _parse(word, strict=True) if _may_link(word) else None
         if parsed is None:
             continue
         shown = (

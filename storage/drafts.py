@@ -17,16 +17,19 @@ _DRAFT_KEY = re.compile(r"[0-9a-f]{64}")
 #: (hash key, field, amount): a count moved in the same command as a draft's write.
 Increment = tuple[str, str, int]
 
-# KEYS: the draft, then the hashes. ARGV: the blob, the TTL in ms ('0': delete the draft),
-# then (index of the hash in KEYS, field, amount) for each count. One command, applied
-# whole: the counts never disagree with the draft they describe.
+# KEYS: the draft, the keys deleted with it, then the hashes. ARGV: the blob, the TTL in
+# ms ('0': delete the draft and those keys), how many keys are deleted with it, then
+# (index of the hash in KEYS, field, amount) for each count. One command, applied whole:
+# the counts never disagree with the draft they describe.
 _WRITE_COUNTED_LUA = """
 if ARGV[2] == '0' then
-  redis.call('DEL', KEYS[1])
+  for i = 1, tonumber(ARGV[3]) + 1 do
+    redis.call('DEL', KEYS[i])
+  end
 else
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
-for i = 3, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   redis.call('HINCRBY', KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2])
 end
 return 1
@@ -84,6 +87,13 @@ class DraftStore:
             return None
         return value if isinstance(value, bytes) else value.encode()
 
+    async def get_many(self, *keys: str) -> list[bytes | None]:
+        """The stored blobs of several keys, in one command (None for each missing)."""
+        names = [self._key(key) for key in keys]
+        with translate_redis_errors():
+            values = await self._client.mget(names)
+        return [v if v is None or isinstance(v, bytes) else v.encode() for v in values]
+
     async def put(self, key: str, blob: bytes, *, counts: Sequence[Increment] = ()) -> None:
         """Store ``blob`` and (re)start its idle TTL, in one command. ``counts`` are
         added to their hash fields in that same command (a script instead of ``SET``):
@@ -103,21 +113,27 @@ class DraftStore:
         with translate_redis_errors():
             return bool(await self._client.pexpire(name, self._ttl_ms))
 
-    async def delete(self, key: str, *, counts: Sequence[Increment] = ()) -> None:
-        """Remove the draft; a missing draft is not an error. ``counts`` as for
-        :meth:`put`, in the same command."""
-        name = self._key(key)
+    async def delete(self, key: str, *more: str, counts: Sequence[Increment] = ()) -> None:
+        """Remove the draft (and the ``more`` keys, in the same command); a missing draft
+        is not an error. ``counts`` as for :meth:`put`, in the same command."""
+        names = [self._key(k) for k in (key, *more)]
         with translate_redis_errors():
             if counts:
-                await self._counted(name, b"", 0, counts)
+                await self._counted(names[0], b"", 0, counts, names[1:])
             else:
-                await self._client.delete(name)
+                await self._client.delete(*names)
 
     async def _counted(
-        self, name: str, blob: bytes, ttl_ms: int, counts: Sequence[Increment]
+        self,
+        name: str,
+        blob: bytes,
+        ttl_ms: int,
+        counts: Sequence[Increment],
+        also_deleted: Sequence[str] = (),
     ) -> None:
         hashes = list(dict.fromkeys(h for h, _field, _amount in counts))
-        args: list[bytes | str | int] = [blob, ttl_ms]
+        first_hash = 2 + len(also_deleted)  # KEYS: the draft, the others deleted, the hashes
+        args: list[bytes | str | int] = [blob, ttl_ms, len(also_deleted)]
         for hash_key, field, amount in counts:
-            args += [hashes.index(hash_key) + 2, field, int(amount)]
-        await self._write_counted(keys=[name, *hashes], args=args)
+            args += [hashes.index(hash_key) + first_hash, field, int(amount)]
+        await self._write_counted(keys=[name, *also_deleted, *hashes], args=args)

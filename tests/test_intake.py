@@ -701,3 +701,48 @@ async def test_take_reads_once_replays_and_starts_nothing_when_told_not_to(
     # The same update again: its replies, and ``decide`` is not even asked.
     assert await h.intake.take(CHAT_ID, nothing, update="u2") == first
     assert len(seen) == 1
+
+
+async def _commands(client: aioredis.Redis) -> dict[str, int]:
+    """Commands this Redis server ran so far, by name (INFO itself left out)."""
+    stats = await client.info("commandstats")
+    return {
+        name.removeprefix("cmdstat_"): int(value["calls"])
+        for name, value in stats.items()
+        if name != "cmdstat_info"
+    }
+
+
+async def test_an_input_whose_replies_were_never_noted_stays_known_after_the_next(
+    harness: Harness,
+) -> None:
+    """The channel failed between a step and its note (remember), then the next input
+    came: the first input, delivered again, is still known and not taken twice."""
+    h = harness
+    await h.intake.handle(CHAT_ID, Start(language_hint="en-GB"), update="u1")
+    await h.intake.handle(CHAT_ID, Choose("_language_confirm", "keep"), update="u2")
+    before = await h.intake.state(CHAT_ID)
+    assert before is not None and before.step == "safety"
+    assert await h.intake.handle(CHAT_ID, Start(language_hint="en-GB"), update="u1") == []
+    assert await h.intake.state(CHAT_ID) == before
+
+
+async def test_the_note_after_a_step_is_one_write_and_the_wipe_finds_its_ids(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """After a step, noting its replies sent (and their ids) is one write, no read; a new
+    process (the platform was told the update is done) still finds the ids to wipe."""
+    h = harness
+    await _to_review(h)
+    await h.intake.handle(CHAT_ID, Choose("review", "send"), update="u-send")
+    before = await _commands(h.client)
+    await h.intake.remember(CHAT_ID, [11, 12], done="u-send")
+    after = await _commands(h.client)
+    assert {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k)} == {"set": 1}
+
+    restarted, _queue = _intake(h.client, tmp_path, h.reviewer)
+    assert await restarted.handle(CHAT_ID, Choose("review", "send"), update="u-send") == []
+    wipe = await restarted.handle(CHAT_ID, Choose("_wipe", "yes"), update="u-wipe")
+    assert wipe[0] == WipeChat((11, 12), "en")
+    await restarted.remember(CHAT_ID, [13], done="u-wipe")
+    assert [k async for k in h.client.scan_iter("tipline:draft:*")] == []

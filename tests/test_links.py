@@ -22,7 +22,14 @@ from conversations.answers import (
     answer_from_json,
     answer_to_json,
 )
-from conversations.links import defang, defang_text, mentions_link, parse_links
+from conversations.links import (
+    _may_link,
+    _parse,
+    defang,
+    defang_text,
+    mentions_link,
+    parse_links,
+)
 from review.render import LINKS_NOTE, ViewOptions, render_text, tip_view
 from review.tip import OpenedTip
 
@@ -217,3 +224,12 @@ def test_a_long_hostile_message_is_read_quickly() -> None:
     parse_links("a." * 2000 + "/" + "?" * 1000 + "http://" * 100)
     defang_text(("x" * 60 + ".") * 60)
     assert time.perf_counter() - start < 1.0
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(_URLISH, st.text(max_size=60)))
+def test_only_a_dotted_word_or_one_with_a_scheme_is_read_as_a_link(word: str) -> None:
+    """Free text skips the words that cannot be links without parsing them: that is sound
+    only while every word strict reading takes as a link (or refuses) has one of those."""
+    if _parse(word, strict=True) is not None:
+        assert _may_link(word)

@@ -117,3 +117,16 @@ async def test_rejects_bad_ttl_and_non_bytes(redis_client: aioredis.Redis) -> No
         DraftStore(redis_client, ttl=timedelta(0))
     with pytest.raises(TypeError):
         await DraftStore(redis_client).put(KEY, "plain text")  # type: ignore[arg-type]
+
+
+async def test_several_drafts_are_read_and_deleted_in_one_command(
+    redis_client: aioredis.Redis,
+) -> None:
+    store = DraftStore(redis_client)
+    other = "b" * 64
+    await store.put(KEY, b"one")
+    assert await store.get_many(KEY, other) == [b"one", None]
+    await store.put(other, b"two")
+    assert await store.get_many(other, KEY) == [b"two", b"one"]
+    await store.delete(KEY, other)
+    assert await redis_client.keys("*") == []

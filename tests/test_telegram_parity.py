@@ -267,8 +267,9 @@ async def test_a_whole_conversation_becomes_a_tip_a_reviewer_opens(
     assert DESCRIPTION in summary.text and PLACE in summary.text
     assert summary.html is not None and "&lt;b&gt;loaded&lt;/b&gt;" in summary.html
     assert "<b>Description</b>" in summary.html
-    # Mid-conversation, Redis holds the draft encrypted under a pseudonym only.
-    assert len(await draft_keys(ephemeral_client)) == 1
+    # Mid-conversation, Redis holds the draft encrypted under a pseudonym only, and beside
+    # it the note of the messages its last step sent, the same way.
+    assert len(await draft_keys(ephemeral_client)) == 2
     assert_absent(
         await redis_contents(redis_client, ephemeral_client),
         identities() + ANSWERS,
@@ -424,7 +425,7 @@ async def test_cancel_midway_deletes_the_draft(
     user = tipster(bot.fake)
     await begin(user)
     await walk(user, script(user), until="place")
-    assert len(await draft_keys(ephemeral_client)) == 1
+    assert len(await draft_keys(ephemeral_client)) == 2  # the draft, the note beside it
     await user.send("/cancel")
     await bot.fake.settled()
     assert user.step() == "_cancel"
@@ -476,6 +477,37 @@ async def test_the_language_hint_and_a_switch_midway(
     assert_absent(stored + logged(caplog), ["pt-BR", str(USER_ID)], "Redis and the logs")
 
 
+async def test_a_press_that_answers_is_answered_then_the_next_question_comes(
+    bot: Bot,
+) -> None:
+    """Two Bot API calls for a press that answers its question: the press is answered at
+    once, then the next question is sent. The keyboard that was used is not edited away
+    (a press on it again is answered as stale); the last one of a conversation is."""
+    await bot.start()
+    fake = bot.fake
+    user = tipster(fake)
+    await begin(user)
+    await walk(user, script(user), until="category")
+    category = user.question()
+    assert category is not None
+    mark = len(fake.calls)
+    await user.tap("trafficking")
+    await fake.settled()
+    made = [c.method for c in fake.calls[mark:] if c.method != "getUpdates"]
+    assert made == ["answerCallbackQuery", "sendMessage"]
+    assert user.step() == "description" and category.keyboard
+
+    await walk(user, script(user), until="review")
+    await user.tap("send")
+    await fake.settled()
+    wipe = user.question()
+    assert wipe is not None
+    await user.tap("no")
+    await fake.settled()
+    assert user.texts()[-1] == m.GOODBYE
+    assert wipe.keyboard is None  # "yes" could no longer delete anything
+
+
 async def test_stale_and_forged_buttons_are_answered_and_reasked(bot: Bot) -> None:
     await bot.start()
     fake = bot.fake
@@ -483,10 +515,11 @@ async def test_stale_and_forged_buttons_are_answered_and_reasked(bot: Bot) -> No
     await begin(user)
     await walk(user, script(user), until="description")
     category = next(s for s in user.from_bot() if s.text.startswith("What happened?"))
-    assert category.keyboard is None  # its keyboard went once it was used
+    assert category.keyboard  # an answered question keeps its buttons
     stale = [await user.tap_data(category, "category:poaching")]
     await fake.settled()
     assert user.texts()[-2] == m.REASON_STALE and user.step() == "description"
+    assert category.keyboard is None  # a press on it answers nothing now: its buttons went
 
     question = user.question()
     assert question is not None

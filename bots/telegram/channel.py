@@ -12,7 +12,8 @@ Per update, in order:
 2. an update already done (in memory, or marked in Redis by an earlier run) is skipped;
 3. the flood limit: over it, one short notice, then the excess is dropped (never the
    tipster's "send the report");
-4. a button is answered (answerCallbackQuery) and its keyboard removed;
+4. a button is answered (answerCallbackQuery) at once: the tipster's phone stops showing
+   it as pending;
 5. the event goes to the Intake, which saves the step and its replies (the *outbox*) in
    one write of the draft. A chat without a draft gets ``Start`` (with Telegram's
    language_code as a hint, used for that one choice), or ``FollowUp`` when it asked for
@@ -24,11 +25,35 @@ Per update, in order:
    stale button);
 6. the replies are carried out (messages; a file fetched and handed to the Intake, which
    scrubs it and puts what it told in the fetch's place in the outbox; the chat wiped,
-   and the tipster told whether every message went), the ids of the tipster's and the
-   bot's messages are noted in the draft for a later wipe, the outbox emptied and the
-   update's token added to the draft's recent done ones (in that one write). An update
+   and the tipster told whether every message went), then the ids of the tipster's and
+   the bot's messages are noted for a later wipe together with the update's token (its
+   replies went out): one write, a note beside the draft that the draft's next read
+   applies and its next write takes in (:meth:`~bots.intake.Intake.remember`). An update
    after which no draft remains (the conversation ended, or a press on one that is over)
-   is marked done in :class:`SeenUpdates` instead.
+   is marked done in :class:`SeenUpdates` instead;
+7. the keyboard of the message a button was pressed on is removed only when that
+   keyboard answers nothing any more: the press did not answer its question (a stale
+   press on an earlier question, forged data, a press on a conversation that is over),
+   or it ended the conversation (the last question, "delete this chat?", answered "no":
+   its "yes" could no longer delete anything). A keyboard the chat wipe deletes anyway is
+   left alone.
+
+Why not remove every used keyboard, as this channel once did: it cost a Bot API call on
+every press, made before the step, so the next question came later, and the phone had
+one more change to fetch, which on a slow line is one more wait before the question the
+tipster is waiting for. It did not stop double presses either: a tipster on a slow phone
+who presses twice has sent both presses before the edit reaches the phone. What keeps a
+press safe is the engine: a press on an earlier question is answered, told it belongs to
+an earlier question, and the current question is asked again; nothing is changed. An
+answered question keeping its buttons is what the usual bots show, and the summary
+before sending shows every answer given.
+
+The note is written before the update is confirmed to Telegram, and cannot wait for the
+chat's next step: Telegram's offset confirms an update only by asking for those after
+it, so the chat's next update cannot even be fetched before this one is confirmed, and
+ids then only in memory would die with the process, leaving those messages out of the
+wipe. What could be folded into the next step's write is: that the update was done (the
+next step's write moves the token of the outbox it replaces among the done ones).
 
 An update delivered again after a crash is recognised by the draft: if its step was
 saved, the outbox is carried out again (the same texts and keyboards), never the step;
@@ -269,18 +294,22 @@ class TelegramChannel:
             return
         if tap is not None:
             await self._answer(tap)  # at once, before anything can fail or take time
-        if tap is not None and tap.message_id is not None:
-            await self._remove_keyboard(chat_id, tap.message_id)
         conversation = str(chat_id)
         token = self.seen.token(update_id)
         if incoming.message_id is not None:
             chat.unremembered.insert(0, incoming.message_id)  # a typed "yes" to a wipe too
 
+        stale = False
+
         def decide(state: State | None) -> Event | None:
+            nonlocal stale
             # A button of a conversation that is over (or expired) starts nothing.
             if state is None and tap is not None:
                 return None
-            return self._event(incoming, chat, state)
+            event = self._event(incoming, chat, state)
+            # A press on an earlier question's keyboard (or forged data): not an answer.
+            stale = state is not None and isinstance(event, Choose) and event.step != state.step
+            return event
 
         # One read of the draft: whether this update was taken already (a crash after its
         # step was saved: its saved replies go out again), else its event, applied.
@@ -300,11 +329,13 @@ class TelegramChannel:
             chat.unremembered.clear()
             await self.seen.mark(update_id, SeenUpdates.DONE)
             self._done.put(update_id, True)
+            await self._spent(chat_id, tap)
             return
         sent = await self._perform(chat_id, replies, chat, token)
         ids = [*chat.unremembered, *sent]
         chat.unremembered.clear()
-        if any(isinstance(reply, End) for reply in replies):
+        ended = any(isinstance(reply, End) for reply in replies)
+        if ended:
             # The conversation is over, and remember() forgets its draft: the update is
             # marked done first, so that a crash in between cannot leave it unknown.
             await self.seen.mark(update_id, SeenUpdates.DONE)
@@ -313,6 +344,9 @@ class TelegramChannel:
             # The draft records the update done (its outbox emptied): no other mark.
             await self.intake.remember(conversation, ids, done=token)
         self._done.put(update_id, True)
+        wiped = any(isinstance(reply, WipeChat) for reply in replies)
+        if stale or (ended and not wiped):
+            await self._spent(chat_id, tap)
 
     def _chat(self, chat_id: int) -> _Chat:
         chat = self._chats.get(chat_id)
@@ -470,7 +504,12 @@ class TelegramChannel:
         except ApiError as exc:
             log.debug("a button press could not be answered (%s)", type(exc).__name__)
 
-    async def _remove_keyboard(self, chat_id: int, message_id: int) -> None:
+    async def _spent(self, chat_id: int, tap: Tap | None) -> None:
+        """Remove the keyboard of the message a button was pressed on: it answers nothing
+        any more (see the module's docstring for when)."""
+        if tap is None or tap.message_id is None:
+            return
+        message_id = tap.message_id
         with suppress(ApiError):
             await with_retries(lambda: self.api.remove_keyboard(chat_id, message_id), attempts=2)
 
