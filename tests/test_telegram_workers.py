@@ -11,12 +11,14 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
@@ -308,3 +310,42 @@ async def test_workers_that_fail_at_their_start_stop_them_all(
     assert b"Telegram refused the bot token" in output
     assert b"failed at its start" in output
     assert wrong.encode() not in output and WEBHOOK_SECRET.encode() not in output
+
+
+def _two_free_ports() -> int:
+    """A port p with p + 1 free too."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no two free ports in a row")
+
+
+async def test_each_worker_serves_its_metrics_on_a_port_of_its_own(
+    fake: FakeBotApi,  # noqa: F811 (the fixture imported above)
+    redis_url: str,
+    ephemeral_url: str,
+    tmp_path: Path,
+) -> None:
+    recipient = str(X25519Identity.generate().recipient)
+    env = worker_env(tmp_path, fake, redis_url, ephemeral_url, recipient)
+    port = _two_free_ports()
+    log = tmp_path / "bot.log"
+    # Not the default host: the supervisor must pass the one it was given on.
+    args = ("--metrics-port", str(port), "--metrics-host", "127.0.0.2")
+    async with webhook_workers(fake, env, log, 2, *args), aiohttp.ClientSession() as http:
+        for worker in (0, 1):
+            url = f"http://127.0.0.2:{port + worker}/readyz"
+            for _ in range(100):  # the second worker may still be starting
+                try:
+                    async with http.get(url) as response:
+                        assert response.status == 200
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.2)
+            else:
+                raise AssertionError(f"worker {worker} serves no metrics: {_tail(log)}")

@@ -387,8 +387,9 @@ def _supervise(
         argv += ["--worker-index", str(index)]
         if ctx.params.get("tipline"):  # the workers serve the same tipline
             argv += ["--tipline", str(ctx.params["tipline"])]
-        if metrics_port is not None:
+        if metrics_port is not None:  # worker i serves them on metrics_port + i
             argv += ["--metrics-port", str(metrics_port)]
+            argv += ["--metrics-host", str(ctx.params["metrics_host"])]
         return argv
 
     # The secret goes by the environment, never on a command line others can read.
