@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import timedelta
 
 import redis.asyncio as aioredis
+from redis import exceptions as redis_exceptions
 
-from storage.errors import translate_redis_errors
+from storage.errors import ConversationBusy, translate_redis_errors
 
-__all__ = ["DraftStore", "Increment", "validate_draft_key"]
+__all__ = ["FENCE", "DraftStore", "Increment", "validate_draft_key"]
 
 _DRAFT_KEY = re.compile(r"[0-9a-f]{64}")
 
 #: (hash key, field, amount): a count moved in the same command as a draft's write.
 Increment = tuple[str, str, int]
 
-# KEYS: the draft, the keys deleted with it, then the hashes. ARGV: the blob, the TTL in
-# ms ('0': delete the draft and those keys), how many keys are deleted with it, then
-# (index of the hash in KEYS, field, amount) for each count. One command, applied whole:
-# the counts never disagree with the draft they describe.
-_WRITE_COUNTED_LUA = """
+# KEYS: the draft, the keys deleted with it, the hashes, then (when fenced) the lock.
+# ARGV: the blob, the TTL in ms ('0': delete the draft and those keys), how many keys are
+# deleted with it, the lock's token ('' when not fenced), then (index of the hash in KEYS,
+# field, amount) for each count. One command, applied whole: the counts never disagree
+# with the draft they describe, and a process that lost its lock writes nothing.
+_WRITE_LUA = """
+if ARGV[4] ~= '' and redis.call('GET', KEYS[#KEYS]) ~= ARGV[4] then
+  return redis.error_reply('LOCKLOST the conversation is held by another process')
+end
 if ARGV[2] == '0' then
   for i = 1, tonumber(ARGV[3]) + 1 do
     redis.call('DEL', KEYS[i])
@@ -29,11 +35,17 @@ if ARGV[2] == '0' then
 else
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
-for i = 4, #ARGV, 3 do
+for i = 5, #ARGV, 3 do
   redis.call('HINCRBY', KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2])
 end
 return 1
 """
+
+#: Set by :class:`storage.locks.ConversationLocks` while a conversation is held: (the
+#: lock's key, its holder's token). Every draft write made meanwhile is fenced by it:
+#: it happens only if the lock is still this holder's, so a process that stalled past
+#: the lock's expiry cannot overwrite what another process has saved since.
+FENCE: ContextVar[tuple[str, str] | None] = ContextVar("draft_fence", default=None)
 
 
 def validate_draft_key(key: str) -> str:
@@ -63,7 +75,7 @@ class DraftStore:
             raise ValueError("the draft TTL must be at least one millisecond")
         self._client = client
         self._prefix = prefix
-        self._write_counted = client.register_script(_WRITE_COUNTED_LUA)
+        self._write_script = client.register_script(_WRITE_LUA)
 
     @property
     def client(self) -> aioredis.Redis:
@@ -102,8 +114,8 @@ class DraftStore:
             raise TypeError("a draft must be bytes (already encrypted)")
         name = self._key(key)
         with translate_redis_errors():
-            if counts:
-                await self._counted(name, bytes(blob), self._ttl_ms, counts)
+            if counts or FENCE.get() is not None:
+                await self._write(name, bytes(blob), self._ttl_ms, counts)
             else:
                 await self._client.set(name, bytes(blob), px=self._ttl_ms)
 
@@ -118,12 +130,12 @@ class DraftStore:
         is not an error. ``counts`` as for :meth:`put`, in the same command."""
         names = [self._key(k) for k in (key, *more)]
         with translate_redis_errors():
-            if counts:
-                await self._counted(names[0], b"", 0, counts, names[1:])
+            if counts or FENCE.get() is not None:
+                await self._write(names[0], b"", 0, counts, names[1:])
             else:
                 await self._client.delete(*names)
 
-    async def _counted(
+    async def _write(
         self,
         name: str,
         blob: bytes,
@@ -131,9 +143,20 @@ class DraftStore:
         counts: Sequence[Increment],
         also_deleted: Sequence[str] = (),
     ) -> None:
+        """The write as one script: with ``counts``, fenced by :data:`FENCE` when set."""
         hashes = list(dict.fromkeys(h for h, _field, _amount in counts))
         first_hash = 2 + len(also_deleted)  # KEYS: the draft, the others deleted, the hashes
-        args: list[bytes | str | int] = [blob, ttl_ms, len(also_deleted)]
+        fence = FENCE.get()
+        lock, token = fence if fence is not None else (None, "")
+        args: list[bytes | str | int] = [blob, ttl_ms, len(also_deleted), token]
         for hash_key, field, amount in counts:
             args += [hashes.index(hash_key) + first_hash, field, int(amount)]
-        await self._write_counted(keys=[name, *also_deleted, *hashes], args=args)
+        keys = [name, *also_deleted, *hashes, *([lock] if lock is not None else [])]
+        try:
+            await self._write_script(keys=keys, args=args)
+        except redis_exceptions.ResponseError as exc:
+            if str(exc).startswith("LOCKLOST"):
+                raise ConversationBusy(
+                    "the conversation's lock expired and another process holds it"
+                ) from None
+            raise

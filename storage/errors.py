@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from redis import exceptions as redis_exceptions
 
 __all__ = [
+    "ConversationBusy",
     "EmbeddedRedisError",
     "EphemeralRedisError",
     "SpoolCorruptError",
@@ -77,3 +78,9 @@ def translate_redis_errors() -> Iterator[None]:
                 f"Redis refused the write: {str(exc).split(' ', 1)[0]}"
             ) from exc
         raise
+
+
+class ConversationBusy(StorageError):
+    """Another process holds the conversation (storage.locks): it held it for longer
+    than we may wait, or our own hold expired while we worked. The input is to be
+    delivered again."""

@@ -27,8 +27,8 @@ from typing import Final
 
 import redis.asyncio as aioredis
 
-from storage.drafts import validate_draft_key
-from storage.errors import StorageError, translate_redis_errors
+from storage.drafts import FENCE, validate_draft_key
+from storage.errors import ConversationBusy, StorageError, translate_redis_errors
 
 __all__ = ["ConversationBusy", "ConversationLocks"]
 
@@ -44,11 +44,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-
-
-class ConversationBusy(StorageError):
-    """Another process held the conversation for longer than we may wait: the update
-    must be delivered again later."""
 
 
 class ConversationLocks:
@@ -79,9 +74,11 @@ class ConversationLocks:
         token = secrets.token_hex(16)
         await self._acquire(name, token)
         renewing = asyncio.create_task(self._keep(name, token))
+        fenced = FENCE.set((name, token))
         try:
             yield
         finally:
+            FENCE.reset(fenced)
             renewing.cancel()
             with suppress(asyncio.CancelledError):
                 await renewing

@@ -12,8 +12,10 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from storage import StorageError
-from storage.locks import ConversationBusy, ConversationLocks
+from storage import DraftStore, StorageError
+from storage.drafts import FENCE
+from storage.errors import ConversationBusy
+from storage.locks import ConversationLocks
 
 KEY = "ab" * 32
 OTHER = "cd" * 32
@@ -103,3 +105,32 @@ async def test_a_raw_chat_id_is_never_a_lock_name(ephemeral_client: aioredis.Red
     with pytest.raises(ValueError, match="pseudonym"):
         async with locks.hold("7102938475"):
             pass
+
+
+async def test_a_holder_whose_lock_expired_writes_no_draft(
+    ephemeral_client: aioredis.Redis,
+) -> None:
+    """A process that stalled past its lock's expiry (swapped out, a paused machine)
+    while another took the conversation and saved: its draft writes are refused whole,
+    so the other's stay; without a lock held, writes are as before."""
+    drafts = DraftStore(ephemeral_client)
+    locks = ConversationLocks(ephemeral_client)
+    live = "tipline:metrics:live"
+    async with locks.hold(KEY):
+        await drafts.put(KEY, b"step one (held)")
+        await drafts.put(OTHER, b"a note beside it")
+        assert await drafts.get(KEY) == b"step one (held)"
+        # Meanwhile the lock expired; another process took it and saved the next step.
+        await ephemeral_client.set(f"tipline:lock:{KEY}", "another-process", px=5000)
+        await ephemeral_client.set(f"tipline:draft:{KEY}", b"step two (the other)")
+        with pytest.raises(ConversationBusy):
+            await drafts.put(KEY, b"stale step", counts=[(live, "x", 1)])
+        with pytest.raises(ConversationBusy):
+            await drafts.delete(KEY, OTHER)
+    assert await drafts.get(KEY) == b"step two (the other)"
+    assert await drafts.get(OTHER) == b"a note beside it"
+    assert not await ephemeral_client.exists(live)
+    assert await ephemeral_client.get(f"tipline:lock:{KEY}") == b"another-process"
+    assert FENCE.get() is None
+    await drafts.put(KEY, b"not held: written")
+    assert await drafts.get(KEY) == b"not held: written"
