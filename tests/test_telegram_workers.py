@@ -29,8 +29,8 @@ from storage import TipQueue
 from .fakebotapi import FakeBotApi, FakeUser
 from .leaks import assert_absent, redis_contents
 from .redis_processes import free_port
-from .test_telegram_parity import SECRET_HEX, WEBHOOK_SECRET, script
-from .test_telegram_process import fake  # noqa: F401 (a fixture)
+from .test_telegram_parity import WEBHOOK_SECRET, script
+from .test_telegram_process import _env, fake  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 TIPSTERS = 200
@@ -80,22 +80,16 @@ def worker_env(
     recipient: str,
     **extra: str,
 ) -> dict[str, str]:
-    """The environment of a bot on the api server and the test run's Redis servers."""
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path / "home"),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": str(ROOT),
-        "TIPLINE_DATA_DIR": str(tmp_path / "data"),
-        "TIPLINE_SECRET": SECRET_HEX,
+    """The environment of a bot on the fake server and the test run's Redis servers."""
+    settings = {
         "REDIS_URL": redis_url,
         "REDIS_EPHEMERAL_URL": ephemeral_url,
         "TIPLINE_RECIPIENTS": recipient,
         "TELEGRAM_BOT_TOKEN": api.token,
         "TELEGRAM_API_BASE": api.base_url,
         "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        **extra,
     }
+    return _env(tmp_path, **{**settings, **extra})
 
 
 @asynccontextmanager
