@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import signal
 import sys
 from collections.abc import Coroutine, Iterable
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "new_passphrase",
     "run",
     "settings",
+    "stop_on_signals",
     "tipline_option",
 ]
 
@@ -39,6 +41,16 @@ __all__ = [
 MIN_PASSPHRASE_LENGTH = 12
 
 T = TypeVar("T")
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT, for a long-running command to stop cleanly
+    (call it inside the running event loop)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
 
 
 def fail(message: str) -> click.ClickException:

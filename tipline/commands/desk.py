@@ -26,10 +26,8 @@ twice on a terminal, or read from one line of standard input otherwise.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import os
-import signal
 import ssl
 import sys
 from contextlib import suppress
@@ -41,7 +39,7 @@ import click
 
 from privacy import X25519Recipient
 
-from ..cli_support import fail, run, settings, tipline_option
+from ..cli_support import fail, run, settings, stop_on_signals, tipline_option
 from ..runtime import offered_questionnaire, open_runtime
 from ..settings import ConfigError
 from ..species_loader import load_catalogue
@@ -198,10 +196,7 @@ def command(
 
         from desk import Accounts, DeskConfig, Hotline, create_app
 
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+        stop = stop_on_signals()
         async with open_runtime(current) as runtime:
             assert runtime.ephemeral is not None
             app = create_app(
@@ -281,10 +276,7 @@ def _serve_reviewer(
 
         from desk import DeskConfig
 
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+        stop = stop_on_signals()
         async with open_runtime(current) as runtime:
             assert runtime.ephemeral is not None
             app = create_reviewer_app(

@@ -33,7 +33,6 @@ import asyncio
 import gc
 import os
 import re
-import signal
 import socket
 import sys
 from collections.abc import Mapping
@@ -46,6 +45,7 @@ import click
 from bots.observe import Observer
 from storage import StorageError
 
+from ..cli_support import stop_on_signals
 from ..runtime import offered_questionnaire, open_runtime
 from ..settings import ConfigError, Settings, secret_from_env
 
@@ -292,10 +292,8 @@ def telegram(
             raise click.ClickException("the metrics port of this worker is past 65535")
 
     async def serve() -> None:
-        stop = asyncio.Event()
+        stop = stop_on_signals()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
         orphaned = loop.create_task(_orphaned(stop)) if worker_index is not None else None
         bot = _framework(framework, token, api_base)
         async with open_runtime(settings) as runtime:
@@ -397,10 +395,7 @@ def _supervise(
     env["TELEGRAM_WEBHOOK_SECRET"] = webhook.secret
 
     async def run() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+        stop = stop_on_signals()
         return await supervise(command, workers, stop, env=env, pass_fds=(listener.fileno(),))
 
     with listener:
