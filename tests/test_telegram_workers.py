@@ -217,7 +217,8 @@ async def _serve_and_kill_one(
     # The supervisor started another in its place; all three serve.
     await api.wait_for(lambda: len(_pids(log).get(1, [])) == 2, 30, "a new worker 1")
     assert b"worker 1 stopped (signal 9)" in _read(log)
-    assert api.deliveries_per_update() >= 1.0
+    # Only what the killed worker held was posted again (at most max_connections).
+    assert api.deliveries_per_update() < 1 + api.max_connections / (TIPSTERS * 10)
 
     # Every tip once, each with its own tipster's answers, in the order given.
     queue = TipQueue(redis_client)
