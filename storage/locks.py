@@ -21,7 +21,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Final
 
@@ -73,15 +73,20 @@ class ConversationLocks:
         name = self._prefix + validate_draft_key(key)
         token = secrets.token_hex(16)
         await self._acquire(name, token)
-        renewing = asyncio.create_task(self._keep(name, token))
+        stop = asyncio.Event()
+        renewing = asyncio.create_task(self._keep(name, token, stop))
         fenced = FENCE.set((name, token))
         try:
             yield
         finally:
             FENCE.reset(fenced)
+            # The flag as well as the cancel: redis-py may swallow a cancel that
+            # lands inside a command (seen under load), and the renewer would then
+            # keep the lock, and this block waiting, for ever. asyncio.wait also
+            # leaves a cancel of this task itself to propagate.
+            stop.set()
             renewing.cancel()
-            with suppress(asyncio.CancelledError):
-                await renewing
+            await asyncio.wait({renewing})
             try:
                 with translate_redis_errors():
                     await self._release(keys=[name], args=[token])
@@ -101,10 +106,13 @@ class ConversationLocks:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
 
-    async def _keep(self, name: str, token: str) -> None:
-        """Renew the lock every third of its expiry while its holder works."""
+    async def _keep(self, name: str, token: str, stop: asyncio.Event) -> None:
+        """Renew the lock every third of its expiry while its holder works, until
+        ``stop`` is set (or the task is cancelled)."""
         while True:
             await asyncio.sleep(self._ttl_ms / 3000)
+            if stop.is_set():
+                return
             try:
                 with translate_redis_errors():
                     kept = await self._renew(keys=[name], args=[token, self._ttl_ms])

@@ -4,6 +4,7 @@ released only by its holder, renewed while held, lost by a holder that died."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -78,9 +79,9 @@ async def test_a_dead_holder_loses_the_lock_when_it_expires(
 async def test_a_holder_working_long_keeps_its_lock(
     ephemeral_client: aioredis.Redis, second: aioredis.Redis
 ) -> None:
-    ttl = timedelta(milliseconds=150)
+    ttl = timedelta(milliseconds=400)
     locks = ConversationLocks(ephemeral_client, ttl=ttl)
-    waiting = ConversationLocks(second, ttl=ttl, wait=timedelta(milliseconds=600))
+    waiting = ConversationLocks(second, ttl=ttl, wait=timedelta(milliseconds=1600))
     async with locks.hold(KEY):
         # Four times the expiry: without renewal the other would get in.
         with pytest.raises(ConversationBusy):
@@ -89,6 +90,35 @@ async def test_a_holder_working_long_keeps_its_lock(
     assert isinstance(ConversationBusy("x"), StorageError)  # the channel's "deliver again"
     async with waiting.hold(KEY):
         pass
+
+
+async def test_a_renewal_that_swallows_its_cancel_still_ends(
+    ephemeral_client: aioredis.Redis,
+) -> None:
+    """redis-py can swallow a cancel that lands inside a command (seen under load on
+    the renewal): leaving the block must still stop the renewer and release the lock,
+    not wait on it for ever."""
+    locks = ConversationLocks(ephemeral_client, ttl=timedelta(milliseconds=90))
+    renew = locks._renew  # the seam the library call goes through
+    entered = asyncio.Event()
+
+    async def swallowing(*, keys: list[str], args: list[str | int]) -> object:
+        entered.set()
+        with contextlib.suppress(asyncio.CancelledError):  # what the library did
+            await asyncio.sleep(0.05)
+        return await renew(keys=keys, args=args)
+
+    locks._renew = swallowing  # type: ignore[assignment]
+
+    async def hold_briefly() -> None:
+        async with locks.hold(KEY):
+            await entered.wait()  # leave while a renewal is in flight
+
+    holding = asyncio.create_task(hold_briefly())
+    done, _ = await asyncio.wait({holding}, timeout=5)
+    holding.cancel()
+    assert holding in done, "the block never ended: the renewer outlived its cancel"
+    assert await ephemeral_client.exists(f"tipline:lock:{KEY}") == 0
 
 
 async def test_only_the_holder_releases(ephemeral_client: aioredis.Redis) -> None:

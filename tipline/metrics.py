@@ -25,7 +25,6 @@ that are over.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections import Counter as Tally
@@ -447,8 +446,9 @@ class MetricsServer:
         for task in (self._sweeper, self._midnights):
             if task is not None:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                # Bounded: a cancel that lands inside a Redis command can be
+                # swallowed (storage.locks says more), and the loop would go on.
+                await asyncio.wait({task}, timeout=5)
         self._sweeper = self._midnights = None
         runner, self._runner = self._runner, None
         if runner is not None:
