@@ -273,12 +273,9 @@ async def crash_everywhere(
         mark = max(user.chat.messages)
         rig.faults.at, rig.faults.after, rig.faults.count = at or 10**9, after, 0
         rig.faults.log.clear()
-        died_at, noted = None, False
         try:
             await rig.deliver(update)
         except Crash:
-            died_at = max(user.chat.messages)
-            noted = after and at == len(names)  # past the last call: the ids' note
             rig.restart()  # a new process, and Telegram delivers the update again
             await rig.deliver(update)
         else:
@@ -295,15 +292,13 @@ async def crash_everywhere(
             last = max(user.chat.messages)
             await then(user)
             await rig.drive()
-            # What the dying process sent is gone once it noted the ids. Before its note,
-            # they were only in its memory: a known gap, the same as before the note was
-            # a write of its own (replies sent, then the process dies before one more
-            # write); the replies it sends again are noted.
-            since = mark if died_at is None or noted else died_at
+            # What the dying process sent is gone too, even when it died before noting
+            # the ids: they lie between the ids noted before and after (the replies
+            # sent again), and the wipe fills such holes.
             left = [
                 i
                 for i, message in user.chat.messages.items()
-                if (i in earlier or since < i <= last) and not message.deleted
+                if (i in earlier or mark < i <= last) and not message.deleted
             ]
             assert not left, f"{len(left)} messages were not deleted"
         return outcome

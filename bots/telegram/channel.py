@@ -65,11 +65,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from itertools import pairwise
 from typing import Final
 
 import redis.asyncio as aioredis
@@ -139,6 +140,7 @@ log = logging.getLogger(__name__)
 #: How long an update is remembered as seen: Telegram keeps an unconfirmed update for
 #: 24 hours, so a redelivery after a restart falls within it.
 SEEN_TTL: Final = timedelta(hours=24)
+HOLE: Final = 100  # the widest gap between known message ids a wipe fills (_holes)
 CHANNEL: Final = "telegram"
 COMMAND_MENU: Final = (
     ("start", tm.COMMAND_START),
@@ -548,15 +550,25 @@ class TelegramChannel:
         """Delete both sides of the conversation, up to 100 messages a call; how many
         messages are left. Telegram lets a bot delete a private chat's messages for 48
         hours, and refuses a whole call for one older message: a refused call is made
-        again one message at a time, to delete the rest and count what stays."""
+        again one message at a time, to delete the rest and count what stays.
+
+        A private chat numbers its messages, both sides', one after another, so every id
+        between two of the conversation's is the conversation too. The holes are deleted
+        with it (ids not found are skipped): a process that died after sending a reply
+        and before noting its id leaves such a hole, and the reply sent again after the
+        restart is noted above it. Only what is known is counted as left."""
+        known = sorted(set(message_ids))
+        holes = set(_holes(known))
         left = 0
-        for batch in batched(sorted(set(message_ids))):
+        for batch in batched(sorted(holes.union(known))):
             done = await self._delete(chat_id, batch, chat)
             if done is None and len(batch) > 1:  # refused: one at a time
-                each = [await self._delete(chat_id, [i], chat) for i in batch]
+                each = [await self._delete(chat_id, [i], chat) for i in batch if i not in holes]
                 left += sum(result is not True for result in each)
+                if unknown := [i for i in batch if i in holes]:
+                    await self._delete(chat_id, unknown, chat)  # once: not counted
             elif done is not True:
-                left += len(batch)
+                left += sum(i not in holes for i in batch)
         if left:
             log.info("%d messages could not be deleted", left)
         return left
@@ -578,6 +590,14 @@ class TelegramChannel:
             log.warning("some messages could not be deleted (%s)", type(exc).__name__)
             return False
         return None
+
+
+def _holes(known: Sequence[int]) -> Iterator[int]:
+    """The ids missing between two neighbours of ``known`` (sorted), for holes of at
+    most HOLE; a wider one is not a crash's few replies, and would cost calls."""
+    for below, above in pairwise(known):
+        if above - below - 1 <= HOLE:
+            yield from range(below + 1, above)
 
 
 def _attachment_refs(state: State | None) -> set[str]:
