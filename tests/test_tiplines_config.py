@@ -382,6 +382,21 @@ def test_catalogues_check_takes_the_tipline_s_questionnaire(tmp_path: Path) -> N
     assert "2 languages checked: no problems." in checked.output
 
 
+def test_the_settings_file_can_be_named_on_the_command_line(tmp_path: Path) -> None:
+    path, _, _ = _two(tmp_path)
+    runner = CliRunner()
+    env = {**_env(tmp_path, path), "TIPLINE_CONFIG": None, "TIPLINE_NAME": None}
+    checked = runner.invoke(
+        main, ["--config", str(path), "catalogues", "check", "--tipline", "alpha"], env=env
+    )
+    assert checked.exit_code == 0, checked.output
+    assert "2 languages checked: no problems." in checked.output
+    refused = runner.invoke(main, ["--config", str(path), "catalogues", "check"], env=env)
+    assert refused.exit_code == 1 and "several tiplines (alpha, beta-2)" in refused.output
+    missing = runner.invoke(main, ["--config", str(tmp_path / "none.yaml"), "console"], env=env)
+    assert missing.exit_code == 2 and "none.yaml" in missing.output
+
+
 def test_a_language_without_a_complete_translation_is_refused_by_name(tmp_path: Path) -> None:
     """Without a settings file such a language is quietly not offered; named in a
     tipline's languages, it is an error to fix (nobody who chose it would be answered)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -28,8 +29,17 @@ __all__ = ["main"]
 
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log more (never identities or answers).")
-def main(verbose: bool) -> None:
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A settings file naming several tiplines (or TIPLINE_CONFIG).",
+)
+def main(verbose: bool, config: Path | None) -> None:
     """Tipline: secure, multilingual tip intake for wildlife and forest crime."""
+    if config is not None:
+        # Through the environment, as TIPLINE_CONFIG: read by the settings, and passed
+        # on to the processes a command starts (the webhook workers).
+        os.environ["TIPLINE_CONFIG"] = str(config.resolve())
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
