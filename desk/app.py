@@ -33,13 +33,16 @@ from .accounts import Account, Accounts
 from .hotline import CHANNEL, CallView, Hotline, Outcome, country_names
 from .sessions import CallBook, Session, SessionStore, new_call_id
 from .web import (
-    csrf_matches,
+    Refused,
+    Signed,
+    checked_form,
     guard_headers,
     login_failed,
     login_scope,
     login_throttled,
     same_origin,
     set_private_cookie,
+    signed_in,
 )
 
 __all__ = ["LOGIN_RULES", "DeskConfig", "create_app"]
@@ -79,18 +82,6 @@ class DeskConfig:
     @property
     def login_cookie(self) -> str:
         return "__Host-tipline-login" if self.tls else "tipline-login"
-
-
-class _Refused(Exception):
-    """A refusal, shown on the error page (with the operator's bar when signed in)."""
-
-    def __init__(
-        self, status: int, message: str, session: tuple[Session, Account] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.session = session
 
 
 class Desk:
@@ -137,38 +128,20 @@ class Desk:
 
     async def _session(self, request: web.Request) -> tuple[Session, Account]:
         """The signed-in operator, or a redirect to the login page."""
-        token = request.cookies.get(self.config.cookie, "")
-        session = await self.sessions.get(token) if token else None
-        account = await self.accounts.get(session.user) if session else None
-        if session is None or account is None:
-            raise _to_login(request)
-        if account.disabled or account.generation != session.generation:
-            await self.sessions.end(session.token)
-            raise _to_login(request)
-        if account.role != "operator":
-            raise _Refused(
-                403,
-                "This account is a reviewer's. The reviewer desk runs on the reviewer's own "
-                "machine and is not part of this desk.",
-            )
-        return session, account
+        signed = await signed_in(
+            request,
+            cookie=self.config.cookie,
+            sessions=self.sessions,
+            accounts=self.accounts,
+            role="operator",
+            wrong_role="This account is a reviewer's. The reviewer desk runs on the "
+            "reviewer's own machine and is not part of this desk.",
+        )
+        return signed.session, signed.account
 
     async def _form(self, request: web.Request, csrf: str) -> dict[str, str]:
-        form, _ = await self._form_and_file(request, csrf)
+        form, _ = await checked_form(request, csrf)
         return form
-
-    async def _form_and_file(
-        self, request: web.Request, csrf: str
-    ) -> tuple[dict[str, str], bytes | None]:
-        """The form's fields, checked against the CSRF token, and the bytes of the file
-        it carries (its name is dropped unread)."""
-        data = await request.post()
-        form = {k: v for k, v in data.items() if isinstance(v, str)}
-        if not csrf_matches(form.get("csrf", ""), csrf):
-            raise _Refused(403, "This form has expired or did not come from the desk. Reload.")
-        upload = data.get("file")
-        content = upload.file.read() if isinstance(upload, web.FileField) else None
-        return form, content or None
 
     def operator_lang(self, account: Account) -> str:
         languages = self.hotline.languages
@@ -250,7 +223,7 @@ class Desk:
         form = await self._form(request, session.csrf)
         language = form.get("lang", "")
         if language not in self.hotline.languages:
-            raise _Refused(400, "Choose the caller's language from the list.")
+            raise Refused(400, "Choose the caller's language from the list.")
         call_id = new_call_id()
         await self.calls.add(account.name, call_id)
         await self.hotline.start(call_id, language, followup=form.get("mode") == "followup")
@@ -260,7 +233,7 @@ class Desk:
         call_id = request.match_info["call"]
         if not await self.calls.owns(account.name, call_id):
             # Another operator's call looks exactly like one that does not exist.
-            raise _Refused(404, "There is no such call among yours.", (session, account))
+            raise Refused(404, "There is no such call among yours.", Signed(session, account))
         return call_id
 
     async def call_page(self, request: web.Request) -> web.StreamResponse:
@@ -275,7 +248,7 @@ class Desk:
     async def answer(self, request: web.Request) -> web.StreamResponse:
         session, account = await self._session(request)
         call_id = await self._own_call(request, session, account)
-        form, content = await self._form_and_file(request, session.csrf)
+        form, content = await checked_form(request, session.csrf)
         step = form.get("step", "")
         if content is not None and form.get("command") != "cancel":
             result = await self.hotline.attach(call_id, step, content)
@@ -349,16 +322,6 @@ def bcp47(code: str) -> str:
     return code.replace("_", "-")
 
 
-def _to_login(request: web.Request) -> web.HTTPException:
-    if request.method == "GET":
-        return web.HTTPSeeOther("/login")
-    return _refused_anonymous()
-
-
-def _refused_anonymous() -> web.HTTPException:
-    return web.HTTPForbidden(text="Sign in first.", content_type="text/plain")
-
-
 def create_app(
     *,
     hotline: Hotline,
@@ -386,16 +349,16 @@ def create_app(
     async def guard(request: web.Request, handler: HandlerType) -> web.StreamResponse:
         try:
             if request.method not in ("GET", "HEAD") and not same_origin(request):
-                raise _Refused(403, "Cross-site requests are refused.")
+                raise Refused(403, "Cross-site requests are refused.")
             return await handler(request)
-        except _Refused as exc:
-            session, account = exc.session or (None, None)
+        except Refused as exc:
+            signed = exc.signed
             return desk.render(
                 "error.html",
                 exc.status,
                 message=exc.message,
-                account=account,
-                csrf=session.csrf if session else "",
+                account=signed.account if signed else None,
+                csrf=signed.session.csrf if signed else "",
             )
         except StorageError:
             log.error("the desk could not reach its storage")

@@ -75,18 +75,21 @@ from storage.keys import KeySpace
 from storage.queue import entry_day, validate_case_id
 from storage.throttle import Throttle, ThrottleRule
 
-from .accounts import Account, Accounts
+from .accounts import Accounts
 from .app import CSP, DeskConfig, bcp47
 from .charts import bar_chart, day_chart, days_of
-from .sessions import Session, SessionStore
+from .sessions import SessionStore
 from .web import (
-    csrf_matches,
+    Refused,
+    Signed,
+    checked_form,
     guard_headers,
     login_failed,
     login_scope,
     login_throttled,
     same_origin,
     set_private_cookie,
+    signed_in,
 )
 
 __all__ = [
@@ -242,20 +245,6 @@ class ExportJob:
         return 100 if self.finished else (100 * self.done // self.total if self.total else 0)
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, message: str, signed_in: _Signed | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.signed_in = signed_in
-
-
-@dataclass(frozen=True)
-class _Signed:
-    session: Session
-    account: Account
-
-
 class ReviewerDesk:
     """The views. One instance per application."""
 
@@ -297,7 +286,7 @@ class ReviewerDesk:
         return self.config.lang
 
     def render(
-        self, name: str, status: int = 200, *, signed: _Signed | None = None, **context: Any
+        self, name: str, status: int = 200, *, signed: Signed | None = None, **context: Any
     ) -> web.Response:
         html = self.templates.get_template(name).render(
             html_lang=bcp47(self.lang),
@@ -313,26 +302,20 @@ class ReviewerDesk:
     def _set_cookie(self, response: web.StreamResponse, name: str, value: str) -> None:
         set_private_cookie(response, name, value, tls=self.config.desk.tls)
 
-    async def _signed(self, request: web.Request) -> _Signed:
+    async def _signed(self, request: web.Request) -> Signed:
         """The signed-in reviewer, or a redirect to the login page."""
-        token = request.cookies.get(COOKIE, "")
-        session = await self.sessions.get(token) if token else None
-        account = await self.accounts.get(session.user) if session else None
-        if session is None or account is None:
-            raise _to_login(request)
-        if account.disabled or account.generation != session.generation:
-            await self.sessions.end(session.token)
-            self.keyring.lock(session.token)
-            raise _to_login(request)
-        if account.role != "reviewer":
-            raise _Refused(
-                403,
-                "This account is an operator's. Operators take calls on the hotline desk; "
-                "tips are read only on a reviewer's desk.",
-            )
-        return _Signed(session, account)
+        return await signed_in(
+            request,
+            cookie=COOKIE,
+            sessions=self.sessions,
+            accounts=self.accounts,
+            role="reviewer",
+            wrong_role="This account is an operator's. Operators take calls on the hotline "
+            "desk; tips are read only on a reviewer's desk.",
+            on_end=lambda session: self.keyring.lock(session.token),
+        )
 
-    async def _desk(self, request: web.Request) -> tuple[_Signed, Desk]:
+    async def _desk(self, request: web.Request) -> tuple[Signed, Desk]:
         """The signed-in reviewer's desk with the identities in memory; a locked desk
         sends the reviewer to the passphrase page."""
         signed = await self._signed(request)
@@ -360,10 +343,7 @@ class ReviewerDesk:
         return found
 
     async def _form(self, request: web.Request, csrf: str) -> dict[str, str]:
-        data = await request.post()
-        form = {k: v for k, v in data.items() if isinstance(v, str)}
-        if not csrf_matches(form.get("csrf", ""), csrf):
-            raise _Refused(403, "This form has expired or did not come from the desk. Reload.")
+        form, _ = await checked_form(request, csrf)
         return form
 
     def forget(self, sessions: Sequence[str]) -> None:
@@ -373,25 +353,25 @@ class ReviewerDesk:
             self.notices.pop(key, None)
             self.exports.pop(key, None)
 
-    def _notice(self, signed: _Signed, text: str) -> None:
+    def _notice(self, signed: Signed, text: str) -> None:
         self.notices.setdefault(Keyring.session_key(signed.session.token), []).append(text)
 
-    def _take_notices(self, signed: _Signed) -> list[str]:
+    def _take_notices(self, signed: Signed) -> list[str]:
         return self.notices.pop(Keyring.session_key(signed.session.token), [])
 
-    def _case(self, request: web.Request, signed: _Signed) -> str:
+    def _case(self, request: web.Request, signed: Signed) -> str:
         try:
             return validate_case_id(request.match_info["case"])
         except ValueError:
-            raise _Refused(404, "There is no such case.", signed) from None
+            raise Refused(404, "There is no such case.", signed) from None
 
-    async def _open(self, desk: Desk, signed: _Signed, case_id: str) -> OpenedTip:
+    async def _open(self, desk: Desk, signed: Signed, case_id: str) -> OpenedTip:
         try:
             return await desk.show(case_id)
         except UnknownCase:
-            raise _Refused(404, "There is no such case.", signed) from None
+            raise Refused(404, "There is no such case.", signed) from None
         except TipUnreadable as exc:
-            raise _Refused(422, f"Case {case_id}: {exc.reason}", signed) from None
+            raise Refused(422, f"Case {case_id}: {exc.reason}", signed) from None
 
     # ------------------------------------------------------------------ login, lock
     async def login_page(self, request: web.Request) -> web.StreamResponse:
@@ -447,7 +427,7 @@ class ReviewerDesk:
             raise web.HTTPSeeOther("/queue")
         return self._unlock(signed, 200, "")
 
-    def _unlock(self, signed: _Signed, status: int, error: str) -> web.Response:
+    def _unlock(self, signed: Signed, status: int, error: str) -> web.Response:
         minutes = round(self.config.lock_after.total_seconds() / 60, 1)
         return self.render(
             "review-unlock.html",
@@ -543,7 +523,7 @@ class ReviewerDesk:
         try:
             case_id = validate_case_id(request.query.get("case", "").strip())
         except ValueError:
-            raise _Refused(404, "That is not a case id.", signed) from None
+            raise Refused(404, "That is not a case id.", signed) from None
         raise web.HTTPSeeOther(f"/tips/{case_id}")
 
     async def take_next(self, request: web.Request) -> web.StreamResponse:
@@ -579,7 +559,7 @@ class ReviewerDesk:
 
     async def _tip(
         self,
-        signed: _Signed,
+        signed: Signed,
         desk: Desk,
         opened: OpenedTip,
         *,
@@ -705,12 +685,12 @@ class ReviewerDesk:
             # Decrypted in a thread: a long video does not hold up the other pages.
             data = await asyncio.to_thread(desk.attachment, opened, index)
         except (ValueError, IndexError):
-            raise _Refused(404, "There is no such attachment.", signed) from None
+            raise Refused(404, "There is no such attachment.", signed) from None
         except TipUnreadable as exc:
-            raise _Refused(422, exc.reason, signed) from None
+            raise Refused(422, exc.reason, signed) from None
         shown = INLINE_TYPES.get(detect_type(data))
         if shown is None:
-            raise _Refused(415, "This file is not shown in the page: export the case.", signed)
+            raise Refused(415, "This file is not shown in the page: export the case.", signed)
         status, body, extra = _ranged(request, data)
         response = web.Response(status=status, body=body, content_type=shown[1])
         response.headers.update(extra)
@@ -822,10 +802,8 @@ class ReviewerDesk:
         review share``)."""
         signed, desk = await self._desk(request)
         case_id = self._case(request, signed)
-        data = await request.post()
-        form = {k: v for k, v in data.items() if isinstance(v, str)}
-        if not csrf_matches(form.get("csrf", ""), signed.session.csrf):
-            raise _Refused(403, "This form has expired or did not come from the desk. Reload.")
+        form = await self._form(request, signed.session.csrf)
+        data = await request.post()  # read once: aiohttp keeps it
         redact = [v for v in data.getall("redact", []) if isinstance(v, str)]
         opened = await self._open(desk, signed, case_id)
         root = self.config.export_dir
@@ -989,12 +967,6 @@ def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
-def _to_login(request: web.Request) -> web.HTTPException:
-    if request.method == "GET":
-        return web.HTTPSeeOther("/login")
-    return web.HTTPForbidden(text="Sign in first.", content_type="text/plain")
-
-
 def create_reviewer_app(
     *,
     queue: TipQueue,
@@ -1031,11 +1003,11 @@ def create_reviewer_app(
     async def guard(request: web.Request, handler: HandlerType) -> web.StreamResponse:
         try:
             if request.method not in ("GET", "HEAD") and not same_origin(request):
-                raise _Refused(403, "Cross-site requests are refused.")
+                raise Refused(403, "Cross-site requests are refused.")
             return await handler(request)
-        except _Refused as exc:
+        except Refused as exc:
             return view.render(
-                "review-error.html", exc.status, signed=exc.signed_in, message=exc.message
+                "review-error.html", exc.status, signed=exc.signed, message=exc.message
             )
         except StorageError:
             log.error("the reviewer desk could not reach its storage")
