@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
 import redis.asyncio as aioredis
-from aiohttp import web
+from aiohttp import CookieJar, web
+from aiohttp.test_utils import TestClient, TestServer
 
 from bots.intake import Intake
 from conversations import Engine, Questionnaire
@@ -96,3 +98,17 @@ def hidden(html: str, name: str) -> str:
 def step_of(html: str) -> str | None:
     found = re.search(r'id="question" data-step="([^"]*)"', html)
     return None if found is None else found.group(1)
+
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def serve(app: web.Application) -> AsyncIterator[Client]:
+    """A desk served on loopback and one browser's client of it (cookies kept, for
+    an address given by number), closed after its one use."""
+    client: Client = TestClient(TestServer(app), cookie_jar=CookieJar(unsafe=True))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()

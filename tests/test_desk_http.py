@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
-from aiohttp import ClientResponse, CookieJar, FormData, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import ClientResponse, FormData
 
 from desk import CHANNEL, DeskConfig
 from desk.app import CSP
@@ -29,17 +28,17 @@ from .deskharness import (
     OTHER_PASSWORD,
     PASSWORD,
     PLACE,
+    Client,
     DeskParts,
     build_desk,
     hidden,
     sealed_tips,
+    serve,
     step_of,
 )
 from .leaks import assert_absent, redis_contents
 from .samples import CITY, COMMENT, NAME
 from .samples.images import camera_jpeg
-
-Client = TestClient[web.Request, web.Application]
 
 
 @pytest_asyncio.fixture
@@ -51,18 +50,9 @@ async def parts(
     return parts
 
 
-async def _client(parts: DeskParts) -> AsyncIterator[Client]:
-    client: Client = TestClient(TestServer(parts.app), cookie_jar=CookieJar(unsafe=True))
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
 @pytest_asyncio.fixture
 async def client(parts: DeskParts) -> AsyncIterator[Client]:
-    async for c in _client(parts):
+    async for c in serve(parts.app):
         yield c
 
 
@@ -70,7 +60,7 @@ async def client(parts: DeskParts) -> AsyncIterator[Client]:
 async def other(parts: DeskParts) -> AsyncIterator[Client]:
     """A second browser, for a second operator (bao, who works in Vietnamese)."""
     await parts.accounts.add("bao", "operator", OTHER_PASSWORD, lang="vi")
-    async for c in _client(parts):
+    async for c in serve(parts.app):
         yield c
 
 
@@ -233,7 +223,7 @@ async def test_under_tls_cookies_are_secure_and_host_only(
     redis_client: aioredis.Redis, ephemeral_client: aioredis.Redis, tmp_path: Path
 ) -> None:
     parts = await build_desk(redis_client, ephemeral_client, tmp_path, DeskConfig(tls=True))
-    async for client in _client(parts):
+    async for client in serve(parts.app):
         page = await client.get("/login")
         cookie = page.headers["Set-Cookie"]
         assert cookie.startswith("__Host-tipline-login=")
@@ -305,7 +295,7 @@ async def test_the_limit_holds_without_backoff_too(
         redis_client, ephemeral_client, tmp_path, DeskConfig(login_rules=rules)
     )
     await parts.accounts.add("amina", "operator", PASSWORD)
-    async for client in _client(parts):
+    async for client in serve(parts.app):
         for _ in range(3):
             assert (await login(client, "amina", "wrong-wrong-wrong")).status == 401
         assert (await login(client, "amina", PASSWORD)).status == 429
@@ -317,7 +307,7 @@ async def test_an_idle_session_expires(
     config = DeskConfig(idle=timedelta(seconds=2))
     parts = await build_desk(redis_client, ephemeral_client, tmp_path, config)
     await parts.accounts.add("amina", "operator", PASSWORD)
-    async for client in _client(parts):
+    async for client in serve(parts.app):
         await signed_in(client)
         await asyncio.sleep(0.5)
         assert (await client.get("/calls", allow_redirects=False)).status == 200  # still active
@@ -603,7 +593,7 @@ async def test_storage_down_is_said_plainly_and_nothing_is_pretended(tmp_path: P
     durable, ephemeral = await connect(gone, retries=0), await connect(gone, retries=0)
     try:
         parts = await build_desk(durable, ephemeral, tmp_path, ensure_group=False)
-        async for client in _client(parts):
+        async for client in serve(parts.app):
             login_page = await client.get("/login")
             assert login_page.status == 200  # the login page needs no storage
             client.session.cookie_jar.update_cookies({"tipline-desk": "some-token"})
@@ -623,7 +613,7 @@ async def test_the_operator_is_named_in_the_tip_only_when_the_organisation_says_
         redis_client, ephemeral_client, tmp_path, DeskConfig(record_operator=True)
     )
     await parts.accounts.add("amina", "operator", PASSWORD)
-    async for client in _client(parts):
+    async for client in serve(parts.app):
         csrf = await signed_in(client)
         url = await new_call(client, csrf)
         page = await client.get(url)

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
-from aiohttp import ClientResponse, CookieJar, FormData, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import ClientResponse, FormData
 
 from bots.intake import new_case_id
 from desk import DeskConfig
@@ -30,7 +29,7 @@ from review.render import category_question
 from storage.followup import FollowupStore
 from storage.throttle import ThrottleRule
 
-from .deskharness import OTHER_PASSWORD, PASSWORD, hidden, questionnaire
+from .deskharness import OTHER_PASSWORD, PASSWORD, Client, hidden, questionnaire, serve
 from .reviewdeskharness import (
     ARABIC,
     DESCRIPTION,
@@ -44,8 +43,6 @@ from .samples import CITY, COMMENT, NAME
 from .samples.documents import docx_sample, pdf_sample
 from .samples.images import camera_jpeg
 from .samples.media import media_sample
-
-Client = TestClient[web.Request, web.Application]
 
 
 class Clock:
@@ -75,25 +72,16 @@ async def parts(
     return parts
 
 
-async def _client(parts: ReviewerParts) -> AsyncIterator[Client]:
-    client: Client = TestClient(TestServer(parts.app), cookie_jar=CookieJar(unsafe=True))
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
 @pytest_asyncio.fixture
 async def client(parts: ReviewerParts) -> AsyncIterator[Client]:
-    async for c in _client(parts):
+    async for c in serve(parts.app):
         yield c
 
 
 @pytest_asyncio.fixture
 async def second(parts: ReviewerParts) -> AsyncIterator[Client]:
     await parts.accounts.add("odhiambo", "reviewer", OTHER_PASSWORD + "-2")
-    async for c in _client(parts):
+    async for c in serve(parts.app):
         yield c
 
 
@@ -511,7 +499,7 @@ async def test_an_unprotected_identity_needs_no_passphrase(
     parts = await build_reviewer_desk(redis_client, ephemeral_client, tmp_path, protected=False)
     await parts.accounts.add("wanjiru", "reviewer", PASSWORD)
     await parts.tipster.report()
-    async for client in _client(parts):
+    async for client in serve(parts.app):
         assert (await log_in(client, "wanjiru", PASSWORD)).headers["Location"] == "/queue"
         case_id = await case_of(client)
         html = await (await client.get(f"/tips/{case_id}")).text()
@@ -621,7 +609,7 @@ async def test_labels_in_the_reviewers_language_words_in_the_tipsters_and_no_log
     await parts.accounts.add("wanjiru", "reviewer", PASSWORD)
     await parts.tipster.report(lang="ar", description=ARABIC)
     caplog.set_level(logging.DEBUG)
-    async for client in _client(parts):
+    async for client in serve(parts.app):
         await signed_in(client)
         case_id = await case_of(client)
         html = await (await client.get(f"/tips/{case_id}")).text()
@@ -646,7 +634,7 @@ async def test_wrong_passwords_are_throttled_as_on_the_operator_desk(
         redis_client, ephemeral_client, tmp_path, desk=DeskConfig(login_rules=rules)
     )
     await parts.accounts.add("wanjiru", "reviewer", PASSWORD)
-    async for client in _client(parts):
+    async for client in serve(parts.app):
         wrong = await log_in(client, "wanjiru", "not the password")
         assert wrong.status == 401 and "Wrong name or password." in await wrong.text()
         waiting = await log_in(client, "wanjiru", PASSWORD)  # right, but in the backoff
@@ -665,7 +653,7 @@ async def test_the_desk_forgets_an_idle_key_by_itself(
     )
     await parts.accounts.add("wanjiru", "reviewer", PASSWORD)
     await parts.tipster.report()
-    async for client in _client(parts):
+    async for client in serve(parts.app):
         await signed_in(client)
         await take_next(client)  # leaves a notice for the next page
         assert parts.keyring.unlocked == 1
@@ -694,7 +682,7 @@ async def test_an_idle_claim_is_reclaimed_as_on_the_command_line(
     left = Desk(parts.queue, [parts.identity], reviewer="gone-home")
     claimed = (await left.next()).claimed
     assert claimed is not None
-    async for client in _client(parts):
+    async for client in serve(parts.app):
         await signed_in(client)
         assert await case_of(client) == claimed.opened.case_id
         html = await (await client.get(f"/tips/{claimed.opened.case_id}")).text()
