@@ -8,7 +8,7 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/tipline
 WORKDIR /src
-COPY pyproject.toml README.md babel.cfg ./
+COPY pyproject.toml README.md babel.cfg babel-desk.cfg ./
 COPY bots bots
 COPY conversations conversations
 COPY desk desk
@@ -23,6 +23,7 @@ RUN /opt/tipline/bin/pip install .
 # installed packages, where bots/render.py looks for them.
 RUN /opt/tipline/bin/python -m tipline catalogues check \
     && /opt/tipline/bin/pybabel compile -d locales -D tipline --statistics \
+    && /opt/tipline/bin/pybabel compile -d locales -D desk --statistics \
     && cp -r locales /opt/tipline/lib/python3.11/site-packages/locales
 
 FROM ${PYTHON_IMAGE}

@@ -70,6 +70,7 @@ __all__ = [
     "Renderer",
     "available_languages",
     "interpret",
+    "translations",
 ]
 
 DOMAIN = "tipline"
@@ -95,21 +96,22 @@ PRECISION_LABELS = {
 }
 
 
-def _catalogue_path(lang: str) -> Path:
-    return LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def _catalogue_path(lang: str, domain: str = DOMAIN) -> Path:
+    return LOCALES_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
 
 
-def available_languages(wanted: Iterable[str]) -> tuple[str, ...]:
+def available_languages(wanted: Iterable[str], domain: str = DOMAIN) -> tuple[str, ...]:
     """The languages of ``wanted`` that can really be shown: English, and those whose
     catalogue translates every message of the template. A language with a missing or
-    incomplete catalogue is not offered, so nobody who chose it is answered in English."""
-    return tuple(lang for lang in wanted if lang == SOURCE_LANGUAGE or _complete(lang))
+    incomplete catalogue is not offered, so nobody who chose it is answered in English.
+    ``domain``: the tipsters' messages (``tipline``), or another set such as the desk's."""
+    return tuple(lang for lang in wanted if lang == SOURCE_LANGUAGE or _complete(lang, domain))
 
 
 @lru_cache(maxsize=64)
-def _complete(lang: str) -> bool:
-    path = _catalogue_path(lang)
-    template = LOCALES_DIR / f"{DOMAIN}.pot"
+def _complete(lang: str, domain: str = DOMAIN) -> bool:
+    path = _catalogue_path(lang, domain)
+    template = LOCALES_DIR / f"{domain}.pot"
     if not path.is_file() or not template.is_file():
         return False
     with template.open("rb") as pot:
@@ -135,9 +137,14 @@ def _command_words(lang: str, command: Callable[[], Event]) -> frozenset[str]:
     )
 
 
-@lru_cache(maxsize=32)
-def _translations(lang: str) -> gettext.NullTranslations:
-    path = _catalogue_path(lang)
+def translations(lang: str, domain: str = DOMAIN) -> gettext.NullTranslations:
+    """The catalogue of ``lang`` for ``domain`` (none: the English source texts)."""
+    return _translations(lang, domain)
+
+
+@lru_cache(maxsize=64)
+def _translations(lang: str, domain: str = DOMAIN) -> gettext.NullTranslations:
+    path = _catalogue_path(lang, domain)
     if lang == SOURCE_LANGUAGE or not path.is_file():
         return gettext.NullTranslations()
     compiled = path.with_suffix(".mo")  # as the container image ships them
@@ -145,7 +152,7 @@ def _translations(lang: str) -> gettext.NullTranslations:
         with compiled.open("rb") as mo:
             return gettext.GNUTranslations(mo)
     with path.open("rb") as po:
-        catalog = read_po(po, locale=lang, domain=DOMAIN)
+        catalog = read_po(po, locale=lang, domain=domain)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)

@@ -25,12 +25,14 @@ from babel import Locale
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bots.render import Renderer
+from conversations.messages import N_
 from storage import StorageError
 from storage.keys import KeySpace
 from storage.throttle import Throttle, ThrottleRule
 
 from .accounts import Account, Accounts
 from .hotline import CHANNEL, CallView, Hotline, Outcome, country_names
+from .i18n import gettext_in, negotiate
 from .sessions import CallBook, Session, SessionStore, new_call_id
 from .web import (
     Refused,
@@ -114,9 +116,11 @@ class Desk:
     def render(
         self, name: str, status: int = 200, *, lang: str = "en", **context: Any
     ) -> web.Response:
+        """A page in ``lang``: the desk's own words in it (:mod:`desk.i18n`), and the
+        page's language and direction set for it."""
         rtl = self.hotline_rtl(lang)
         html = self.templates.get_template(name).render(
-            html_lang=bcp47(lang), html_dir="rtl" if rtl else "ltr", **context
+            html_lang=bcp47(lang), html_dir="rtl" if rtl else "ltr", _=gettext_in(lang), **context
         )
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
@@ -134,8 +138,10 @@ class Desk:
             sessions=self.sessions,
             accounts=self.accounts,
             role="operator",
-            wrong_role="This account is a reviewer's. The reviewer desk runs on the "
-            "reviewer's own machine and is not part of this desk.",
+            wrong_role=N_(
+                "This account is a reviewer's. The reviewer desk runs on the reviewer's own "
+                "machine and is not part of this desk."
+            ),
         )
         return signed.session, signed.account
 
@@ -144,6 +150,8 @@ class Desk:
         return form
 
     def operator_lang(self, account: Account) -> str:
+        """The operator's language: of the questions' "for you" side and of the desk's
+        own words (those in English while the desk's catalogue of it is incomplete)."""
         languages = self.hotline.languages
         return account.lang if account.lang in languages else "en"
 
@@ -153,7 +161,8 @@ class Desk:
 
     def _login(self, request: web.Request, status: int, error: str) -> web.Response:
         token = secrets.token_urlsafe(32)
-        response = self.render("login.html", status, csrf=token, error=error)
+        lang = negotiate(request.headers.get("Accept-Language", ""), self.hotline.languages)
+        response = self.render("login.html", status, lang=lang, csrf=token, error=error)
         self._set_cookie(response, self.config.login_cookie, token)
         return response
 
@@ -165,13 +174,13 @@ class Desk:
         scope = login_scope(name)
         if await login_throttled(self.throttle, self.config.login_rules, scope):
             return self._login(
-                request, 429, "Too many wrong passwords. Wait a little, then try again."
+                request, 429, N_("Too many wrong passwords. Wait a little, then try again.")
             )
         account = await self.accounts.authenticate(name, password)
         if account is None:
             await login_failed(self.throttle, self.config.login_rules, scope)
             log.info("a desk login failed")
-            return self._login(request, 401, "Wrong name or password.")
+            return self._login(request, 401, N_("Wrong name or password."))
         session = await self.sessions.create(account.name, account.generation)
         response = _see_other("/calls")
         self._set_cookie(response, self.config.cookie, session.token)
@@ -223,7 +232,9 @@ class Desk:
         form = await self._form(request, session.csrf)
         language = form.get("lang", "")
         if language not in self.hotline.languages:
-            raise Refused(400, "Choose the caller's language from the list.")
+            raise Refused(
+                400, N_("Choose the caller's language from the list."), Signed(session, account)
+            )
         call_id = new_call_id()
         await self.calls.add(account.name, call_id)
         await self.hotline.start(call_id, language, followup=form.get("mode") == "followup")
@@ -233,7 +244,7 @@ class Desk:
         call_id = request.match_info["call"]
         if not await self.calls.owns(account.name, call_id):
             # Another operator's call looks exactly like one that does not exist.
-            raise Refused(404, "There is no such call among yours.", Signed(session, account))
+            raise Refused(404, N_("There is no such call among yours."), Signed(session, account))
         return call_id
 
     async def call_page(self, request: web.Request) -> web.StreamResponse:
@@ -349,13 +360,14 @@ def create_app(
     async def guard(request: web.Request, handler: HandlerType) -> web.StreamResponse:
         try:
             if request.method not in ("GET", "HEAD") and not same_origin(request):
-                raise Refused(403, "Cross-site requests are refused.")
+                raise Refused(403, N_("Cross-site requests are refused."))
             return await handler(request)
         except Refused as exc:
             signed = exc.signed
             return desk.render(
                 "error.html",
                 exc.status,
+                lang=desk.operator_lang(signed.account) if signed else "en",
                 message=exc.message,
                 account=signed.account if signed else None,
                 csrf=signed.session.csrf if signed else "",
@@ -365,7 +377,7 @@ def create_app(
             return desk.render(
                 "error.html",
                 503,
-                message="The desk cannot reach its storage. Nothing was saved; try again.",
+                message=N_("The desk cannot reach its storage. Nothing was saved; try again."),
             )
 
     async def headers(request: web.Request, response: web.StreamResponse) -> None:

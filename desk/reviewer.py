@@ -78,6 +78,7 @@ from storage.throttle import Throttle, ThrottleRule
 from .accounts import Accounts
 from .app import CSP, DeskConfig, bcp47
 from .charts import bar_chart, day_chart, days_of
+from .i18n import gettext_in
 from .sessions import SessionStore
 from .web import (
     Refused,
@@ -295,6 +296,9 @@ class ReviewerDesk:
             csrf=signed.session.csrf if signed else "",
             locked=self.keyring.protected,
             lock_seconds=int(self.config.lock_after.total_seconds()) + 5,
+            # The pieces shared with the operator desk are marked for translation; the
+            # reviewer desk's own pages are not yet, so it speaks English throughout.
+            _=gettext_in("en"),
             **context,
         )
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")

@@ -35,6 +35,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from desk import DeskConfig
 from desk.app import CSP
+from desk.i18n import gettext_in
 from storage import connect
 
 from .deskharness import (
@@ -451,6 +452,60 @@ def test_a_call_in_arabic_with_the_mouse(
     attachments = tips[0]["attachments"]
     assert isinstance(attachments, list) and len(attachments) == 1
     assert attachments[0]["kind"] == "jpeg" and "location" in attachments[0]["removed"]
+
+
+def test_an_operator_who_reads_arabic_gets_the_desk_in_arabic_right_to_left(
+    browser: webdriver.Chrome, server: DeskServer, shots: Path
+) -> None:
+    """The desk's own words are in the operator's language, laid out right to left, and
+    the caller's side keeps the caller's language and direction."""
+    assert server.parts is not None
+    server.call(server.parts.accounts.add("layla", "operator", PASSWORD + "-ar", lang="ar"))
+    _ = gettext_in("ar")
+    d = browser
+    d.delete_all_cookies()
+    log_in(d, server, "layla", PASSWORD + "-ar")
+    assert d.current_url.endswith("/calls"), d.page_source
+    html = d.find_element(By.TAG_NAME, "html")
+    assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
+    heading = d.find_element(By.CSS_SELECTOR, "#new-call").find_element(By.XPATH, "..")
+    assert _("New call") != "New call" and _("New call") in heading.text
+    start = d.find_element(By.ID, "start")
+    assert start.text.startswith(_("Start call"))
+    # Right to left: the heading starts at the card's right edge.
+    h1 = d.find_element(By.TAG_NAME, "h1")
+    edges = d.execute_script(
+        "const h = arguments[0], c = h.parentElement;"
+        "const r = document.createRange(); r.selectNodeContents(h);"
+        "return [c.getBoundingClientRect().right - r.getBoundingClientRect().right,"
+        " r.getBoundingClientRect().left - c.getBoundingClientRect().left];",
+        h1,
+    )
+    assert edges[0] < 40 < edges[1], edges
+    d.save_screenshot(str(shots / "desk-calls-ar.png"))
+    # A caller in Swahili, chosen by keyboard: the list has the focus.
+    assert focus_is(d, "lang")
+    Select(d.find_element(By.ID, "lang")).select_by_value("sw")
+    assert focus_is(d, "lang")
+    press(d, Keys.ENTER)
+    assert step(d) == "safety"
+    caller = d.find_element(By.ID, "prompt-caller")
+    assert (caller.get_attribute("lang"), caller.get_attribute("dir")) == ("sw", "ltr")
+    operator = d.find_element(By.ID, "prompt-operator")
+    assert operator.get_attribute("dir") == "rtl"
+    assert re.search("[\u0600-\u06ff]", operator.text), "the operator's side is not in Arabic"
+    assert d.find_element(By.ID, "cancel").text == _("Cancel report")
+    assert d.find_element(By.ID, "help").text == _("Help")
+    assert _("Read aloud") in caller.text
+    press(d, "1")  # continue, by keyboard
+    assert step(d) == "category"
+    d.save_screenshot(str(shots / "desk-call-operator-ar.png"))
+    click(d, d.find_element(By.ID, "cancel"))
+    assert step(d) == "_cancel"
+    click(d, d.find_element(By.CSS_SELECTOR, "button[name=choice][value='yes']"))
+    assert _("Call closed") in d.find_element(By.ID, "done").text
+    assert console_errors(d) == []
+    log_out(d)
 
 
 def test_a_call_resumes_after_the_tab_closed_and_the_desk_restarted(

@@ -33,6 +33,7 @@ from babel.messages.pofile import read_po
 from bots.render import COMMAND_WORDS, DOMAIN, LOCALES_DIR, SOURCE_LANGUAGE
 from conversations import Questionnaire
 from conversations import messages as m
+from desk.i18n import DESK_DOMAIN
 
 __all__ = [
     "BUTTON_MAX",
@@ -113,20 +114,28 @@ def button_msgids(questionnaire: Questionnaire) -> set[str]:
     return labels | set(_ENGINE_BUTTONS)
 
 
-def extracted_msgids() -> set[str]:
-    """The msgids in the code and questionnaire now, extracted as ``scripts/catalogues``
-    does (the same method map as ``babel.cfg``)."""
-    method_map = [
-        ("bots/**.py", "python"),
-        ("conversations/**.py", "python"),
-        ("review/**.py", "python"),
-        ("tipline/**.py", "python"),
-        ("conversations/**.yaml", "tipline_questionnaire"),
-    ]
+def extracted_msgids(domain: str = DOMAIN) -> set[str]:
+    """The msgids in the code and questionnaire now (``domain`` ``desk``: in the desks'
+    code and templates), extracted as ``scripts/catalogues`` does (the same method maps
+    as ``babel.cfg`` and ``babel-desk.cfg``)."""
+    options: dict[str, dict[str, str]] = {}
+    if domain == DESK_DOMAIN:
+        method_map = [("desk/**.py", "python"), ("desk/templates/**.html", "jinja2")]
+        options["desk/templates/**.html"] = {"trim_blocks": "true", "lstrip_blocks": "true"}
+    else:
+        method_map = [
+            ("bots/**.py", "python"),
+            ("conversations/**.py", "python"),
+            ("review/**.py", "python"),
+            ("tipline/**.py", "python"),
+            ("conversations/**.yaml", "tipline_questionnaire"),
+        ]
     found: set[str] = set()
-    keywords = {"N_": None, "NP_": (1, 2)}
+    keywords: dict[str, tuple[int, ...] | None] = {"N_": None, "NP_": (1, 2)}
+    if domain == DESK_DOMAIN:
+        keywords["_"] = None  # the templates' marker (pybabel's default keywords have it)
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, keywords=keywords
+        str(ROOT), method_map, options_map=options, keywords=keywords
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found
@@ -256,19 +265,26 @@ def _check_commands(catalog: Catalog, locale: str, buttons: set[str]) -> list[Pr
     return problems
 
 
-def catalogue_path(locale: str) -> Path:
-    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalogue_path(locale: str, domain: str = DOMAIN) -> Path:
+    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{domain}.po"
 
 
 def check_all(locales: Sequence[str], questionnaire: Questionnaire) -> list[Problem]:
-    """Problems of every catalogue of ``locales`` (English, the source, has none)."""
+    """Problems of every catalogue of ``locales`` (English, the source, has none): the
+    tipsters' (``tipline``) and the desks' (``desk``, named so in each problem)."""
+    tipsters = _check_domain(DOMAIN, locales, button_msgids(questionnaire))
+    desks = _check_domain(DESK_DOMAIN, locales, set())
+    return tipsters + [Problem(f"{p.locale} ({DESK_DOMAIN})", p.msgid, p.what) for p in desks]
+
+
+def _check_domain(domain: str, locales: Sequence[str], buttons: set[str]) -> list[Problem]:
     problems: list[Problem] = []
-    template_path = LOCALES_DIR / f"{DOMAIN}.pot"
+    template_path = LOCALES_DIR / f"{domain}.pot"
     with template_path.open("rb") as pot:
         template = {
             str(msg.id if isinstance(msg.id, str) else msg.id[0]) for msg in read_po(pot) if msg.id
         }
-    extracted = extracted_msgids()
+    extracted = extracted_msgids(domain)
     for msgid in sorted(extracted - template):
         problems.append(
             Problem(
@@ -281,11 +297,10 @@ def check_all(locales: Sequence[str], questionnaire: Questionnaire) -> list[Prob
                 "template", msgid, "in the template but no longer used (run scripts/catalogues)"
             )
         )
-    buttons = button_msgids(questionnaire)
     for locale in locales:
         if locale == SOURCE_LANGUAGE:
             continue
-        path = catalogue_path(locale)
+        path = catalogue_path(locale, domain)
         if not path.is_file():
             problems.append(Problem(locale, "", "no catalogue"))
             continue
