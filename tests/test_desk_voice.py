@@ -14,8 +14,8 @@ from conversations import messages as m
 from privacy import decrypt
 from privacy.scrub import scrub
 
-from .deskharness import DeskParts, hidden, step_of
-from .test_desk_http import ANSWERS, Client, client, new_call, parts, post, signed_in, take_call
+from .deskharness import Client, DeskParts, hidden, step_of
+from .test_desk_http import ANSWERS, client, new_call, parts, post, signed_in, take_call
 from .test_scrub_voice import _speech
 
 __all__ = ["client", "parts"]  # test_desk_http's fixtures

@@ -24,10 +24,10 @@ import pytest
 
 from privacy import X25519Identity, write_identity_file
 
-from .deskharness import DeskParts, sealed_tips, step_of
+from .deskharness import Client, DeskParts, sealed_tips, step_of
 from .fakebotapi import Call, FakeBotApi, walk
 from .test_cli import Env, cli
-from .test_desk_http import ANSWERS, Client, client, new_call, parts, post, signed_in
+from .test_desk_http import ANSWERS, client, new_call, parts, post, signed_in
 from .test_review_cli import Reviewers
 from .test_telegram_parity import Bot, begin, bot, framework, script, tipster
 
