@@ -37,6 +37,7 @@ from redis.exceptions import NoPermissionError
 
 from bots.render import Renderer
 from conversations import Questionnaire
+from conversations.messages import N_
 from privacy import (
     AgeError,
     WrongPassphraseError,
@@ -78,7 +79,7 @@ from storage.throttle import Throttle, ThrottleRule
 from .accounts import Accounts
 from .app import CSP, DeskConfig, bcp47
 from .charts import bar_chart, day_chart, days_of
-from .i18n import gettext_in
+from .i18n import Gettext, gettext_in
 from .sessions import SessionStore
 from .web import (
     Refused,
@@ -286,6 +287,12 @@ class ReviewerDesk:
     def lang(self) -> str:
         return self.config.lang
 
+    @property
+    def gettext(self) -> Gettext:
+        """The desk's own words in the reviewer's language (:mod:`desk.i18n`), for a text
+        put together here from a translated message and its values."""
+        return gettext_in(self.lang)
+
     def render(
         self, name: str, status: int = 200, *, signed: Signed | None = None, **context: Any
     ) -> web.Response:
@@ -296,9 +303,7 @@ class ReviewerDesk:
             csrf=signed.session.csrf if signed else "",
             locked=self.keyring.protected,
             lock_seconds=int(self.config.lock_after.total_seconds()) + 5,
-            # The pieces shared with the operator desk are marked for translation; the
-            # reviewer desk's own pages are not yet, so it speaks English throughout.
-            _=gettext_in("en"),
+            _=self.gettext,
             **context,
         )
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
@@ -314,8 +319,10 @@ class ReviewerDesk:
             sessions=self.sessions,
             accounts=self.accounts,
             role="reviewer",
-            wrong_role="This account is an operator's. Operators take calls on the hotline "
-            "desk; tips are read only on a reviewer's desk.",
+            wrong_role=N_(
+                "This account is an operator's. Operators take calls on the hotline desk; "
+                "tips are read only on a reviewer's desk."
+            ),
             on_end=lambda session: self.keyring.lock(session.token),
         )
 
@@ -367,15 +374,16 @@ class ReviewerDesk:
         try:
             return validate_case_id(request.match_info["case"])
         except ValueError:
-            raise Refused(404, "There is no such case.", signed) from None
+            raise Refused(404, N_("There is no such case."), signed) from None
 
     async def _open(self, desk: Desk, signed: Signed, case_id: str) -> OpenedTip:
         try:
             return await desk.show(case_id)
         except UnknownCase:
-            raise Refused(404, "There is no such case.", signed) from None
+            raise Refused(404, N_("There is no such case."), signed) from None
         except TipUnreadable as exc:
-            raise Refused(422, f"Case {case_id}: {exc.reason}", signed) from None
+            message = self.gettext(N_("Case {case}: {reason}"))
+            raise Refused(422, message.format(case=case_id, reason=exc.reason), signed) from None
 
     # ------------------------------------------------------------------ login, lock
     async def login_page(self, request: web.Request) -> web.StreamResponse:
@@ -399,16 +407,16 @@ class ReviewerDesk:
         name = form.get("name", "").strip().casefold()
         scope = login_scope(name)
         if await self._throttled(scope):
-            return self._login(429, "Too many wrong passwords. Wait a little, then try again.")
+            return self._login(429, N_("Too many wrong passwords. Wait a little, then try again."))
         account = await self.accounts.authenticate(name, form.get("password", ""))
         if account is None:
             await self._failed(scope)
             log.info("a reviewer desk login failed")
-            return self._login(401, "Wrong name or password.")
+            return self._login(401, N_("Wrong name or password."))
         if account.role != "reviewer":
             # Checked after the password, so the page says nothing of names it does not
             # know; an operator never gets a reviewer session.
-            return self._login(403, "This account is an operator's, not a reviewer's.")
+            return self._login(403, N_("This account is an operator's, not a reviewer's."))
         session = await self.sessions.create(account.name, account.generation)
         response = _see_other("/unlock" if self.keyring.protected else "/queue")
         self._set_cookie(response, COOKIE, session.token)
@@ -447,15 +455,16 @@ class ReviewerDesk:
         form = await self._form(request, signed.session.csrf)
         scope = "unlock:" + signed.account.name
         if await self.throttle.blocked(scope, UNLOCK_RULE):
-            return self._unlock(signed, 429, "Too many wrong passphrases. Wait a little.")
+            return self._unlock(signed, 429, N_("Too many wrong passphrases. Wait a little."))
         try:
             await self.keyring.unlock(signed.session.token, form.get("passphrase", ""))
         except WrongPassphraseError:
             await self.throttle.failed(scope, UNLOCK_RULE)
             log.info("a wrong identity passphrase on the reviewer desk")
-            return self._unlock(signed, 401, "Wrong passphrase for the identity file.")
+            return self._unlock(signed, 401, N_("Wrong passphrase for the identity file."))
         except AgeError as exc:
-            return self._unlock(signed, 422, f"The identity file does not open: {exc}")
+            message = self.gettext(N_("The identity file does not open: {reason}"))
+            return self._unlock(signed, 422, message.format(reason=exc))
         return _see_other("/queue")
 
     async def lock(self, request: web.Request) -> web.StreamResponse:
@@ -489,7 +498,7 @@ class ReviewerDesk:
                     opened = await desk.show(entry.case_id)
                     row["language"] = language_name(opened.language, self.lang)
                 except (TipUnreadable, UnknownCase):
-                    row["language"] = "(does not open with your keys)"
+                    row["language"] = self.gettext(N_("(does not open with your keys)"))
             held.append(row)
         depth = await self.queue.depth()
         waiting = max(depth - await self.queue.pending_count(), 0)
@@ -527,27 +536,34 @@ class ReviewerDesk:
         try:
             case_id = validate_case_id(request.query.get("case", "").strip())
         except ValueError:
-            raise Refused(404, "That is not a case id.", signed) from None
+            raise Refused(404, N_("That is not a case id."), signed) from None
         raise web.HTTPSeeOther(f"/tips/{case_id}")
 
     async def take_next(self, request: web.Request) -> web.StreamResponse:
         signed, desk = await self._desk(request)
         await self._form(request, signed.session.csrf)
         result = await desk.next()
+        _ = self.gettext
         for case_id in result.skipped:
-            self._notice(signed, f"Case {case_id} already has a verdict: acknowledged.")
+            said = _(N_("Case {case} already has a verdict: acknowledged."))
+            self._notice(signed, said.format(case=case_id))
         for case_id, reason in result.buried:
-            self._notice(signed, f"Case {case_id} moved to the dead-letter stream: {reason}.")
+            said = _(N_("Case {case} moved to the dead-letter stream: {reason}."))
+            self._notice(signed, said.format(case=case_id, reason=reason))
         if result.unopened is not None:
             case_id, deliveries = result.unopened
+            said = _(
+                N_(
+                    "Case {case} is not sealed to your identity (delivery {delivery}; after "
+                    "{max} it goes to the dead-letter stream). Check the key."
+                )
+            )
             self._notice(
-                signed,
-                f"Case {case_id} is not sealed to your identity (delivery {deliveries}; after "
-                f"{desk.max_deliveries} it goes to the dead-letter stream). Check the key.",
+                signed, said.format(case=case_id, delivery=deliveries, max=desk.max_deliveries)
             )
             raise web.HTTPSeeOther("/queue")
         if result.claimed is None:
-            self._notice(signed, "No tip is waiting.")
+            self._notice(signed, _(N_("No tip is waiting.")))
             raise web.HTTPSeeOther("/queue")
         claimed = result.claimed
         how = claim_status(claimed.how, claimed.deliveries) or ""
@@ -659,12 +675,15 @@ class ReviewerDesk:
         shown = INLINE_TYPES.get(_LISTED_KINDS.get(kind, kind), ("", ""))[0]
         notes = []
         if info.get("caption"):
-            notes.append(f"Caption: {clean(info['caption'])}")
+            notes.append(
+                self.gettext(N_("Caption: {caption}")).format(caption=clean(info["caption"]))
+            )
         removed = info.get("removed") or info.get("scrubbed")
+        scrubbed = self.gettext(N_("Scrubbed: {details}"))
         if isinstance(removed, list) and removed:
-            notes.append(f"Scrubbed: {', '.join(clean(r) for r in removed)}")
+            notes.append(scrubbed.format(details=", ".join(clean(r) for r in removed)))
         elif removed:
-            notes.append(f"Scrubbed: {clean(removed)}")
+            notes.append(scrubbed.format(details=clean(removed)))
         if info.get("partial") is not None:
             notes.append(partial_note(info["partial"]))
         if info.get("voice") is not None:
@@ -689,12 +708,12 @@ class ReviewerDesk:
             # Decrypted in a thread: a long video does not hold up the other pages.
             data = await asyncio.to_thread(desk.attachment, opened, index)
         except (ValueError, IndexError):
-            raise Refused(404, "There is no such attachment.", signed) from None
+            raise Refused(404, N_("There is no such attachment."), signed) from None
         except TipUnreadable as exc:
             raise Refused(422, exc.reason, signed) from None
         shown = INLINE_TYPES.get(detect_type(data))
         if shown is None:
-            raise Refused(415, "This file is not shown in the page: export the case.", signed)
+            raise Refused(415, N_("This file is not shown in the page: export the case."), signed)
         status, body, extra = _ranged(request, data)
         response = web.Response(status=status, body=body, content_type=shown[1])
         response.headers.update(extra)
@@ -715,7 +734,7 @@ class ReviewerDesk:
                 desk,
                 opened,
                 status=400,
-                error="Choose a verdict and a risk level from the lists.",
+                error=N_("Choose a verdict and a risk level from the lists."),
             )
         try:
             outcome = await desk.record_verdict(
@@ -728,9 +747,15 @@ class ReviewerDesk:
             )
         except ValueError as exc:
             return await self._tip(signed, desk, opened, status=400, error=str(exc))
-        state = "recorded (sealed)" if outcome.changed else "already on record"
-        acked = "acknowledged" if outcome.acknowledged else "nothing left to acknowledge"
-        self._notice(signed, f"Verdict {verdict} (source risk {risk}): {state}; {acked}.")
+        _ = self.gettext
+        state = _(N_("recorded (sealed)")) if outcome.changed else _(N_("already on record"))
+        acked = (
+            _(N_("acknowledged")) if outcome.acknowledged else _(N_("nothing left to acknowledge"))
+        )
+        said = _(N_("Verdict {verdict} (source risk {risk}): {state}; {acknowledged}."))
+        self._notice(
+            signed, said.format(verdict=verdict, risk=risk, state=state, acknowledged=acked)
+        )
         raise web.HTTPSeeOther(f"/tips/{case_id}#verdict")
 
     async def ask(self, request: web.Request) -> web.StreamResponse:
@@ -744,7 +769,8 @@ class ReviewerDesk:
             return await self._tip(signed, desk, opened, status=409, error=str(exc))
         except ValueError as exc:
             return await self._tip(signed, desk, opened, status=400, error=str(exc))
-        self._notice(signed, f"Question left for the tipster ({waiting} waiting in all).")
+        said = self.gettext(N_("Question left for the tipster ({waiting} waiting in all)."))
+        self._notice(signed, said.format(waiting=waiting))
         raise web.HTTPSeeOther(f"/tips/{case_id}#thread")
 
     async def export(self, request: web.Request) -> web.StreamResponse:
@@ -756,17 +782,19 @@ class ReviewerDesk:
         form = await self._form(request, signed.session.csrf)
         opened = await self._open(desk, signed, case_id)
         root = self.config.export_dir
+        _ = self.gettext
         refusal: tuple[int, str] | None = None
         folder = form.get("folder", "").strip() or case_id
         running = self.exports.get(Keyring.session_key(signed.session.token))
         if root is None:
-            refusal = 409, "Exporting is off: start the desk with --export-dir."
+            refusal = 409, N_("Exporting is off: start the desk with --export-dir.")
         elif not _FOLDER.fullmatch(folder):
-            refusal = 400, "A folder name is letters, digits, '.', '_' or '-' (no slashes)."
+            refusal = 400, N_("A folder name is letters, digits, '.', '_' or '-' (no slashes).")
         elif (root / folder).exists() or (root / folder).is_symlink():
-            refusal = 409, f"{root / folder} exists already; choose another folder name."
+            said = _(N_("{path} exists already; choose another folder name."))
+            refusal = 409, said.format(path=root / folder)
         elif running is not None and not running.finished:
-            refusal = 409, "An export is under way already; wait for it to finish."
+            refusal = 409, N_("An export is under way already; wait for it to finish.")
         if refusal is not None or root is None:
             status, message = refusal or (409, "")
             return await self._tip(signed, desk, opened, status=status, error=message)
@@ -781,22 +809,26 @@ class ReviewerDesk:
         def progress(done: int, total: int) -> None:
             job.done, job.total = done, total
 
+        _ = self.gettext
         try:
             written = await export_to(
                 desk, opened, job.out, self.questionnaire, options, progress=progress
             )
             await desk.record_export(job.case_id, len(written), self._recipients(desk))
         except FileExistsError:
-            job.error = f"{job.out} exists already; choose another folder name."
+            said = _(N_("{path} exists already; choose another folder name."))
+            job.error = said.format(path=job.out)
         except OSError as exc:
-            job.error = f"Cannot write {job.out}: {exc.strerror}"
+            job.error = _(N_("Cannot write {path}: {reason}")).format(
+                path=job.out, reason=exc.strerror
+            )
         except TipUnreadable as exc:
             job.error = exc.reason
         except StorageError:
-            job.error = "The export was written, but the custody log could not be reached."
+            job.error = N_("The export was written, but the custody log could not be reached.")
         except Exception as exc:  # the page must say so; never a traceback with a tip in it
             log.error("an export failed: %s", type(exc).__name__)
-            job.error = "The export failed."
+            job.error = N_("The export failed.")
         else:
             job.files = [(f.name, f.size) for f in written]
 
@@ -814,20 +846,26 @@ class ReviewerDesk:
         name = form.get("name", "").strip() or f"{case_id}-share"
         name = name if name.endswith(".age") else name + ".age"
 
+        _ = self.gettext
+
         async def refuse(status: int, message: str) -> web.Response:
             return await self._tip(signed, desk, opened, status=status, error=message)
 
         if root is None:
-            return await refuse(409, "Sharing writes a file: start the desk with --export-dir.")
+            return await refuse(
+                409, N_("Sharing writes a file: start the desk with --export-dir.")
+            )
         if not _FOLDER.fullmatch(name):
-            return await refuse(400, "A file name is letters, digits, '.', '_' or '-'.")
+            return await refuse(400, N_("A file name is letters, digits, '.', '_' or '-'."))
         out = root / name
         if out.exists() or out.is_symlink():
-            return await refuse(409, f"{out} exists already; choose another file name.")
+            said = _(N_("{path} exists already; choose another file name."))
+            return await refuse(409, said.format(path=out))
         try:
             partner = X25519Recipient.parse(form.get("to", "").strip())
         except AgeError as exc:
-            return await refuse(400, f"The partner's key is not an age recipient: {exc}")
+            said = _(N_("The partner's key is not an age recipient: {reason}"))
+            return await refuse(400, said.format(reason=exc))
         try:
             bundle = await desk.share(
                 case_id,
@@ -838,12 +876,22 @@ class ReviewerDesk:
                 override_risk=form.get("override_risk", "").strip() or None,
             )
         except HighRisk as exc:
-            why = f" ({clean(exc.reason)})" if exc.reason else ""
-            return await refuse(
-                409,
-                f"The source is at high risk{why}: not shared. To share anyway, give the "
-                "reason (it goes in the custody log).",
+            said = (
+                _(
+                    N_(
+                        "The source is at high risk ({reason}): not shared. To share anyway, "
+                        "give the reason (it goes in the custody log)."
+                    )
+                ).format(reason=clean(exc.reason))
+                if exc.reason
+                else _(
+                    N_(
+                        "The source is at high risk: not shared. To share anyway, give the "
+                        "reason (it goes in the custody log)."
+                    )
+                )
             )
+            return await refuse(409, said)
         except (ShareError, TipUnreadable) as exc:
             return await refuse(400, str(exc))
         try:
@@ -853,12 +901,23 @@ class ReviewerDesk:
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as exc:
-            return await refuse(500, f"Cannot write {out}: {exc.strerror}")
+            said = _(N_("Cannot write {path}: {reason}"))
+            return await refuse(500, said.format(path=out, reason=exc.strerror))
+        nothing = _(N_("nothing"))
+        said = _(
+            N_(
+                "Shared in {path}, sealed to the partner's key only. Kept: {kept}; withheld: "
+                "{withheld}; bundle SHA-256 {sha256}."
+            )
+        )
         self._notice(
             signed,
-            f"Shared in {out}, sealed to the partner's key only. Kept: "
-            f"{', '.join(bundle.shared) or 'nothing'}; withheld: "
-            f"{', '.join(bundle.withheld) or 'nothing'}; bundle SHA-256 {bundle.sha256}.",
+            said.format(
+                path=out,
+                kept=", ".join(bundle.shared) or nothing,
+                withheld=", ".join(bundle.withheld) or nothing,
+                sha256=bundle.sha256,
+            ),
         )
         raise web.HTTPSeeOther(f"/tips/{case_id}#custody")
 
@@ -894,35 +953,38 @@ class ReviewerDesk:
         verdicts = list(numbers.verdicts.items())
         risks = list(numbers.by_risk.items())
         per_day = days_of(numbers.by_day, utc_today(), days)
+        _ = self.gettext
         charts = [
             (
                 "per-day",
-                f"Tips per day, last {days} days",
-                day_chart(per_day, title="Tips per day", chart_id="chart-days"),
+                _(N_("Tips per day, last {days} days")).format(days=days),
+                day_chart(per_day, title=_(N_("Tips per day")), chart_id="chart-days"),
                 [(d.isoformat(), n) for d, n in per_day if n],
             ),
             (
                 "per-language",
-                "Tips per language",
-                bar_chart(languages, title="Tips per language", chart_id="chart-languages"),
+                _(N_("Tips per language")),
+                bar_chart(languages, title=_(N_("Tips per language")), chart_id="chart-languages"),
                 languages,
             ),
             (
                 "per-category",
-                "Tips per category",
-                bar_chart(categories, title="Tips per category", chart_id="chart-categories"),
+                _(N_("Tips per category")),
+                bar_chart(
+                    categories, title=_(N_("Tips per category")), chart_id="chart-categories"
+                ),
                 categories,
             ),
             (
                 "verdicts",
-                "Verdicts (every case, whenever it arrived)",
-                bar_chart(verdicts, title="Verdicts", chart_id="chart-verdicts"),
+                _(N_("Verdicts (every case, whenever it arrived)")),
+                bar_chart(verdicts, title=_(N_("Verdicts")), chart_id="chart-verdicts"),
                 verdicts,
             ),
             (
                 "risk",
-                "Source risk (every verdict)",
-                bar_chart(risks, title="Source risk", chart_id="chart-risk"),
+                _(N_("Source risk (every verdict)")),
+                bar_chart(risks, title=_(N_("Source risk")), chart_id="chart-risk"),
                 risks,
             ),
         ]
@@ -1007,7 +1069,7 @@ def create_reviewer_app(
     async def guard(request: web.Request, handler: HandlerType) -> web.StreamResponse:
         try:
             if request.method not in ("GET", "HEAD") and not same_origin(request):
-                raise Refused(403, "Cross-site requests are refused.")
+                raise Refused(403, N_("Cross-site requests are refused."))
             return await handler(request)
         except Refused as exc:
             return view.render(
@@ -1018,16 +1080,18 @@ def create_reviewer_app(
             return view.render(
                 "review-error.html",
                 503,
-                message="The desk cannot reach the queue. Nothing was changed; try again.",
+                message=N_("The desk cannot reach the queue. Nothing was changed; try again."),
             )
         except NoPermissionError:
             log.error("Redis refused the reviewer desk a command (its user's rights)")
             return view.render(
                 "review-error.html",
                 503,
-                message="The organisation's Redis refused the desk: its Redis user lacks a "
-                "right the desk needs (reading the desk accounts, for one). Ask the admin; "
-                "see the reviewer desk in docs/review.md.",
+                message=N_(
+                    "The organisation's Redis refused the desk: its Redis user lacks a right "
+                    "the desk needs (reading the desk accounts, for one). Ask the admin; see "
+                    "the reviewer desk in docs/review.md."
+                ),
             )
 
     async def headers(request: web.Request, response: web.StreamResponse) -> None:

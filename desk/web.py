@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from conversations.messages import N_
 from storage.throttle import Throttle, ThrottleRule
 
 from .accounts import Account, Accounts, Role
@@ -95,7 +96,7 @@ async def checked_form(request: web.Request, csrf: str) -> tuple[dict[str, str],
     data = await request.post()
     form = {k: v for k, v in data.items() if isinstance(v, str)}
     if not csrf_matches(form.get("csrf", ""), csrf):
-        raise Refused(403, "This form has expired or did not come from the desk. Reload.")
+        raise Refused(403, N_("This form has expired or did not come from the desk. Reload."))
     upload = data.get("file")
     content = upload.file.read() if isinstance(upload, web.FileField) else None
     return form, content or None

@@ -1,6 +1,7 @@
 """The operator desk speaks the operator's language: its own words come from the ``desk``
 catalogues, the page's language and direction follow, pages before signing in take the
-browser's language, and no text of its pages is left out of the catalogues."""
+browser's language, and no text of its pages (nor of the reviewer desk's) is left out of
+the catalogues."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from .deskharness import PASSWORD, Client, DeskParts, build_desk, hidden, serve
 from .test_languages import SUPPORTED
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "desk" / "templates"
-#: The operator desk's pages (the reviewer desk's are not translated yet).
-OPERATOR_PAGES = (
+#: Both desks' pages.
+PAGES = (
     "layout.html",
     "sign-in.html",
     "base.html",
@@ -29,6 +30,15 @@ OPERATOR_PAGES = (
     "error.html",
     "calls.html",
     "call.html",
+    "review-base.html",
+    "review-login.html",
+    "review-unlock.html",
+    "review-error.html",
+    "review-queue.html",
+    "review-done.html",
+    "review-tip.html",
+    "review-export.html",
+    "review-stats.html",
 )
 #: Words that stay as they are in every language: keys on the keyboard.
 KEYCAPS = {"Enter", "Esc"}
@@ -70,13 +80,16 @@ def test_a_language_without_a_desk_catalogue_falls_back_to_english_whole() -> No
 
 def _visible_text(template: str) -> str:
     """The template's text as a reader sees it, before translation: without Jinja
-    expressions, statements, comments and HTML tags."""
+    expressions, statements, comments and HTML tags, nor the commands and options shown
+    as code (``<code>tipline review show CASE</code>``), typed as they are in any
+    language."""
     text = re.sub(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", " ", template, flags=re.S)
+    text = re.sub(r"<code>.*?</code>", " ", text, flags=re.S)
     text = re.sub(r"<[^>]*>", " ", text)
     return html_module.unescape(text)
 
 
-@pytest.mark.parametrize("name", OPERATOR_PAGES)
+@pytest.mark.parametrize("name", PAGES)
 def test_no_text_of_an_operator_page_escapes_translation(name: str) -> None:
     words = set(re.findall(r"[A-Za-z][A-Za-z']+", _visible_text((TEMPLATES / name).read_text())))
     assert words <= KEYCAPS, f"{name}: text outside _(...): {sorted(words - KEYCAPS)}"
