@@ -73,7 +73,8 @@ QUESTION = "What colour is the lorry, and where does it park?"
 class ReviewerServer:
     """The reviewer desk on loopback, in a thread with its own event loop."""
 
-    def __init__(self, redis_url: str, ephemeral_url: str, root: Path) -> None:
+    def __init__(self, redis_url: str, ephemeral_url: str, root: Path, lang: str = "en") -> None:
+        self.lang = lang
         self.redis_url = redis_url
         self.ephemeral_url = ephemeral_url
         self.root = root
@@ -97,7 +98,7 @@ class ReviewerServer:
         self.clients = [durable, ephemeral]
         await durable.flushdb()
         await ephemeral.flushdb()
-        self.parts = await build_reviewer_desk(durable, ephemeral, self.root)
+        self.parts = await build_reviewer_desk(durable, ephemeral, self.root, lang=self.lang)
         await self.parts.accounts.add("wanjiru", "reviewer", PASSWORD)
         await self.parts.accounts.add("odhiambo", "reviewer", OTHER_PASSWORD)
         self.runner = web.AppRunner(self.parts.app, access_log=None)
