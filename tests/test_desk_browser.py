@@ -17,8 +17,9 @@ import re
 import shutil
 import threading
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 import redis.asyncio as aioredis
@@ -51,6 +52,7 @@ from .leaks import assert_absent, redis_contents
 from .samples.images import camera_jpeg
 
 T = TypeVar("T")
+S = TypeVar("S", bound="ThreadedServer")
 WAIT = 15
 PHONE = "0712 345 678"
 
@@ -106,21 +108,40 @@ class DeskServer:
         return await redis_contents(self.durable, self.ephemeral)
 
 
-@pytest.fixture(scope="module")
-def server(
-    redis_url: str, ephemeral_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DeskServer]:
-    desk = DeskServer(redis_url, ephemeral_url, tmp_path_factory.mktemp("desk"))
-    desk.call(desk.start(flush=True))
-    assert desk.parts is not None
-    desk.call(desk.parts.accounts.add("amina", "operator", PASSWORD))
-    desk.call(desk.parts.accounts.add("bao", "operator", OTHER_PASSWORD))
+class ThreadedServer(Protocol):
+    """A desk served from a thread with its own event loop (DeskServer, and the
+    reviewer desk's server in its tests)."""
+
+    loop: asyncio.AbstractEventLoop
+    thread: threading.Thread
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T: ...
+
+    async def stop(self) -> None: ...
+
+
+@contextmanager
+def serving(desk: S, start: Coroutine[Any, Any, None]) -> Iterator[S]:
+    """``desk`` started by ``start`` for the block, then stopped with its loop."""
+    desk.call(start)
     try:
         yield desk
     finally:
         desk.call(desk.stop())
         desk.loop.call_soon_threadsafe(desk.loop.stop)
         desk.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(
+    redis_url: str, ephemeral_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DeskServer]:
+    desk = DeskServer(redis_url, ephemeral_url, tmp_path_factory.mktemp("desk"))
+    with serving(desk, desk.start(flush=True)):
+        assert desk.parts is not None
+        desk.call(desk.parts.accounts.add("amina", "operator", PASSWORD))
+        desk.call(desk.parts.accounts.add("bao", "operator", OTHER_PASSWORD))
+        yield desk
 
 
 @pytest.fixture(scope="module")

@@ -61,6 +61,7 @@ from .test_desk_browser import (
     keys,
     press,
     responses,
+    serving,
     shots,
 )
 
@@ -119,13 +120,8 @@ def server(
     redis_url: str, ephemeral_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ReviewerServer]:
     desk = ReviewerServer(redis_url, ephemeral_url, tmp_path_factory.mktemp("reviewer"))
-    desk.call(desk.start())
-    try:
+    with serving(desk, desk.start()):
         yield desk
-    finally:
-        desk.call(desk.stop())
-        desk.loop.call_soon_threadsafe(desk.loop.stop)
-        desk.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

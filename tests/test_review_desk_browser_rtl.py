@@ -16,7 +16,16 @@ from desk.i18n import gettext_in
 
 from .deskharness import PASSWORD
 from .reviewdeskharness import PASSPHRASE
-from .test_desk_browser import browser, click, console_errors, focus_is, keys, press, shots
+from .test_desk_browser import (
+    browser,
+    click,
+    console_errors,
+    focus_is,
+    keys,
+    press,
+    serving,
+    shots,
+)
 from .test_review_desk_browser import ReviewerServer, full_page
 
 __all__ = ["browser", "shots"]  # the operator desk's fixtures, used here
@@ -27,13 +36,8 @@ def arabic_desk(
     redis_url: str, ephemeral_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ReviewerServer]:
     desk = ReviewerServer(redis_url, ephemeral_url, tmp_path_factory.mktemp("ar"), lang="ar")
-    desk.call(desk.start())
-    try:
+    with serving(desk, desk.start()):
         yield desk
-    finally:
-        desk.call(desk.stop())
-        desk.loop.call_soon_threadsafe(desk.loop.stop)
-        desk.thread.join(timeout=10)
 
 
 def _edges(d: webdriver.Chrome, element: object) -> list[float]:
