@@ -4,8 +4,9 @@ They are gettext messages of their own domain, ``desk`` (``locales/<lang>/LC_MES
 desk.po``, template ``locales/desk.pot``), apart from the tipsters' ``tipline`` domain:
 a desk text still to translate never takes a language away from tipsters. In templates
 a text is marked ``_("...")``; in the code ``N_("...")`` and translated where it is
-shown. A language is used for a desk only when its desk catalogue is complete; until
-then that desk speaks English, whole, rather than a mix.
+shown (outside desk/, in the review tools' rendering the desk shares, ``S_("...")`` of
+bots.render, the same domain). A language is used for a desk only when its desk
+catalogue is complete; until then that desk speaks English, whole, rather than a mix.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Final
 
 from babel import Locale, UnknownLocaleError
 
-from bots.render import SOURCE_LANGUAGE, available_languages, translations
+from bots.render import SOURCE_LANGUAGE, STAFF_DOMAIN, available_languages, staff_gettext
 
 __all__ = ["DESK_DOMAIN", "Gettext", "desk_language", "desk_languages", "gettext_in", "negotiate"]
 
-DESK_DOMAIN: Final = "desk"
+DESK_DOMAIN: Final = STAFF_DOMAIN
 Gettext = Callable[[str], str]
 _HANT: Final = frozenset({"TW", "HK", "MO"})
 
@@ -34,10 +35,9 @@ def desk_language(lang: str) -> str:
     return lang if desk_languages([lang]) else SOURCE_LANGUAGE
 
 
-def gettext_in(lang: str) -> Gettext:
-    """The desk's ``gettext`` in ``lang`` (a language without a complete desk catalogue:
-    English)."""
-    return translations(desk_language(lang), DESK_DOMAIN).gettext
+#: The desk's ``gettext`` in a language (a language without a complete desk catalogue:
+#: English); the same as the review tools' (texts marked ``S_`` outside desk/).
+gettext_in: Callable[[str], Gettext] = staff_gettext
 
 
 def negotiate(accept_language: str, offered: Sequence[str]) -> str:

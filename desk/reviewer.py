@@ -566,7 +566,7 @@ class ReviewerDesk:
             self._notice(signed, _(N_("No tip is waiting.")))
             raise web.HTTPSeeOther("/queue")
         claimed = result.claimed
-        how = claim_status(claimed.how, claimed.deliveries) or ""
+        how = claim_status(claimed.how, claimed.deliveries, lang=self.lang) or ""
         self._notice(signed, how[:1].upper() + how[1:] + ".")
         raise web.HTTPSeeOther(f"/tips/{claimed.opened.case_id}")
 
@@ -639,7 +639,7 @@ class ReviewerDesk:
             channel=clean(opened.transcript.get("channel", "?")),
             language=language_name(tipster_lang, self.lang),
             rows=answer_rows(opened, self.questionnaire, options),
-            attachments_summary=attachments_summary(opened),
+            attachments_summary=attachments_summary(opened, lang=self.lang),
             transcript=transcript_rows(opened, self.questionnaire, options),
             tipster_lang=bcp47(tipster_lang),
             tipster_dir=_dir(tipster_lang, self.questionnaire),
@@ -685,9 +685,9 @@ class ReviewerDesk:
         elif removed:
             notes.append(scrubbed.format(details=clean(removed)))
         if info.get("partial") is not None:
-            notes.append(partial_note(info["partial"]))
+            notes.append(partial_note(info["partial"], lang=self.lang))
         if info.get("voice") is not None:
-            notes.append(voice_note(info["voice"]))
+            notes.append(voice_note(info["voice"], lang=self.lang))
         size = info.get("size")
         return {
             "index": index,

@@ -28,7 +28,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from bots.render import Renderer
+from bots.render import S_, Renderer, staff_gettext
 from conversations import LanguageName, Msg, Questionnaire
 from conversations import messages as m
 from conversations.answers import ChoiceAnswer, LinksAnswer, answer_from_json
@@ -71,7 +71,7 @@ _MAP_ZOOM = {"exact": 17, "1km": 14, "10km": 11}
 _HIDDEN_TYPES = ("notice", "review", "language")
 #: Shown under a tip's links: nothing in Tipline opens one, and a reviewer who does
 #: tells that site that someone is looking.
-LINKS_NOTE = (
+LINKS_NOTE = S_(
     "Links are defanged and never opened by Tipline. Opening one contacts that site, which "
     "then sees that someone is looking: re-type it yourself (hxxp -> http, [.] -> .), and "
     "only on a machine and connection that may be seen doing so."
@@ -130,15 +130,17 @@ def language_name(code: str, lang: str) -> str:
     return f"{own} ({code})" if own == theirs else f"{own} ({theirs}, {code})"
 
 
-def _size(size: object) -> str:
+def _size(size: object, lang: str = "en") -> str:
+    tr = staff_gettext(lang)
     if not isinstance(size, int) or isinstance(size, bool):
-        return "size unknown"
+        return tr(S_("size unknown"))
+    in_bytes = tr(S_("{n} bytes")).format(n=size)
     if size < 1000:
-        return f"{size} bytes"
+        return in_bytes
     for unit, factor in (("MB", 1_000_000), ("kB", 1000)):
         if size >= factor:
-            return f"{size / factor:.1f} {unit} ({size} bytes)"
-    return f"{size} bytes"  # pragma: no cover
+            return f"{size / factor:.1f} {unit} ({in_bytes})"
+    return in_bytes  # pragma: no cover
 
 
 def _seconds(value: object) -> float | None:
@@ -148,41 +150,56 @@ def _seconds(value: object) -> float | None:
 
 
 _SAID = {
-    "own": "the tipster's own voice",
-    "other": "someone else's voice (kept as evidence)",
-    "unsure": "the tipster did not say whose voice",
+    "own": S_("the tipster's own voice"),
+    "other": S_("someone else's voice (kept as evidence)"),
+    "unsure": S_("the tipster did not say whose voice"),
 }
 
 
-def voice_note(voice: object) -> str:
+def voice_note(voice: object, *, lang: str = "en") -> str:
     """What a reviewer reads of a recording's voice: whether it was disguised, so that
-    nobody treats its pitch as a clue ("VOICE DISGUISED: ...")."""
+    nobody treats its pitch as a clue ("VOICE DISGUISED: ..."), in the staff's words of
+    ``lang``."""
+    tr = staff_gettext(lang)
     if not isinstance(voice, Mapping):
-        return f"voice: {_listing(voice)}"
-    said = _SAID.get(str(voice.get("said")), "whose voice is not known")
+        return tr(S_("voice: {details}")).format(details=_listing(voice, lang))
+    said = tr(_SAID.get(str(voice.get("said")), S_("whose voice is not known")))
     if voice.get("disguised") is True:
-        return f"VOICE DISGUISED ({said}): pitch and formants were shifted; not a clue"
-    return f"voice not changed ({said})"
+        return tr(
+            S_("VOICE DISGUISED ({said}): pitch and formants were shifted; not a clue")
+        ).format(said=said)
+    return tr(S_("voice not changed ({said})")).format(said=said)
 
 
-def partial_note(partial: object) -> str:
+def partial_note(partial: object, *, lang: str = "en") -> str:
     """What a reviewer reads of an attachment that arrived cut short: "PARTIAL: only the
-    first 0:12 (12.04 s) of 0:40 (40 s) declared could be kept"."""
+    first 0:12 (12.04 s) of 0:40 (40 s) declared could be kept", in the staff's words of
+    ``lang``."""
+    tr = staff_gettext(lang)
     if not isinstance(partial, Mapping):
-        return f"PARTIAL: {_listing(partial)}"
+        return tr(S_("PARTIAL: {details}")).format(details=_listing(partial, lang))
     kept, declared = (
         _seconds(partial.get("kept_seconds")),
         _seconds(partial.get("declared_seconds")),
     )
     if kept is None:
-        return f"PARTIAL: {_listing(partial)}"
-    note = f"PARTIAL: only the first {clock(kept)} ({kept:g} s)"
-    if declared is not None:
-        note += f" of {clock(declared)} ({declared:g} s) declared"
-    note += " could be kept"
+        return tr(S_("PARTIAL: {details}")).format(details=_listing(partial, lang))
     if declared is None:
-        note += "; the file arrived damaged and did not declare its length"
-    return note
+        said = S_(
+            "PARTIAL: only the first {kept} ({kept_seconds} s) could be kept; the file arrived "
+            "damaged and did not declare its length"
+        )
+    else:
+        said = S_(
+            "PARTIAL: only the first {kept} ({kept_seconds} s) of {declared} "
+            "({declared_seconds} s) declared could be kept"
+        )
+    return tr(said).format(
+        kept=clock(kept),
+        kept_seconds=f"{kept:g}",
+        declared=clock(declared) if declared is not None else "",
+        declared_seconds=f"{declared:g}" if declared is not None else "",
+    )
 
 
 def map_link(latitude: float, longitude: float, precision: str) -> str:
@@ -195,14 +212,14 @@ def map_link(latitude: float, longitude: float, precision: str) -> str:
     )
 
 
-def _listing(value: object) -> str:
+def _listing(value: object, lang: str = "en") -> str:
     """What an attachment says was scrubbed, whatever its shape (list, mapping, text)."""
     if isinstance(value, Mapping):
-        return ", ".join(f"{clean(k)}: {_listing(v)}" for k, v in value.items())
+        return ", ".join(f"{clean(k)}: {_listing(v, lang)}" for k, v in value.items())
     if isinstance(value, list | tuple):
-        return ", ".join(_listing(v) for v in value) or "nothing"
+        return ", ".join(_listing(v, lang) for v in value) or staff_gettext(lang)(S_("nothing"))
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return staff_gettext(lang)(S_("yes") if value else S_("no"))
     return clean(value)
 
 
@@ -215,6 +232,9 @@ class _Answers:
         self.renderer = Renderer(lang, questionnaire)
         self.questionnaire = questionnaire
         self.options = options
+        # The staff's own words are in the reviewer's language, whatever ``lang``.
+        self.staff_lang = options.lang
+        self.staff = staff_gettext(options.lang)
 
     def text(self, question_id: str, data: Any, *, detailed: bool) -> str:
         kind = data.get("type") if isinstance(data, dict) else None
@@ -228,7 +248,8 @@ class _Answers:
             name = self.renderer.answer(question_id, answer_from_json(data)) if _ok(data) else ""
             if not detailed:
                 return clean(name or data.get("typed", ""))
-            return f"{clean(name)} ({clean(data.get('code'))}; typed: {clean(data.get('typed'))})"
+            typed = self.staff(S_("typed: {typed}")).format(typed=clean(data.get("typed")))
+            return f"{clean(name)} ({clean(data.get('code'))}; {typed})"
         if kind == "species":
             return "\n".join(self._species(data.get("items"), detailed=detailed))
         if kind == "attachments":
@@ -257,7 +278,7 @@ class _Answers:
         if not isinstance(value, LinksAnswer) or not value.links:
             return self.renderer.msgid(m.SUMMARY_SKIPPED)
         lines = [clean(self.renderer.link(link)) for link in value.links]
-        return "\n".join([*lines, f"({LINKS_NOTE})"])
+        return "\n".join([*lines, f"({self.staff(LINKS_NOTE)})"])
 
     def _location(self, question_id: str, data: dict[str, Any]) -> str:
         try:
@@ -274,16 +295,19 @@ class _Answers:
             return clean(repr(info))
         index = info.get("index")
         parts = [f"{index if isinstance(index, int) else '?'}: {clean(info.get('kind', '?'))}"]
-        parts.append(_size(info.get("size")))
+        lang = self.staff_lang
+        parts.append(_size(info.get("size"), lang))
         if info.get("caption"):
-            parts.append(f"caption: {clean(defang_text(str(info['caption'])))}")
+            caption = clean(defang_text(str(info["caption"])))
+            parts.append(self.staff(S_("caption: {caption}")).format(caption=caption))
         for key in ("scrubbed", "removed"):
             if key in info:
-                parts.append(f"scrubbed: {_listing(info[key])}")
+                details = _listing(info[key], lang)
+                parts.append(self.staff(S_("scrubbed: {details}")).format(details=details))
         if info.get("partial") is not None:
-            parts.append(partial_note(info["partial"]))
+            parts.append(partial_note(info["partial"], lang=lang))
         if info.get("voice") is not None:
-            parts.append(voice_note(info["voice"]))
+            parts.append(voice_note(info["voice"], lang=lang))
         return ", ".join(parts)
 
     def _species(self, items: Any, *, detailed: bool) -> list[str]:
@@ -310,7 +334,11 @@ class _Answers:
                 parts.append(clean(found.name_in(lang)))
             elif item.get("shown"):
                 parts.append(clean(item["shown"]))
-            parts.append(f"CITES {clean(cites)}" if cites else "not CITES-listed")
+            parts.append(
+                self.staff(S_("CITES {appendix}")).format(appendix=clean(cites))
+                if cites
+                else self.staff(S_("not CITES-listed"))
+            )
             product = item.get("product")
             if isinstance(product, str) and product:
                 with contextlib.suppress(KeyError, ValueError):
@@ -326,7 +354,8 @@ class _Answers:
             for p in proposed:
                 taxon = catalogue.get(p) if catalogue and isinstance(p, str) else None
                 names.append(f"{taxon.scientific} ({taxon.name_in(lang)})" if taxon else str(p))
-            line += " proposed: " + "; ".join(clean(n) for n in names)
+            proposed_names = "; ".join(clean(n) for n in names)
+            line += " " + self.staff(S_("proposed: {names}")).format(names=proposed_names)
         return line
 
     def prompt(self, question_id: str, prompt: object) -> str:
@@ -362,14 +391,18 @@ def _grid() -> Table:
     return grid
 
 
-def claim_status(how: ClaimKind | None, deliveries: int | None) -> str | None:
-    """How the tip came to this reviewer, as ``next`` says it (None: not claimed now)."""
+def claim_status(how: ClaimKind | None, deliveries: int | None, *, lang: str = "en") -> str | None:
+    """How the tip came to this reviewer, as ``next`` says it (None: not claimed now), in
+    the staff's words of ``lang``."""
+    tr = staff_gettext(lang)
     if how == "new":
-        return "new: first delivery, claimed by you"
+        return tr(S_("new: first delivery, claimed by you"))
     if how == "again":
-        return f"claimed by you already (delivery {deliveries})"
+        return tr(S_("claimed by you already (delivery {delivery})")).format(delivery=deliveries)
     if how == "reclaimed":
-        return f"reclaimed after another reviewer's claim went idle (delivery {deliveries})"
+        return tr(
+            S_("reclaimed after another reviewer's claim went idle (delivery {delivery})")
+        ).format(delivery=deliveries)
     return None
 
 
@@ -387,30 +420,34 @@ def tip_view(
     """The whole tip: header, every answer, the attachments, the transcript as the
     tipster saw it, the follow-up thread and the verdict."""
     reviewer = _Answers(options.lang, questionnaire, options)
+    tr = reviewer.staff
     transcript = opened.transcript
-    parts: list[RenderableType] = [Text(f"Case {opened.case_id}", style="bold underline")]
+    case = tr(S_("Case {case}")).format(case=opened.case_id)
+    parts: list[RenderableType] = [Text(case, style="bold underline")]
     head = _grid()
-    status = claim_status(how, deliveries)
+    status = claim_status(how, deliveries, lang=options.lang)
     if status:
-        head.add_row("Status", Text(status))
+        head.add_row(tr(S_("Status")), Text(status))
     received = opened.received_on
     head.add_row(
-        "Received",
+        tr(S_("Received")),
         Text(
             reviewer.renderer.date(received) if received else clean(transcript.get("received_on"))
         ),
     )
-    head.add_row("Channel", Text(clean(transcript.get("channel", "?"))))
+    head.add_row(tr(S_("Channel")), Text(clean(transcript.get("channel", "?"))))
     language_question = questionnaire.first_of_type("language")
     head.add_row(
-        reviewer.renderer.msgid(language_question.label) if language_question else "Language",
+        reviewer.renderer.msgid(language_question.label)
+        if language_question
+        else tr(S_("Language")),
         Text(language_name(opened.language, options.lang)),
     )
     grid = head
     grid.add_row("", "")
     for row in answer_rows(opened, questionnaire, options):
         grid.add_row(row.label, Text(row.value))
-    grid.add_row("Attachments", Text(attachments_summary(opened)))
+    grid.add_row(tr(S_("Attachments")), Text(attachments_summary(opened, lang=options.lang)))
     parts.append(grid)
 
     tipster_lang = opened.language or "en"
@@ -421,7 +458,9 @@ def tip_view(
         lines.append("A ", style="bold")
         lines.append(answer + "\n")
     lines.rstrip()
-    title = f"Transcript, as the tipster saw it ({language_name(tipster_lang, options.lang)})"
+    title = tr(S_("Transcript, as the tipster saw it ({language})")).format(
+        language=language_name(tipster_lang, options.lang)
+    )
     parts += [Text(""), Text(title, style="bold"), lines]
     if thread is not None:
         parts += [Text(""), thread_view(*thread, lang=options.lang)]
@@ -459,17 +498,21 @@ def answer_rows(
     return rows
 
 
-def attachments_summary(opened: OpenedTip) -> str:
-    """ "2 sealed", with what does not add up and which arrived cut short."""
+def attachments_summary(opened: OpenedTip, *, lang: str = "en") -> str:
+    """ "2 sealed", with what does not add up and which arrived cut short, in the staff's
+    words of ``lang``."""
+    tr = staff_gettext(lang)
     sealed = len(opened.sealed_attachments)
     listed = len(opened.listed_attachments)
-    files = f"{sealed} sealed"
+    files = tr(S_("{n} sealed")).format(n=sealed)
     if sealed != listed:
-        files += f" (the transcript lists {listed}: check the export)"
+        files += " " + tr(S_("(the transcript lists {n}: check the export)")).format(n=listed)
     partial = [a.get("index") for a in opened.listed_attachments if a.get("partial") is not None]
     if partial:
         which = ", ".join(str(i) if isinstance(i, int) else "?" for i in partial)
-        files += f"; PARTIAL (arrived cut short, only the beginning kept): {which}"
+        files += "; " + tr(
+            S_("PARTIAL (arrived cut short, only the beginning kept): {which}")
+        ).format(which=which)
     return files
 
 
@@ -506,21 +549,35 @@ def location_pins(opened: OpenedTip) -> dict[str, tuple[float, float, str]]:
 def thread_view(asked: int, items: Sequence[ThreadItem], *, lang: str = "en") -> RenderableType:
     """The follow-up thread: the questions reviewers asked (their sealed copies) and what
     the tipster answered or added."""
+    tr = staff_gettext(lang)
     answers = sum(1 for i in items if i.kind == "answer")
-    out = Text(f"Follow-up: {asked} question(s) asked, {answers} answer(s)", style="bold")
+    heading = tr(S_("Follow-up: {asked} question(s) asked, {answers} answer(s)"))
+    out = Text(heading.format(asked=asked, answers=answers), style="bold")
     renderer = Renderer(lang, _EMPTY)
     for item in items:
         day = item.day
         with contextlib.suppress(ValueError, TypeError):
             day = renderer.date(date.fromisoformat(str(item.day)))
+        shown_day = clean(day or "?")
         if item.kind == "question":
-            who = f" by {clean(item.reviewer)}" if item.reviewer else ""
-            out.append(f"\n  Question{who}, {clean(day or '?')}:", style="bold")
+            if item.reviewer:
+                said = tr(S_("Question by {reviewer}, {day}:")).format(
+                    reviewer=clean(item.reviewer), day=shown_day
+                )
+            else:
+                said = tr(S_("Question, {day}:")).format(day=shown_day)
+            out.append(f"\n  {said}", style="bold")
         elif item.kind == "answer":
-            said = f" in {language_name(item.language, lang)}" if item.language else ""
-            out.append(f"\n  Answer, received {clean(day or '?')}{said}:", style="bold")
+            if item.language:
+                said = tr(S_("Answer, received {day} in {language}:")).format(
+                    day=shown_day, language=language_name(item.language, lang)
+                )
+            else:
+                said = tr(S_("Answer, received {day}:")).format(day=shown_day)
+            out.append(f"\n  {said}", style="bold")
         else:
-            out.append(f"\n  (a message that cannot be opened: {clean(item.text)})")
+            said = tr(S_("(a message that cannot be opened: {reason})"))
+            out.append("\n  " + said.format(reason=clean(item.text)))
             continue
         for line in clean(defang_text(item.text)).splitlines() or [""]:
             out.append(f"\n    {line}")
@@ -528,19 +585,25 @@ def thread_view(asked: int, items: Sequence[ThreadItem], *, lang: str = "en") ->
 
 
 def verdict_view(verdict: Verdict | None, *, lang: str = "en") -> RenderableType:
+    """The verdict and the earlier ones; the verdicts' names are their codes, as typed."""
+    tr = staff_gettext(lang)
     if verdict is None:
-        return Text("Verdict: recorded, but not sealed to your identities", style="bold")
+        return Text(tr(S_("Verdict: recorded, but not sealed to your identities")), style="bold")
     renderer = Renderer(lang, _EMPTY)
-    out = Text(f"Verdict: {verdict.verdict}", style="bold")
-    out.append(f" (by {clean(verdict.reviewer)}, {renderer.date(verdict.decided_on)})")
+    out = Text(tr(S_("Verdict: {verdict}")).format(verdict=verdict.verdict), style="bold")
+    by = tr(S_("(by {reviewer}, {day})")).format(
+        reviewer=clean(verdict.reviewer), day=renderer.date(verdict.decided_on)
+    )
+    out.append(f" {by}")
     if verdict.note:
         out.append(f"\n  {clean(verdict.note)}")
     for earlier in reversed(verdict.history):
-        out.append(
-            f"\n  earlier: {earlier.verdict} by {clean(earlier.reviewer)}, "
-            f"{renderer.date(earlier.decided_on)}"
-            + (f": {clean(earlier.note)}" if earlier.note else "")
+        said = tr(S_("earlier: {verdict} by {reviewer}, {day}")).format(
+            verdict=earlier.verdict,
+            reviewer=clean(earlier.reviewer),
+            day=renderer.date(earlier.decided_on),
         )
+        out.append(f"\n  {said}" + (f": {clean(earlier.note)}" if earlier.note else ""))
     return out
 
 
@@ -594,9 +657,9 @@ def category_question(questionnaire: Questionnaire) -> str | None:
 
 def option_label(renderer: Renderer, question_id: str, option: str) -> str:
     """A choice answer's option as the reviewer reads it (``skipped``: "I don't know";
-    ``none``: no answer)."""
+    ``none``: no answer), in the renderer's language."""
     if option == "skipped":
         return renderer.msgid(m.SUMMARY_SKIPPED)
     if option == "none":
-        return "(no answer)"
+        return staff_gettext(renderer.lang)(S_("(no answer)"))
     return clean(renderer.answer(question_id, ChoiceAnswer(option)))

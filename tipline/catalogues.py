@@ -120,7 +120,11 @@ def extracted_msgids(domain: str = DOMAIN) -> set[str]:
     as ``babel.cfg`` and ``babel-desk.cfg``)."""
     options: dict[str, dict[str, str]] = {}
     if domain == DESK_DOMAIN:
-        method_map = [("desk/**.py", "python"), ("desk/templates/**.html", "jinja2")]
+        method_map = [
+            ("desk/**.py", "python"),
+            ("review/**.py", "python"),
+            ("desk/templates/**.html", "jinja2"),
+        ]
         options["desk/templates/**.html"] = {"trim_blocks": "true", "lstrip_blocks": "true"}
     else:
         method_map = [
@@ -134,6 +138,7 @@ def extracted_msgids(domain: str = DOMAIN) -> set[str]:
     keywords: dict[str, tuple[int, ...] | None] = {"N_": None, "NP_": (1, 2)}
     if domain == DESK_DOMAIN:
         keywords["_"] = None  # the templates' marker (pybabel's default keywords have it)
+        keywords["S_"] = None  # the staff's words outside desk/ (bots.render.S_)
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, options_map=options, keywords=keywords
     ):
