@@ -8,7 +8,7 @@ from datetime import date
 
 from babel import Locale
 
-from bots.render import Renderer
+from bots.render import Renderer, staff_gettext
 from conversations.species import Catalogue
 from review.render import ViewOptions, clean, language_name, map_link, render_text, tip_view
 from review.tip import OpenedTip
@@ -69,10 +69,12 @@ def test_labels_dates_and_names_in_the_reviewers_language() -> None:
         assert renderer.msgid("(not answered)") in text
         assert renderer.date(date(2026, 5, 17)) in text
         assert str(Locale.parse(lang).territories["CN"]) in text  # "China", "Chine"...
-        assert "typed: uchina" in text  # the tipster's words as written
+        # The tipster's words as written, after the staff's word for "typed".
+        assert staff_gettext(lang)("typed: {typed}").format(typed="uchina") in text
         assert "Magunia ya magamba ya kakakuona" in text
         assert language_name("sw", lang) in text
     assert "Chine" in _text(opened, "fr")
+    assert "typed: uchina" in _text(opened, "en")
     assert language_name("sw", "fr") == "Kiswahili (Swahili, sw)"
     assert language_name("en", "en") == "English (en)"
 
