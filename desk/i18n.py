@@ -18,7 +18,7 @@ from babel import Locale, UnknownLocaleError
 
 from bots.render import SOURCE_LANGUAGE, STAFF_DOMAIN, available_languages, staff_gettext
 
-__all__ = ["DESK_DOMAIN", "Gettext", "desk_language", "desk_languages", "gettext_in", "negotiate"]
+__all__ = ["DESK_DOMAIN", "Gettext", "desk_languages", "gettext_in", "negotiate"]
 
 DESK_DOMAIN: Final = STAFF_DOMAIN
 Gettext = Callable[[str], str]
@@ -28,11 +28,6 @@ _HANT: Final = frozenset({"TW", "HK", "MO"})
 def desk_languages(wanted: Iterable[str]) -> tuple[str, ...]:
     """The languages of ``wanted`` a desk can be shown in (English always)."""
     return available_languages(wanted, DESK_DOMAIN)
-
-
-def desk_language(lang: str) -> str:
-    """``lang`` if the desk speaks it, else English."""
-    return lang if desk_languages([lang]) else SOURCE_LANGUAGE
 
 
 #: The desk's ``gettext`` in a language (a language without a complete desk catalogue:

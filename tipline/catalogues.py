@@ -31,9 +31,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bots.render import COMMAND_WORDS, DOMAIN, LOCALES_DIR, SOURCE_LANGUAGE
+from bots.render import STAFF_DOMAIN as DESK_DOMAIN
 from conversations import Questionnaire
 from conversations import messages as m
-from desk.i18n import DESK_DOMAIN
 
 __all__ = [
     "BUTTON_MAX",
