@@ -95,14 +95,7 @@ def secret_from_env(env: Mapping[str, str], name: str) -> str | None:
     path = env.get(f"{name}_FILE")
     if not path:
         return None
-    try:
-        text = Path(path).read_text("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ConfigError(f"cannot read {name}_FILE: {reason}") from exc
-    if not text:
-        raise ConfigError(f"{name}_FILE names an empty file")
-    return text
+    return _read_secret_file(f"{name}_FILE", Path(path))
 
 
 def _sentinels(text: str) -> tuple[tuple[str, int], ...]:
@@ -370,7 +363,7 @@ def _read_secret_file(what: str, path: Path) -> str:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ConfigError(f"cannot read {what} ({path}): {reason}") from exc
     if not text:
-        raise ConfigError(f"{what} ({path}) is empty")
+        raise ConfigError(f"{what} ({path}) is an empty file")
     return text
 
 
