@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 from redis import exceptions as redis_exceptions
 
 from storage.errors import StorageError, StorageUnavailableError, translate_redis_errors
+from storage.keys import KeySpace
 
 __all__ = [
     "FORMAT_VERSION",
@@ -290,6 +291,18 @@ class TipQueue:
     ``dead_stream``. All methods raise `StorageUnavailableError` when Redis cannot be
     reached.
     """
+
+    @classmethod
+    def of(cls, client: aioredis.Redis, keys: KeySpace, *, replicas: int = 0) -> TipQueue:
+        """The queue of the tipline whose key names ``keys`` gives (storage.keys)."""
+        return cls(
+            client,
+            stream=keys.stream,
+            prefix=keys.records,
+            dead_stream=keys.dead,
+            verdicts=keys.verdicts,
+            replicas=replicas,
+        )
 
     def __init__(
         self,

@@ -97,13 +97,7 @@ async def ephemeral(servers: tuple[int, int]) -> AsyncIterator[int]:
 
 
 def _queue(client: aioredis.Redis, keys: KeySpace) -> TipQueue:
-    return TipQueue(
-        client,
-        stream=keys.stream,
-        prefix=keys.records,
-        dead_stream=keys.dead,
-        verdicts=keys.verdicts,
-    )
+    return TipQueue.of(client, keys)
 
 
 async def _user(port: int, user: str, placeholder: str) -> aioredis.Redis:

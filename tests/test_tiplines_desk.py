@@ -175,13 +175,7 @@ async def test_a_tipline_s_reviewer_desk_shows_its_queue_to_its_reviewers_only(
     key_file = tmp_path / "reviewer.key"
     write_identity_file(key_file, identity, passphrase=PASSPHRASE, work_factor=WORK_FACTOR)
     default_queue = TipQueue(redis_client)
-    queue = TipQueue(
-        redis_client,
-        stream=alpha.stream,
-        prefix=alpha.records,
-        dead_stream=alpha.dead,
-        verdicts=alpha.verdicts,
-    )
+    queue = TipQueue.of(redis_client, alpha)
     for each in (queue, default_queue):
         await each.ensure_group()
     theirs = await queue_tip(default_queue, [identity.recipient])

@@ -52,14 +52,7 @@ async def fakes() -> AsyncIterator[dict[str, FakeBotApi]]:
 
 
 def _queue(client: aioredis.Redis, name: str) -> TipQueue:
-    keys = KeySpace(name)
-    return TipQueue(
-        client,
-        stream=keys.stream,
-        prefix=keys.records,
-        dead_stream=keys.dead,
-        verdicts=keys.verdicts,
-    )
+    return TipQueue.of(client, KeySpace(name))
 
 
 async def test_one_person_two_tiplines_two_pseudonyms_two_queues(

@@ -145,14 +145,7 @@ async def open_runtime(settings: Settings, *, intake: bool = True) -> AsyncItera
                     raise ConfigError(str(exc)) from exc
             drafts = DraftStore(ephemeral, ttl=settings.draft_ttl, prefix=settings.keys.drafts)
         keys = settings.keys
-        queue = TipQueue(
-            client,
-            stream=keys.stream,
-            prefix=keys.records,
-            dead_stream=keys.dead,
-            verdicts=keys.verdicts,
-            replicas=settings.redis_replicas,
-        )
+        queue = TipQueue.of(client, keys, replicas=settings.redis_replicas)
         spool = Spool(settings.spool_dir)
         runtime = Runtime(settings, client, queue, spool, ephemeral, drafts)
         await queue.ensure_group()
