@@ -46,6 +46,8 @@ def test_a_claim_status_is_in_the_reviewers_language() -> None:
         )
         assert claim_status(None, None, lang=lang) is None
     assert claim_status("again", 2) == "claimed by you already (delivery 2)"
+    # Every language ships a complete desk catalogue: the reviewer's language is used.
+    assert claim_status("again", 2, lang="fr") != claim_status("again", 2)
 
 
 def test_attachments_voice_and_partial_notes_are_in_the_reviewers_language() -> None:
